@@ -1,0 +1,218 @@
+"""Loss functions: one Value saying how wrong the predictions are, to call backward() on.
+
+Each loss takes one sample or a batch (a list of samples) and returns the mean over the batch.
+All are numerically stable: every finite input gives a finite loss and finite gradients
+(logits of ±1000 included).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from numbers import Integral, Real
+from typing import Union
+
+from .engine import Operand, Value, op
+
+Nested = Union[Operand, Sequence["Nested"]]
+
+
+def mse(preds: Nested, targets: Nested) -> Value:
+    """Mean squared error  L = (1/N) Σ (ŷ_i - y_i)^2;  dL/dŷ_i = 2 (ŷ_i - y_i) / N.
+
+    ``preds`` and ``targets``: one number each, equal-length lists, or a batch of lists; the
+    mean is over every element, as in ``torch.nn.MSELoss()``.
+    """
+    preds, targets = _matched(preds, targets, "mse", "preds", "targets")
+    return Value.sum([(p - y) ** 2 for p, y in zip(preds, targets)]) / len(preds)
+
+
+def binary_cross_entropy(probs: Nested, targets: Nested) -> Value:
+    """L = -(1/N) Σ [y ln p + (1 - y) ln(1 - p)];  dL/dp = (p - y) / (p (1 - p)) / N.
+
+    ``probs`` in [0, 1] (sigmoid outputs), ``targets`` in [0, 1]. As in PyTorch, each log is
+    clamped at -100, so p = 0 or p = 1 gives a large but finite loss.
+    """
+    probs, targets = _matched(probs, targets, "binary_cross_entropy", "probs", "targets")
+    for i, p in enumerate(probs):
+        p_data = p.data if isinstance(p, Value) else p
+        if not 0.0 <= p_data <= 1.0:
+            raise ValueError(
+                f"binary_cross_entropy: probs[{i}] = {p_data!r} is not a probability in [0, 1]"
+            )
+    labels = _labels(targets, "binary_cross_entropy", lambda y: 0.0 <= y <= 1.0, "in [0, 1]")
+    return Value.sum([bce(p, target=y) for p, y in zip(probs, labels)]) / len(probs)
+
+
+def binary_cross_entropy_with_logits(logits: Nested, targets: Nested) -> Value:
+    """BCE of sigmoid(z), computed from the logit z without ever forming ln σ(z).
+
+    L = (1/N) Σ [max(z, 0) - z y + ln(1 + e^-|z|)];  dL/dz = (σ(z) - y) / N.
+    """
+    logits, targets = _matched(
+        logits, targets, "binary_cross_entropy_with_logits", "logits", "targets"
+    )
+    labels = _labels(
+        targets, "binary_cross_entropy_with_logits", lambda y: 0.0 <= y <= 1.0, "in [0, 1]"
+    )
+    return Value.sum([bce_with_logits(z, target=y) for z, y in zip(logits, labels)]) / len(logits)
+
+
+def softmax(logits: Sequence[Operand]) -> list[Value]:
+    """softmax(z)_i = e^(z_i - m) / Σ_j e^(z_j - m), with m = max z so no e^z can overflow."""
+    logits = _logits(logits, "softmax")
+    shift = max(z.data for z in logits)
+    exps = [(z - shift).exp() for z in logits]
+    total = Value.sum(exps)
+    return [e / total for e in exps]
+
+
+def log_softmax(logits: Sequence[Operand]) -> list[Value]:
+    """log softmax(z)_i = z_i - (m + ln Σ_j e^(z_j - m)), with m = max z: never overflows."""
+    logits = _logits(logits, "log_softmax")
+    log_sum_exp = _log_sum_exp(logits)
+    return [z - log_sum_exp for z in logits]
+
+
+def cross_entropy(
+    logits: Union[Sequence[Operand], Sequence[Sequence[Operand]]],
+    target_index: Union[int, Sequence[int]],
+) -> Value:
+    """L = -ln softmax(z)_t = ln Σ_j e^(z_j) - z_t;  dL/dz_i = softmax(z)_i - [i = t].
+
+    One sample: a list of logits and the index of the true class. A batch: a list of such
+    lists and a list of indices; the loss is the mean over the batch.
+    """
+    if _is_batch(logits):
+        if isinstance(target_index, (str, bytes)) or not isinstance(target_index, Sequence):
+            raise TypeError(
+                "cross_entropy: a batch of logits needs a list of target indices, "
+                f"got {type(target_index).__name__}: {target_index!r}"
+            )
+        if len(logits) != len(target_index):
+            raise ValueError(
+                f"cross_entropy: {len(logits)} samples of logits but {len(target_index)} targets"
+            )
+        losses = [_cross_entropy_one(z, t) for z, t in zip(logits, target_index)]
+        return Value.sum(losses) / len(losses)
+    return _cross_entropy_one(logits, target_index)
+
+
+def hinge(scores: Nested, labels: Nested) -> Value:
+    """Max-margin loss  L = (1/N) Σ max(0, 1 - y s), labels y = ±1 (micrograd's demo loss).
+
+    dL/ds = -y / N where the margin y s is below 1, else 0.
+    """
+    scores, labels = _matched(scores, labels, "hinge", "scores", "labels")
+    signs = _labels(labels, "hinge", lambda y: y in (-1.0, 1.0), "-1 or +1")
+    return Value.sum([(1.0 - y * s).relu() for s, y in zip(scores, signs)]) / len(scores)
+
+
+def l2(params: Sequence[Value]) -> Value:
+    """The L2 penalty Σ p^2 as one node;  d/dp = 2p.  Scale it yourself: ``1e-4 * l2(ps)``."""
+    params = list(params)
+    return Value.dot(params, params)
+
+
+# --- single-node losses: a stable value and its derivative side by side -------------------
+
+
+@op
+def bce(p: float, *, target: float) -> tuple[float, tuple[float]]:
+    """-[y ln p + (1 - y) ln(1 - p)], logs clamped at -100;  d/dp = (p - y) / (p (1 - p))"""
+    log_p = max(math.log(p), -100.0) if p > 0.0 else -100.0
+    log_not_p = max(math.log1p(-p), -100.0) if p < 1.0 else -100.0
+    loss = -(target * log_p + (1.0 - target) * log_not_p)
+    return loss, ((p - target) / max(p * (1.0 - p), 1e-12),)
+
+
+@op
+def bce_with_logits(z: float, *, target: float) -> tuple[float, tuple[float]]:
+    """max(z, 0) - z y + ln(1 + e^-|z|);  d/dz = σ(z) - y"""
+    e = math.exp(-z if z >= 0.0 else z)  # e^-|z| <= 1 cannot overflow
+    sigmoid = 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
+    return max(z, 0.0) - z * target + math.log1p(e), (sigmoid - target,)
+
+
+# --- checking and shaping inputs ----------------------------------------------------------
+
+
+def _cross_entropy_one(logits: Sequence[Operand], target_index: object) -> Value:
+    logits = _logits(logits, "cross_entropy")
+    if isinstance(target_index, bool) or not isinstance(target_index, Integral):
+        raise TypeError(
+            "cross_entropy: target_index must be an int class index, "
+            f"got {type(target_index).__name__}: {target_index!r}"
+        )
+    if not 0 <= target_index < len(logits):
+        raise ValueError(
+            f"cross_entropy: target_index {target_index} is out of range for "
+            f"{len(logits)} classes (0 to {len(logits) - 1})"
+        )
+    return _log_sum_exp(logits) - logits[int(target_index)]
+
+
+def _log_sum_exp(logits: list[Value]) -> Value:
+    shift = max(z.data for z in logits)
+    return Value.sum([(z - shift).exp() for z in logits]).log() + shift
+
+
+def _logits(logits: Sequence[Operand], loss: str) -> list[Value]:
+    """One sample's logits as Values, or an error saying what was expected."""
+    if _is_batch(logits):
+        raise ValueError(f"{loss} takes the logits of one sample, got a batch (a list of lists)")
+    flat = _flatten(logits, loss, "logits")
+    if not flat:
+        raise ValueError(f"{loss} needs at least one logit, got an empty list")
+    return [z if isinstance(z, Value) else Value(z) for z in flat]
+
+
+def _is_batch(x: object) -> bool:
+    """True for a list of samples (lists), False for one sample (numbers or Values)."""
+    return (
+        hasattr(x, "__len__")
+        and not isinstance(x, (str, bytes))
+        and len(x) > 0
+        and isinstance(x[0], Iterable)
+        and not isinstance(x[0], (str, bytes))
+    )
+
+
+def _flatten(x: object, loss: str, what: str) -> list[Operand]:
+    if isinstance(x, (Value, Real)):
+        return [x]
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        raise TypeError(
+            f"{loss}: {what} must be numbers, Values or lists of them, "
+            f"got {type(x).__name__}: {x!r}"
+        )
+    return [leaf for item in x for leaf in _flatten(item, loss, what)]
+
+
+def _matched(
+    preds: Nested, targets: Nested, loss: str, preds_name: str, targets_name: str
+) -> tuple[list[Operand], list[Operand]]:
+    preds_flat = _flatten(preds, loss, preds_name)
+    targets_flat = _flatten(targets, loss, targets_name)
+    if len(preds_flat) != len(targets_flat):
+        raise ValueError(
+            f"{loss}: {len(preds_flat)} {preds_name} but {len(targets_flat)} {targets_name}"
+        )
+    if not preds_flat:
+        raise ValueError(f"{loss}: no {preds_name} to compare (empty input)")
+    return preds_flat, targets_flat
+
+
+def _labels(
+    targets: list[Operand], loss: str, allowed: Callable[[float], bool], allowed_text: str
+) -> list[float]:
+    """Targets as floats, checked: labels are constants, so Values are refused."""
+    labels = []
+    for i, y in enumerate(targets):
+        if isinstance(y, Value):
+            raise TypeError(f"{loss}: targets must be plain numbers, got {y!r} at index {i}")
+        y = float(y)
+        if not allowed(y):
+            raise ValueError(f"{loss}: target[{i}] = {y!r} must be {allowed_text}")
+        labels.append(y)
+    return labels

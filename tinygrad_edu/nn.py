@@ -1,0 +1,180 @@
+"""Neural networks built of Values: ``Module``, ``Neuron``, ``Layer`` and ``MLP``.
+
+A neuron computes ``act(w · x + b)``: one ``dot`` node, one ``+`` node and (unless linear)
+one activation node. Layers are lists of neurons; an MLP is a list of layers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from numbers import Integral
+from typing import Callable, Optional, Union
+
+import numpy as np
+
+from .engine import Operand, Value, _dot
+
+Seed = Union[int, np.random.Generator, None]
+
+# name -> the Value method applying it (None: no activation node at all)
+ACTIVATIONS: dict[str, Optional[Callable[[Value], Value]]] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
+
+
+class Module:
+    """Anything with parameters: Values kept in attributes, in lists, or in sub-Modules.
+
+    Subclasses only store their Values and Modules as attributes; ``named_parameters``
+    finds them (attributes starting with ``_`` are private and skipped), as in PyTorch.
+    """
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """Every parameter with a dotted name, such as ``layers.0.neurons.3.w.1``."""
+        return list(_named_values(vars(self), prefix=""))
+
+    def parameters(self) -> list[Value]:
+        """Every parameter, in the order of ``named_parameters()``."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0, before the next ``backward()``."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+def _named_values(attributes: dict[str, object], prefix: str) -> Iterator[tuple[str, Value]]:
+    for name, attribute in attributes.items():
+        if name.startswith("_"):
+            continue
+        yield from _named_values_in(attribute, prefix + name)
+
+
+def _named_values_in(x: object, name: str) -> Iterator[tuple[str, Value]]:
+    if isinstance(x, Value):
+        yield name, x
+    elif isinstance(x, Module):
+        yield from _named_values(vars(x), prefix=name + ".")
+    elif isinstance(x, (list, tuple)):
+        for i, item in enumerate(x):
+            yield from _named_values_in(item, f"{name}.{i}")
+
+
+class Neuron(Module):
+    """One neuron:  y = act(w · x + b), with weights ``w`` and bias ``b``.
+
+    Weights start random and biases at 0. The weights' spread suits the activation:
+    He (Kaiming) normal for ReLU, std = √(2 / nin); Xavier/Glorot normal for tanh, sigmoid
+    and linear, std = √(2 / (nin + fan_out)), where ``fan_out`` is the size of the layer the
+    neuron belongs to (1 for a neuron on its own). ``rng`` is a seed or a numpy Generator.
+    """
+
+    def __init__(
+        self, nin: int, activation: str = "relu", rng: Seed = None, *, fan_out: int = 1
+    ) -> None:
+        nin = _positive_int(nin, "nin")
+        fan_out = _positive_int(fan_out, "fan_out")
+        self._act = _activation(activation)
+        self.activation = activation
+        std = math.sqrt(2.0 / nin) if activation == "relu" else math.sqrt(2.0 / (nin + fan_out))
+        draws = np.random.default_rng(rng).standard_normal(nin)
+        self.w = [Value(float(std * d)) for d in draws]
+        self.b = Value(0.0)
+
+    def __call__(self, x: Sequence[Operand]) -> Value:
+        return self._forward(_inputs(x, len(self.w), "Neuron"))
+
+    def _forward(self, x: list[Value]) -> Value:
+        z = _dot(self.w, x) + self.b
+        return self._act(z) if self._act else z
+
+    def __repr__(self) -> str:
+        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """``nout`` neurons that all see the same inputs; calling it returns a list of nout Values."""
+
+    def __init__(self, nin: int, nout: int, activation: str = "relu", rng: Seed = None) -> None:
+        nout = _positive_int(nout, "nout")
+        rng = np.random.default_rng(rng)
+        self.neurons = [Neuron(nin, activation, rng, fan_out=nout) for _ in range(nout)]
+
+    def __call__(self, x: Sequence[Operand]) -> list[Value]:
+        return self._forward(_inputs(x, len(self.neurons[0].w), "Layer"))
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        return [neuron._forward(x) for neuron in self.neurons]
+
+    def __repr__(self) -> str:
+        first = self.neurons[0]
+        return f"Layer({len(first.w)}, {len(self.neurons)}, activation={first.activation!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: layers of sizes ``nouts``, fed by ``nin`` inputs.
+
+    Hidden layers use ``activation``, the last one ``output_activation``. ``seed`` makes the
+    initial weights reproducible on every run and machine (numpy's PCG64 generator).
+    Calling it returns a list of ``nouts[-1]`` Values, even when that is one.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        output_activation: str = "linear",
+        seed: Seed = None,
+    ) -> None:
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        sizes = [_positive_int(nin, "nin")] + [_positive_int(n, "each of nouts") for n in nouts]
+        _activation(activation)
+        _activation(output_activation)
+        self.activation, self.output_activation = activation, output_activation
+        rng = np.random.default_rng(seed)
+        activations = [activation] * (len(nouts) - 1) + [output_activation]
+        self.layers = [
+            Layer(nin, nout, act, rng) for nin, nout, act in zip(sizes[:-1], sizes[1:], activations)
+        ]
+
+    def __call__(self, x: Sequence[Operand]) -> list[Value]:
+        out = _inputs(x, len(self.layers[0].neurons[0].w), "MLP")
+        for layer in self.layers:
+            out = layer._forward(out)
+        return out
+
+    def __repr__(self) -> str:
+        sizes = [len(layer.neurons) for layer in self.layers]
+        return (
+            f"MLP({len(self.layers[0].neurons[0].w)}, {sizes}, activation={self.activation!r}, "
+            f"output_activation={self.output_activation!r})"
+        )
+
+
+def _positive_int(n: object, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, Integral):
+        raise TypeError(f"{name} must be a positive int, got {type(n).__name__}: {n!r}")
+    if n < 1:
+        raise ValueError(f"{name} must be a positive int (>= 1), got {n!r}")
+    return int(n)
+
+
+def _activation(name: object) -> Optional[Callable[[Value], Value]]:
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+def _inputs(x: Sequence[Operand], n: int, who: str) -> list[Value]:
+    """x as a list of n Values (numbers become constants), or a ValueError naming both lengths."""
+    if isinstance(x, (Value, str, bytes)) or not hasattr(x, "__len__"):
+        raise TypeError(f"{who} expects a sequence of {n} inputs, got {type(x).__name__}: {x!r}")
+    if len(x) != n:
+        raise ValueError(f"{who} expects {n} inputs, got {len(x)}")
+    return [xi if isinstance(xi, Value) else Value(xi) for xi in x]

@@ -1,0 +1,211 @@
+"""Hypothesis strategies for testing anything built of Values, in your own pytest files.
+
+    from hypothesis import given
+    from tinygrad_edu import gradcheck
+    from tinygrad_edu.testing import expressions
+
+    @given(expressions())
+    def test_backward_agrees_with_finite_differences(expr):
+        assert gradcheck(expr, expr.inputs)
+
+``expressions()`` draws random computation graphs (DAGs in which nodes are reused) together
+with a point to evaluate them at. Every op is drawn only where it is well defined and smooth
+with a margin (no log of 0, no ReLU right at its kink, no huge values), so finite differences
+are a fair judge and a failure means a wrong derivative, not a badly chosen point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+from .engine import Value, _interior_nodes_children_first
+from .nn import ACTIVATIONS, MLP
+
+KINK_MARGIN = 0.01  # |x| at least this far from a kink (relu, abs) or a pole's edge
+VALUE_BOUND = 100.0  # every intermediate value stays within ±VALUE_BOUND
+
+
+@dataclass(frozen=True)
+class _OpSpec:
+    arity: int
+    text: str  # how a step is shown: {0}, {1}, ... are the operands, {c} the constant
+    apply: Callable[..., Value]
+    valid: Callable[..., bool]  # on the operands' floats: well inside the domain
+    takes_constant: bool = False
+
+
+def _away_from_kink(x: float) -> bool:
+    return abs(x) > KINK_MARGIN
+
+
+OPS: dict[str, _OpSpec] = {
+    "+": _OpSpec(2, "{0} + {1}", lambda a, b: a + b, lambda a, b: True),
+    "-": _OpSpec(2, "{0} - {1}", lambda a, b: a - b, lambda a, b: True),
+    "*": _OpSpec(2, "{0} * {1}", lambda a, b: a * b, lambda a, b: True),
+    "/": _OpSpec(2, "{0} / {1}", lambda a, b: a / b, lambda a, b: abs(b) > 0.1),
+    "**": _OpSpec(2, "{0} ** {1}", lambda a, b: a**b, lambda a, b: a > 0.1 and abs(b) < 4),
+    "+c": _OpSpec(1, "{0} + {c}", lambda a, c: a + c, lambda a, c: True, True),
+    "*c": _OpSpec(1, "{c} * {0}", lambda a, c: c * a, lambda a, c: True, True),
+    "c-": _OpSpec(1, "{c} - {0}", lambda a, c: c - a, lambda a, c: True, True),
+    "c/": _OpSpec(1, "{c} / {0}", lambda a, c: c / a, lambda a, c: abs(a) > 0.1, True),
+    "2**": _OpSpec(1, "2 ** {0}", lambda a: 2**a, lambda a: a < 6),
+    "neg": _OpSpec(1, "-{0}", lambda a: -a, lambda a: True),
+    "**2": _OpSpec(1, "{0} ** 2", lambda a: a**2, lambda a: True),
+    "**3": _OpSpec(1, "{0} ** 3", lambda a: a**3, lambda a: True),
+    "**-1": _OpSpec(1, "{0} ** -1", lambda a: a**-1, lambda a: abs(a) > 0.1),
+    "**0.5": _OpSpec(1, "{0} ** 0.5", lambda a: a**0.5, lambda a: a > 0.1),
+    "exp": _OpSpec(1, "exp({0})", Value.exp, lambda a: a < 4),
+    "log": _OpSpec(1, "log({0})", Value.log, lambda a: a > 0.1),
+    "tanh": _OpSpec(1, "tanh({0})", Value.tanh, lambda a: True),
+    "sigmoid": _OpSpec(1, "sigmoid({0})", Value.sigmoid, lambda a: True),
+    "relu": _OpSpec(1, "relu({0})", Value.relu, _away_from_kink),
+    "leaky_relu": _OpSpec(1, "leaky_relu({0})", Value.leaky_relu, _away_from_kink),
+    "sqrt": _OpSpec(1, "sqrt({0})", Value.sqrt, lambda a: a > 0.1),
+    "abs": _OpSpec(1, "abs({0})", Value.abs, _away_from_kink),
+    "sum": _OpSpec(3, "Value.sum([{0}, {1}, {2}])", lambda *vs: Value.sum(vs), lambda *xs: True),
+    "dot": _OpSpec(
+        4,
+        "Value.dot([{0}, {1}], [{2}, {3}])",
+        lambda a, b, c, d: Value.dot([a, b], [c, d]),
+        lambda *xs: True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node of an Expression: ``op`` applied to earlier registers (and a constant)."""
+
+    op: str
+    operands: tuple[int, ...]
+    constant: float | None = None
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A random computation graph: a program of Steps over registers.
+
+    Registers 0 .. n-1 hold the inputs; each step appends one register; the last register is
+    the output. Calling it on a list of Values builds the graph and returns the output, so it
+    can be passed straight to ``gradcheck(expr, expr.inputs)``.
+    """
+
+    inputs: tuple[float, ...]
+    steps: tuple[Step, ...]
+
+    def __call__(self, xs: Sequence[Value]) -> Value:
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"this expression takes {len(self.inputs)} inputs, got {len(xs)}")
+        registers = list(xs)
+        for step in self.steps:
+            registers.append(_apply(step, registers))
+        return registers[-1]
+
+    def __repr__(self) -> str:
+        names = [f"x{i}" for i in range(len(self.inputs))]
+        lines = [f"{', '.join(names)} = {', '.join(map(repr, self.inputs))}"]
+        for step in self.steps:
+            name = f"t{len(names)}"
+            operands = [names[i] for i in step.operands]
+            lines.append(f"{name} = {OPS[step.op].text.format(*operands, c=step.constant)}")
+            names.append(name)
+        lines.append(f"return {names[-1]}")
+        return "Expression:\n    " + "\n    ".join(lines)
+
+
+def _apply(step: Step, registers: list[Value]) -> Value:
+    spec = OPS[step.op]
+    args = [registers[i] for i in step.operands]
+    return spec.apply(*args, step.constant) if spec.takes_constant else spec.apply(*args)
+
+
+def values(min_value: float = -1e3, max_value: float = 1e3) -> st.SearchStrategy[Value]:
+    """Leaf Values with finite data in [min_value, max_value]."""
+    return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False).map(Value)
+
+
+def expressions(
+    ops: Sequence[str] = tuple(OPS), max_inputs: int = 3, max_steps: int = 8
+) -> st.SearchStrategy[Expression]:
+    """Random expression DAGs over ``ops`` (names in ``OPS``), with the point to check at.
+
+    Operands are drawn from every earlier register, so inputs and intermediate results are
+    reused (``t3 = t2 * t2``). A drawn step whose operands fall outside the op's comfortable
+    domain, or whose result would leave ±VALUE_BOUND, is left out rather than rejected.
+    """
+    unknown = sorted(set(ops) - set(OPS))
+    if unknown or not ops:
+        raise ValueError(f"unknown ops {unknown}; choose from {sorted(OPS)}")
+    if max_inputs < 1 or max_steps < 1:
+        raise ValueError("max_inputs and max_steps must be at least 1")
+    return _expressions(tuple(ops), max_inputs, max_steps)
+
+
+@st.composite
+def _expressions(
+    draw: st.DrawFn, ops: tuple[str, ...], max_inputs: int, max_steps: int
+) -> Expression:
+    n_inputs = draw(st.integers(1, max_inputs))
+    inputs = tuple(
+        draw(st.floats(-3.0, 3.0, allow_nan=False).filter(_away_from_kink)) for _ in range(n_inputs)
+    )
+    registers = [Value(x) for x in inputs]
+    steps: list[Step] = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        name = draw(st.sampled_from(list(ops)))
+        spec = OPS[name]
+        operands = tuple(draw(st.integers(0, len(registers) - 1)) for _ in range(spec.arity))
+        constant = (
+            draw(st.sampled_from([-2.0, -0.5, 0.5, 1.5, 3.0])) if spec.takes_constant else None
+        )
+        data = [registers[i].data for i in operands]
+        if not spec.valid(*data, *([constant] if spec.takes_constant else [])):
+            continue
+        step = Step(name, operands, constant)
+        result = _apply(step, registers)
+        if abs(result.data) > VALUE_BOUND:
+            continue
+        steps.append(step)
+        registers.append(result)
+    if not steps:
+        steps.append(Step("tanh", (0,)))
+    return Expression(inputs, tuple(steps))
+
+
+@st.composite
+def mlps(
+    draw: st.DrawFn,
+    max_inputs: int = 4,
+    max_layers: int = 3,
+    max_width: int = 4,
+    activations: Sequence[str] = tuple(ACTIVATIONS),
+) -> MLP:
+    """Small random MLPs: architecture, activations and seed all drawn."""
+    nin = draw(st.integers(1, max_inputs))
+    nouts = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=max_layers))
+    return MLP(
+        nin,
+        nouts,
+        activation=draw(st.sampled_from(list(activations))),
+        output_activation=draw(st.sampled_from(list(activations))),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+
+
+KINKED_OPS = ("relu", "leaky_relu", "abs")
+
+
+def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
+    """True when no relu, leaky_relu or abs in root's graph has its input within ``margin``
+    of the kink at 0, where a finite difference would straddle the kink and mislead.
+
+    Use it to ``assume(kink_free(loss))`` before gradchecking a network.
+    """
+    return all(
+        abs(node.children[0].data) > margin
+        for node in _interior_nodes_children_first(root)
+        if node.op in KINKED_OPS
+    )
