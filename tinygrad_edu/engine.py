@@ -61,9 +61,10 @@ def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]
     derivative that is not finite raises instead of making a node.
     """
     name = fn.__name__
+    parameters = inspect.signature(fn).parameters.values()
     arity = sum(
         1
-        for p in inspect.signature(fn).parameters.values()
+        for p in parameters
         if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
 
@@ -79,12 +80,13 @@ def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]
         value, local_grads = _checked_op_result(name, data, value, local_grads)
         return _node_or_constant(value, name, operands, local_grads)
 
-    def apply_unary(x: Operand, *args: object, **settings: object) -> Value:
-        # apply for one operand, without the generality that costs a unary op half its time
+    def apply_unary(x: Operand) -> Value:
+        # apply for the common case, one operand and no settings (relu, tanh, exp...), without
+        # the generality (argument packing, a settings dict, a loop) that costs half its time
         if not isinstance(x, Value):
-            return apply(x, *args, **settings)
+            return apply(x)
         try:
-            value, local_grads = fn(x.data, *args, **settings)
+            value, local_grads = fn(x.data)
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{_call_text(name, [x.data])}: {error}") from None
         if not (
@@ -98,7 +100,7 @@ def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]
             value, local_grads = _checked_op_result(name, [x.data], value, local_grads)
         return _node(value, name, (x,), local_grads)
 
-    return functools.wraps(fn)(apply_unary if arity == 1 else apply)
+    return functools.wraps(fn)(apply_unary if arity == len(parameters) == 1 else apply)
 
 
 class Value:
@@ -111,8 +113,7 @@ class Value:
     7.0
     """
 
-    # _visit: a private mark left by the last topological sort that reached this node
-    __slots__ = ("data", "grad", "label", "op", "children", "local_grads", "_visit")
+    __slots__ = ("data", "grad", "label", "op", "children", "local_grads")
     # numpy scalars on the left of an operator defer to Value instead of making object arrays
     __array_ufunc__ = None
 
@@ -125,7 +126,6 @@ class Value:
         self.op = ""
         self.children: tuple[Value, ...] = ()
         self.local_grads: tuple[float, ...] = ()
-        self._visit: object = None
 
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
@@ -364,7 +364,6 @@ def _node(data: float, op: str, children: tuple[Value, ...], local_grads: Sequen
     node.op = op
     node.children = children
     node.local_grads = local_grads
-    node._visit = None
     return node
 
 
@@ -489,10 +488,12 @@ def _call_text(name: str, data: Sequence[float]) -> str:
     return f"{name}({', '.join(map(repr, data))})"
 
 
-def _dot(ws: list[Value], xs: list[Value]) -> Value:
-    """Value.dot's node for two lists of Values of equal length (a neuron's fast path)."""
+def _dot(ws: list[Value], xs: list[Value], x_data: list[float]) -> Value:
+    """Value.dot's node for two lists of Values of equal length (a neuron's fast path).
+
+    ``x_data`` holds the xs' data: a layer reads it once for all its neurons.
+    """
     w_data = [w.data for w in ws]
-    x_data = [x.data for x in xs]
     out = _exact_sum(map(mul, w_data, x_data))
     if not -_INF < out < _INF:
         raise OverflowError(f"Value.dot of {len(ws)} pairs overflows a float")
@@ -523,25 +524,23 @@ def _interior_nodes_children_first(root: Value) -> list[Value]:
     A depth-first search that explores a node's children last to first, with its own stack,
     so a graph a million nodes deep needs no recursion. Leaves are left out: they pass nothing
     on and keep their accumulated grads. (The order fixes the order in which backward() adds
-    up a node's gradient contributions, so it fixes the result's last bits: keep it.)
+    up a node's gradient contributions, so it fixes the last bits of the result: keep it.)
 
-    Two speed tricks, each saving an object per visit: a node is marked visited by storing
-    this search's own token in its ``_visit`` slot, not by hashing it into a set; and a node
-    whose children are being explored waits on the stack under a ``None`` marker rather than
-    in a (node, flag) pair.
+    A node whose children are being explored waits on the stack under a ``None`` marker,
+    rather than in a (node, flag) pair: one tuple fewer per node.
     """
     order: list[Value] = []
-    token = object()  # the mark of this search; marks left by earlier searches do not match it
+    visited: set[Value] = set()
     stack = [root] if root.children else []
     while stack:
         node = stack.pop()
-        if node is None:  # every child of the node under the marker is in order
+        if node is None:  # the node under the marker has all its children in order
             order.append(stack.pop())
-        elif node._visit is not token:
-            node._visit = token
+        elif node not in visited:
+            visited.add(node)
             stack.append(node)
             stack.append(None)
             for child in node.children:
-                if child.children and child._visit is not token:
+                if child.children and child not in visited:
                     stack.append(child)
     return order
