@@ -9,7 +9,8 @@ On a fresh machine it makes ``.venv`` (as ``tasks.py`` does), installs the ``ben
 for you (``.venv/bin/python -m pip install torch``).
 
 Method: every engine runs every workload in a fresh process (``workloads.py``), once per round,
-with engines alternated from round to round and Python's default GC settings; each figure is
+with engines alternated from round to round and Python's default GC settings, timed in CPU
+time (so other programs on the machine do not count); each figure is
 the median over rounds with its min-max; a ratio is micrograd's time over ours, computed within
 a round and then summarised the same way. Before any time counts, every engine must give the
 same loss (A) and the same value and gradient (B) to 1e-12 relative. D, the deepest chain an
@@ -164,7 +165,9 @@ def deepest_chain(engine: str) -> dict:
 # --- summary and table -------------------------------------------------------------------------
 
 
-def spread(values: list[float]) -> dict:
+def spread(values: list[float | None]) -> dict | None:
+    if None in values:  # not measured (torch's memory is out of tracemalloc's sight)
+        return None
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
@@ -235,8 +238,10 @@ def format_table(summary: dict, engines: list[str], n_rounds: int) -> str:
     return "\n".join(lines)
 
 
-def quantity(spread_: dict, unit: str) -> str:
+def quantity(spread_: dict | None, unit: str) -> str:
     """'1.23 ms [1.20-1.31]': the median, then min-max in the median's unit."""
+    if spread_ is None:
+        return "n/a"
     median, low, high = spread_["median"], spread_["min"], spread_["max"]
     if unit == "x":
         return f"{median:.1f}x [{low:.1f}-{high:.1f}]"

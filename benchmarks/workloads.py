@@ -5,7 +5,9 @@
 prints one JSON object: the timings and the numbers to check engines against each other.
 ``run.py`` starts a fresh process of this script for every engine, workload and round, so that
 no engine inherits another's heap, garbage or warmed caches. Python's garbage collector keeps
-its default settings, as users run it.
+its default settings, as users run it. Times are the process's CPU time (time.process_time):
+the same as wall time on an idle machine for this single-threaded work, but blind to other
+programs competing for the cores.
 
 Engines: ``micrograd`` (0.1.0, from PyPI), ``tinygrad_edu`` and ``torch`` (0-d float64
 tensors with requires_grad), each wrapped in an adapter that speaks micrograd's dialect.
@@ -55,6 +57,7 @@ class Micrograd:
         # micrograd's sort is recursive; B needs a chain deeper than the default limit allows.
         # D measures what the default limit gives, so only B raises it.
         self.deep_recursion_for_b = True
+        self.memory_visible = True  # to tracemalloc, which sees Python's allocations only
 
     def leaf(self, x: float):
         return self.Value(x)
@@ -82,6 +85,7 @@ class TinygradEdu(Micrograd):
 
         self.Value = Value
         self.deep_recursion_for_b = False
+        self.memory_visible = True
 
 
 class Torch(Micrograd):
@@ -92,6 +96,7 @@ class Torch(Micrograd):
 
         self.torch = torch
         self.deep_recursion_for_b = False
+        self.memory_visible = False  # tensors and autograd nodes live in C++'s heap
 
     def leaf(self, x: float):
         return self.torch.tensor(x, dtype=self.torch.float64, requires_grad=True)
@@ -233,9 +238,9 @@ def run_a(engine, variant: str, steps: int) -> dict:
 
     losses, times = [], []
     for k in range(steps + 1):  # step 0 warms up (and gives the loss compared across engines)
-        start = time.perf_counter()
+        start = time.process_time()
         losses.append(step(points, labels, k))
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return {"losses": losses, "step_s": statistics.median(times[1:]), "all_step_s": times[1:]}
 
 
@@ -257,11 +262,11 @@ def run_b(engine) -> dict:
     for n in CHAIN_STEPS:
         forward, backward = [], []
         for _ in range(CHAIN_REPEATS[n]):
-            start = time.perf_counter()
+            start = time.process_time()
             x, y = chain(engine, n)
-            middle = time.perf_counter()
+            middle = time.process_time()
             y.backward()
-            end = time.perf_counter()
+            end = time.process_time()
             forward.append((middle - start) / (2 * n))
             backward.append((end - middle) / (2 * n))
             result = (engine.data(y), engine.grad(x))
@@ -276,8 +281,10 @@ def run_b(engine) -> dict:
     return out
 
 
-def bytes_per_op(engine) -> float:
+def bytes_per_op(engine) -> float | None:
     """Memory held by a forward chain of BYTES_STEPS steps, per op node (tracemalloc)."""
+    if not engine.memory_visible:
+        return None
     gc.collect()
     tracemalloc.start()
     try:
