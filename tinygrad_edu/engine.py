@@ -338,7 +338,9 @@ class Value:
                 if not grad:  # a zero gradient adds nothing below this node
                     continue
                 children = node.children
-                if len(children) == 1:  # unary and binary nodes, most of a graph, skip zip
+                # one- and two-child nodes, most of a graph, are written out: for them, setting
+                # up zip costs more than the work itself
+                if len(children) == 1:
                     children[0].grad += node.local_grads[0] * grad
                 elif len(children) == 2:
                     a, b = children
@@ -504,8 +506,8 @@ def _dot(ws: list[Value], xs: list[Value], x_data: list[float]) -> Value:
 def _cyclic_gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector, restoring its state on every exit path.
 
-    A speed trick for backward(), which allocates only acyclic objects (a list, a set, small
-    tuples): there is nothing for the cyclic collector to find, yet each allocation can trigger
+    A speed trick for backward(), which allocates only acyclic objects (lists, a set, floats):
+    there is nothing for the cyclic collector to find, yet each allocation can trigger
     a scan of every tracked object alive, and a big graph makes those scans cost about a third
     of backward's time. Memory is still freed by reference counting as usual.
     """
