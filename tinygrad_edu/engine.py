@@ -464,6 +464,14 @@ def _checked_op_result(
     name: str, data: Sequence[float], value: object, local_grads: object
 ) -> tuple[float, tuple[float, ...]]:
     """An @op function's (value, local_grads) as floats, or an error naming what is wrong."""
+    if (
+        type(value) is float
+        and -_INF < value < _INF
+        and type(local_grads) is tuple
+        and len(local_grads) == len(data)
+        and all(type(g) is float and -_INF < g < _INF for g in local_grads)
+    ):
+        return value, local_grads  # the usual case, before the messages are written
     call = _call_text(name, data)
     value = _finite_float(value, f"the value of {call}")
     if isinstance(local_grads, (str, bytes)) or not isinstance(local_grads, Sequence):
