@@ -38,6 +38,10 @@ Operand = Union["Value", int, float]
 
 _INF = math.inf
 
+# Local derivatives that are the same for every node of an op (+, -, neg) are these shared
+# tuples: a node then allocates one object fewer, which the garbage collector need not track.
+_ONE, _MINUS_ONE, _ONE_ONE, _ONE_MINUS_ONE = (1.0,), (-1.0,), (1.0, 1.0), (1.0, -1.0)
+
 
 def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]:
     """Turn ``fn(*floats) -> (value, local_grads)`` into a differentiable op on Values.
@@ -57,9 +61,10 @@ def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]
     derivative that is not finite raises instead of making a node.
     """
     name = fn.__name__
+    parameters = inspect.signature(fn).parameters.values()
     arity = sum(
         1
-        for p in inspect.signature(fn).parameters.values()
+        for p in parameters
         if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
 
@@ -75,12 +80,13 @@ def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]
         value, local_grads = _checked_op_result(name, data, value, local_grads)
         return _node_or_constant(value, name, operands, local_grads)
 
-    def apply_unary(x: Operand, *args: object, **settings: object) -> Value:
-        # apply for one operand, without the generality that costs a unary op half its time
+    def apply_unary(x: Operand) -> Value:
+        # apply for the common case, one operand and no settings (relu, tanh, exp...), without
+        # the generality (argument packing, a settings dict, a loop) that costs half its time
         if not isinstance(x, Value):
-            return apply(x, *args, **settings)
+            return apply(x)
         try:
-            value, local_grads = fn(x.data, *args, **settings)
+            value, local_grads = fn(x.data)
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{_call_text(name, [x.data])}: {error}") from None
         if not (
@@ -94,7 +100,7 @@ def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]
             value, local_grads = _checked_op_result(name, [x.data], value, local_grads)
         return _node(value, name, (x,), local_grads)
 
-    return functools.wraps(fn)(apply_unary if arity == 1 else apply)
+    return functools.wraps(fn)(apply_unary if arity == len(parameters) == 1 else apply)
 
 
 class Value:
@@ -136,18 +142,41 @@ class Value:
 
     def __add__(self, other: Operand) -> Value:
         """a + b;  d/da = 1, d/db = 1"""
-        b = _data(other, "+")
-        return _binary("+", self, other, self.data + b, 1.0, 1.0)
+        if isinstance(other, Value):
+            out = self.data + other.data
+            children, local_grads = (self, other), _ONE_ONE
+        else:
+            out = self.data + _constant(other, "+")
+            children, local_grads = (self,), _ONE
+        if not -_INF < out < _INF:
+            raise _overflow(self, "+", other)
+        return _node(out, "+", children, local_grads)
 
     def __mul__(self, other: Operand) -> Value:
         """a * b;  d/da = b, d/db = a"""
-        b = _data(other, "*")
-        return _binary("*", self, other, self.data * b, b, self.data)
+        a = self.data
+        if isinstance(other, Value):
+            b = other.data
+            children, local_grads = (self, other), (b, a)
+        else:
+            b = _constant(other, "*")
+            children, local_grads = (self,), (b,)
+        out = a * b
+        if not -_INF < out < _INF:
+            raise _overflow(self, "*", other)
+        return _node(out, "*", children, local_grads)
 
     def __sub__(self, other: Operand) -> Value:
         """a - b;  d/da = 1, d/db = -1"""
-        b = _data(other, "-")
-        return _binary("-", self, other, self.data - b, 1.0, -1.0)
+        if isinstance(other, Value):
+            out = self.data - other.data
+            children, local_grads = (self, other), _ONE_MINUS_ONE
+        else:
+            out = self.data - _constant(other, "-")
+            children, local_grads = (self,), _ONE
+        if not -_INF < out < _INF:
+            raise _overflow(self, "-", other)
+        return _node(out, "-", children, local_grads)
 
     def __truediv__(self, other: Operand) -> Value:
         """a / b;  d/da = 1/b, d/db = -a/b^2"""
@@ -182,15 +211,17 @@ class Value:
 
     def __neg__(self) -> Value:
         """-a;  d/da = -1"""
-        return _node(-self.data, "neg", (self,), (-1.0,))
+        return _node(-self.data, "neg", (self,), _MINUS_ONE)
 
     # number (op) Value: the same ops with the constant on the left
     __radd__ = __add__
     __rmul__ = __mul__
 
     def __rsub__(self, other: Number) -> Value:
-        a = _constant(other, "-")
-        return _binary("-", other, self, a - self.data, 1.0, -1.0)
+        out = _constant(other, "-") - self.data
+        if not -_INF < out < _INF:
+            raise _overflow(other, "-", self)
+        return _node(out, "-", (self,), _MINUS_ONE)
 
     def __rtruediv__(self, other: Number) -> Value:
         return _quotient(other, self)
@@ -304,8 +335,20 @@ class Value:
             self.grad += 1.0
             for node in reversed(order):
                 grad = node.grad
-                if grad:  # a zero gradient adds nothing below this node
-                    for child, local_grad in zip(node.children, node.local_grads):
+                if not grad:  # a zero gradient adds nothing below this node
+                    continue
+                children = node.children
+                # one- and two-child nodes, most of a graph, are written out: for them, setting
+                # up zip costs more than the work itself
+                if len(children) == 1:
+                    children[0].grad += node.local_grads[0] * grad
+                elif len(children) == 2:
+                    a, b = children
+                    d_a, d_b = node.local_grads
+                    a.grad += d_a * grad
+                    b.grad += d_b * grad
+                else:
+                    for child, local_grad in zip(children, node.local_grads):
                         child.grad += local_grad * grad
 
 
@@ -346,12 +389,16 @@ def _binary(op: str, a: Operand, b: Operand, out: float, d_a: float, d_b: float)
     One of a and b is a Value; the other may be a number, a constant that is no child.
     """
     if not (-_INF < out < _INF and -_INF < d_a < _INF and -_INF < d_b < _INF):
-        raise OverflowError(f"{_data(a, op)!r} {op} {_data(b, op)!r} overflows a float")
+        raise _overflow(a, op, b)
     if isinstance(a, Value):
         if isinstance(b, Value):
             return _node(out, op, (a, b), (d_a, d_b))
         return _node(out, op, (a,), (d_a,))
     return _node(out, op, (b,), (d_b,))
+
+
+def _overflow(a: Operand, op: str, b: Operand) -> OverflowError:
+    return OverflowError(f"{_data(a, op)!r} {op} {_data(b, op)!r} overflows a float")
 
 
 def _quotient(a: Operand, b: Operand) -> Value:
@@ -382,12 +429,13 @@ def _data(x: Operand, op: str) -> float:
     """The number x stands for: a Value's data, or x itself as a finite float."""
     if isinstance(x, Value):
         return x.data
-    if type(x) is float and -_INF < x < _INF:  # the common case, before the slower checks
-        return x
     return _constant(x, op)
 
 
 def _constant(x: object, op: str) -> float:
+    """A plain-number operand as a finite float, or an error naming the op."""
+    if type(x) is float and -_INF < x < _INF:  # the common case, before the slower checks
+        return x
     if not isinstance(x, Real):
         raise TypeError(
             f"unsupported operand for {op}: {type(x).__name__} {x!r:.60} (use a number or a Value)"
@@ -416,6 +464,14 @@ def _checked_op_result(
     name: str, data: Sequence[float], value: object, local_grads: object
 ) -> tuple[float, tuple[float, ...]]:
     """An @op function's (value, local_grads) as floats, or an error naming what is wrong."""
+    if (
+        type(value) is float
+        and -_INF < value < _INF
+        and type(local_grads) is tuple
+        and len(local_grads) == len(data)
+        and all(type(g) is float and -_INF < g < _INF for g in local_grads)
+    ):
+        return value, local_grads  # the usual case, before the messages are written
     call = _call_text(name, data)
     value = _finite_float(value, f"the value of {call}")
     if isinstance(local_grads, (str, bytes)) or not isinstance(local_grads, Sequence):
@@ -442,10 +498,12 @@ def _call_text(name: str, data: Sequence[float]) -> str:
     return f"{name}({', '.join(map(repr, data))})"
 
 
-def _dot(ws: list[Value], xs: list[Value]) -> Value:
-    """Value.dot's node for two lists of Values of equal length (a neuron's fast path)."""
+def _dot(ws: list[Value], xs: list[Value], x_data: list[float]) -> Value:
+    """Value.dot's node for two lists of Values of equal length (a neuron's fast path).
+
+    ``x_data`` holds the xs' data: a layer reads it once for all its neurons.
+    """
     w_data = [w.data for w in ws]
-    x_data = [x.data for x in xs]
     out = _exact_sum(map(mul, w_data, x_data))
     if not -_INF < out < _INF:
         raise OverflowError(f"Value.dot of {len(ws)} pairs overflows a float")
@@ -456,8 +514,8 @@ def _dot(ws: list[Value], xs: list[Value]) -> Value:
 def _cyclic_gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector, restoring its state on every exit path.
 
-    A speed trick for backward(), which allocates only acyclic objects (a list, a set, small
-    tuples): there is nothing for the cyclic collector to find, yet each allocation can trigger
+    A speed trick for backward(), which allocates only acyclic objects (lists, a set, floats):
+    there is nothing for the cyclic collector to find, yet each allocation can trigger
     a scan of every tracked object alive, and a big graph makes those scans cost about a third
     of backward's time. Memory is still freed by reference counting as usual.
     """
@@ -473,20 +531,26 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def _interior_nodes_children_first(root: Value) -> list[Value]:
     """The non-leaf nodes of root's graph in topological order (children first).
 
-    An iterative depth-first search, so a graph a million nodes deep needs no recursion.
-    Leaves are left out: they pass nothing on and keep their accumulated grads.
+    A depth-first search that explores a node's children last to first, with its own stack,
+    so a graph a million nodes deep needs no recursion. Leaves are left out: they pass nothing
+    on and keep their accumulated grads. (The order fixes the order in which backward() adds
+    up a node's gradient contributions, so it fixes the last bits of the result: keep it.)
+
+    A node whose children are being explored waits on the stack under a ``None`` marker,
+    rather than in a (node, flag) pair: one tuple fewer per node.
     """
     order: list[Value] = []
     visited: set[Value] = set()
-    stack = [(root, False)] if root.children else []
+    stack = [root] if root.children else []
     while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
+        node = stack.pop()
+        if node is None:  # the node under the marker has all its children in order
+            order.append(stack.pop())
         elif node not in visited:
             visited.add(node)
-            stack.append((node, True))
+            stack.append(node)
+            stack.append(None)
             for child in node.children:
                 if child.children and child not in visited:
-                    stack.append((child, False))
+                    stack.append(child)
     return order

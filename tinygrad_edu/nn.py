@@ -86,10 +86,12 @@ class Neuron(Module):
         self.b = Value(0.0)
 
     def __call__(self, x: Sequence[Operand]) -> Value:
-        return self._forward(_inputs(x, len(self.w), "Neuron"))
+        x = _inputs(x, len(self.w), "Neuron")
+        return self._forward(x, [xi.data for xi in x])
 
-    def _forward(self, x: list[Value]) -> Value:
-        z = _dot(self.w, x) + self.b
+    def _forward(self, x: list[Value], x_data: list[float]) -> Value:
+        # x_data: the inputs' numbers, which a layer reads once for all its neurons
+        z = _dot(self.w, x, x_data) + self.b
         return self._act(z) if self._act else z
 
     def __repr__(self) -> str:
@@ -108,7 +110,8 @@ class Layer(Module):
         return self._forward(_inputs(x, len(self.neurons[0].w), "Layer"))
 
     def _forward(self, x: list[Value]) -> list[Value]:
-        return [neuron._forward(x) for neuron in self.neurons]
+        x_data = [xi.data for xi in x]
+        return [neuron._forward(x, x_data) for neuron in self.neurons]
 
     def __repr__(self) -> str:
         first = self.neurons[0]

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""Benchmark tinygrad_edu against micrograd (and torch, if installed), side by side.
+
+    python3 benchmarks/run.py                 # 5 rounds, about 2 minutes on a laptop
+    python3 benchmarks/run.py --rounds 9      # more rounds, tighter medians
+
+On a fresh machine it makes ``.venv`` (as ``tasks.py`` does), installs the ``bench`` extra
+(micrograd 0.1.0) and runs itself there. torch joins when it is importable; it is not installed
+for you (``.venv/bin/python -m pip install torch``).
+
+Method: every engine runs every workload in a fresh process (``workloads.py``), once per round,
+with engines alternated from round to round and Python's default GC settings, timed in CPU
+time (so other programs on the machine do not count); each figure is
+the median over rounds with its min-max; a ratio is micrograd's time over ours, computed within
+a round and then summarised the same way. Before any time counts, every engine must give the
+same loss (A) and the same value and gradient (B) to 1e-12 relative. D, the deepest chain an
+engine can backprop, is searched once, each try in its own process with a time limit.
+Prints one table and saves everything to ``benchmarks/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORKER = HERE / "workloads.py"
+OURS, PEER = "tinygrad_edu", "micrograd"
+REL_TOL = 1e-12
+D_CAP = 1_000_000  # ops; the search stops here
+D_TIMEOUT_S = 600
+# the issue's targets: A ratios (micrograd / ours), B seconds per op, C bytes per node, D depth
+TARGETS = {"A1": 6.0, "A2": 50.0, "B": 1e-6, "C": 300.0, "D": 1_000_000}
+
+
+def main(argv: Sequence[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (>= 5 for the issue)")
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps per A run")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    args = parser.parse_args(argv)
+    ensure_bench_environment(argv)
+    engines = [PEER, OURS] + (["torch"] if importlib.util.find_spec("torch") else [])
+
+    a_jobs = [(e, "A") for e in engines] + [(OURS, "A2")]
+    b_jobs = [(e, "B") for e in engines]
+    rounds = []
+    for r in range(args.rounds):
+        print(f"round {r + 1}/{args.rounds} ...", file=sys.stderr, flush=True)
+        results = {}
+        for jobs in (a_jobs, b_jobs):
+            for engine, workload in rotated(jobs, r):  # alternate who runs first
+                extra = ["--steps", str(args.steps)] if workload != "B" else []
+                results[f"{engine} {workload}"] = worker(engine, workload, *extra)
+        check_agreement(results, engines)
+        rounds.append(results)
+    print("searching for the deepest chain each engine can backprop (D) ...", file=sys.stderr)
+    deepest = {engine: deepest_chain(engine) for engine in engines}
+
+    summary = summarise(rounds, deepest, engines)
+    table = format_table(summary, engines, args.rounds)
+    print(table)
+    args.out.write_text(
+        json.dumps(
+            {"machine": machine(), "rounds": rounds, "D": deepest, "summary": summary}, indent=1
+        )
+    )
+    print(f"\nsaved {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+
+
+def ensure_bench_environment(argv: Sequence[str]) -> None:
+    """Re-run inside .venv with the bench extra unless micrograd and tinygrad_edu import here."""
+    if all(importlib.util.find_spec(name) for name in (PEER, OURS)):
+        return
+    if os.environ.get("TINYGRAD_EDU_BENCH_VENV"):
+        sys.exit(
+            f"could not set up the benchmarks; try: {sys.executable} -m pip install -e '.[bench]'"
+        )
+    sys.path.insert(0, str(ROOT))
+    import tasks
+
+    tasks.ensure_venv()
+    print("installing the bench extra (micrograd) into .venv ...", file=sys.stderr, flush=True)
+    tasks.run([tasks.PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[bench]"])
+    env = dict(os.environ, TINYGRAD_EDU_BENCH_VENV="1")
+    sys.exit(subprocess.run([str(tasks.PYTHON), __file__, *argv], env=env).returncode)
+
+
+def rotated(jobs: list, r: int) -> list:
+    return jobs[r % len(jobs) :] + jobs[: r % len(jobs)]
+
+
+def worker(engine: str, workload: str, *args: str, timeout: float | None = None) -> dict:
+    command = [sys.executable, str(WORKER), engine, workload, *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[1:])} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+def check_agreement(results: dict, engines: list[str]) -> None:
+    """Every engine's loss (A, at the first step) and chain value and gradient (B) agree."""
+    reference = results[f"{PEER} A"]["losses"][0]
+    for name, result in results.items():
+        if " A" in name:
+            assert_close(result["losses"][0], reference, f"{name}: first loss")
+    for n_key in [key for key in results[f"{PEER} B"] if key.startswith("B")]:
+        for engine in engines:
+            for quantity in ("y", "dy_dx"):
+                got, want = (
+                    results[f"{engine} B"][n_key][quantity],
+                    results[f"{PEER} B"][n_key][quantity],
+                )
+                assert_close(got, want, f"{engine} {n_key} {quantity}")
+
+
+def assert_close(got: float, want: float, what: str) -> None:
+    if abs(got - want) > REL_TOL * abs(want):
+        raise SystemExit(f"engines disagree, nothing timed counts: {what} = {got!r}, want {want!r}")
+
+
+def deepest_chain(engine: str) -> dict:
+    """Double the depth until a try fails (or D_CAP), then bisect to within 2%."""
+
+    def ok(depth: int) -> tuple[bool, str]:
+        try:
+            worker(engine, "D", "--depth", str(depth), timeout=D_TIMEOUT_S)
+            return True, ""
+        except subprocess.TimeoutExpired:
+            return False, f"timeout after {D_TIMEOUT_S} s"
+        except RuntimeError as error:
+            return False, str(error).strip().splitlines()[-1]
+
+    good, bad, why = 0, None, ""
+    depth = 250
+    while bad is None:
+        passed, reason = ok(depth)
+        if passed:
+            good = depth
+            if depth >= D_CAP:
+                break
+            depth = min(depth * 4, D_CAP)
+        else:
+            bad, why = depth, reason
+    while bad is not None and bad - good > max(2, good // 50):
+        middle = (good + bad) // 2
+        passed, reason = ok(middle)
+        if passed:
+            good = middle
+        else:
+            bad, why = middle, reason
+    return {"deepest_ok": good, "first_failure": bad, "failure": why, "capped": bad is None}
+
+
+# --- summary and table -------------------------------------------------------------------------
+
+
+def spread(values: list[float | None]) -> dict | None:
+    if None in values:  # not measured (torch's memory is out of tracemalloc's sight)
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def summarise(rounds: list[dict], deepest: dict, engines: list[str]) -> dict:
+    """One row per figure: each engine's spread over rounds and the within-round ratio."""
+
+    def row(
+        label: str, unit: str, workload: str, get: Callable[[dict], float], ours: str = ""
+    ) -> dict:
+        def result(res: dict, engine: str) -> dict:
+            return res[f"{engine} {ours if engine == OURS and ours else workload}"]
+
+        out = {"label": label, "unit": unit}
+        for engine in engines:
+            out[engine] = spread([get(result(res, engine)) for res in rounds])
+        out["ratio"] = spread([get(result(res, PEER)) / get(result(res, OURS)) for res in rounds])
+        return out
+
+    rows = {
+        "A1": row("A1 demo step, micrograd's graph", "s", "A", lambda r: r["step_s"]),
+        "A2": row("A2 demo step, our MLP", "s", "A", lambda r: r["step_s"], ours="A2"),
+    }
+    n_keys = [key for key in rounds[0][f"{OURS} B"] if key.startswith("B")]
+    for n_key, direction in [(n, d) for n in n_keys for d in ("forward", "backward")]:
+        rows[f"{n_key} {direction}"] = row(
+            f"B N=1e{len(n_key) - 2} {direction}",
+            "s/op",
+            "B",
+            lambda r, n_key=n_key, field=f"{direction}_s_per_op": r[n_key][field],
+        )
+    rows["C"] = row("C bytes per op node", "B", "B", lambda r: r["C"])
+    medians = {name: r[OURS]["median"] for name, r in rows.items()}
+    last = n_keys[-1]
+    targets = {
+        "A1 >= 6x": rows["A1"]["ratio"]["median"] >= TARGETS["A1"],
+        "A2 >= 50x": rows["A2"]["ratio"]["median"] >= TARGETS["A2"],
+        f"{last} forward <= 1 us/op": medians[f"{last} forward"] <= TARGETS["B"],
+        f"{last} backward <= 1 us/op": medians[f"{last} backward"] <= TARGETS["B"],
+        "C <= 300 B/node": medians["C"] <= TARGETS["C"],
+        "D >= 1,000,000": deepest[OURS]["deepest_ok"] >= TARGETS["D"],
+    }
+    return {"rows": rows, "D": deepest, "targets": targets}
+
+
+def format_table(summary: dict, engines: list[str], n_rounds: int) -> str:
+    lines = [
+        f"median [min-max] of {n_rounds} rounds, each engine in a fresh process per round; "
+        f"ratio = {PEER} / {OURS} within a round",
+        "",
+        f"{'workload':32}" + "".join(f"{e:>26}" for e in engines) + f"{'ratio':>20}",
+    ]
+    for r in summary["rows"].values():
+        cells = "".join(f"{quantity(r[e], r['unit']):>26}" for e in engines)
+        lines.append(f"{r['label']:32}{cells}{quantity(r['ratio'], 'x'):>20}")
+    deepest = summary["D"]
+    cells = "".join(
+        f"{('>= ' if deepest[e]['capped'] else '') + format(deepest[e]['deepest_ok'], ','):>26}"
+        for e in engines
+    )
+    lines.append(f"{'D deepest chain (ops)':32}{cells}")
+    for e in engines:
+        if not deepest[e]["capped"]:
+            lines.append(f"  {e} fails at {deepest[e]['first_failure']:,}: {deepest[e]['failure']}")
+        else:
+            lines.append(f"  {e} passed the cap of {D_CAP:,} ops (not searched further)")
+    verdicts = [f"{t}: {'met' if ok else 'NOT met'}" for t, ok in summary["targets"].items()]
+    lines += ["", "targets: " + "; ".join(verdicts)]
+    return "\n".join(lines)
+
+
+def quantity(spread_: dict | None, unit: str) -> str:
+    """'1.23 ms [1.20-1.31]': the median, then min-max in the median's unit."""
+    if spread_ is None:
+        return "n/a"
+    median, low, high = spread_["median"], spread_["min"], spread_["max"]
+    if unit == "x":
+        return f"{median:.1f}x [{low:.1f}-{high:.1f}]"
+    if unit == "B":
+        return f"{median:.0f} [{low:.0f}-{high:.0f}]"
+    scale, prefix = next(
+        ((s, p) for s, p in ((1.0, ""), (1e-3, "m"), (1e-6, "u")) if median >= s), (1e-9, "n")
+    )
+    return f"{median / scale:.3g} {prefix}{unit} [{low / scale:.3g}-{high / scale:.3g}]"
+
+
+def machine() -> dict:
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    except OSError:
+        lscpu = ""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if "Model name" in line),
+        platform.processor(),
+    )
+    return {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "python": sys.version,
+        "platform": platform.platform(),
+        "cpu": model,
+        "cpus": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

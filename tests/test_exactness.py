@@ -1,0 +1,147 @@
+"""The engine's speed tricks change no result: bit for bit what the textbook algorithm gives.
+
+backward() is checked against the straightforward version written out below (the engine's
+own algorithm before any speed work), on the same graphs; the forward fast paths against plain
+float arithmetic. "Bit for bit" is compared with float.hex, so even the sign of a zero counts.
+"""
+
+import math
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinygrad_edu import MLP, Value, losses
+from tinygrad_edu.testing import expressions
+
+
+def straightforward_backward(root: Value) -> None:
+    """Topological order by depth-first search (a visited set, (node, done) pairs on a stack,
+    children pushed in operand order), interior grads reset, then the chain rule once per
+    edge, node by node in reverse order; a node whose gradient is 0 passes nothing on."""
+    order, visited, stack = [], set(), [(root, False)] if root.children else []
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+        elif node not in visited:
+            visited.add(node)
+            stack.append((node, True))
+            stack.extend((child, False) for child in node.children if child.children)
+    for node in order:
+        node.grad = 0.0
+    root.grad += 1.0
+    for node in reversed(order):
+        if node.grad:
+            for child, local_grad in zip(node.children, node.local_grads):
+                child.grad += local_grad * node.grad
+
+
+def every_node(root: Value) -> list[Value]:
+    nodes, seen, stack = [], set(), [root]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            nodes.append(node)
+            stack.extend(node.children)
+    return nodes
+
+
+def assert_backward_is_bit_identical(root: Value, calls: int = 2) -> None:
+    """Run both versions from the same leaf grads (twice: leaves accumulate) and compare
+    every node's grad bit for bit."""
+    nodes = every_node(root)
+    start = [node.grad for node in nodes]
+    grads = {}
+    for version, backward in (("engine", Value.backward), ("reference", straightforward_backward)):
+        for node, grad in zip(nodes, start):
+            node.grad = grad
+        for _ in range(calls):
+            backward(root)
+        grads[version] = [node.grad.hex() for node in nodes]
+    assert grads["engine"] == grads["reference"]
+
+
+def two_moons_batch(n: int, seed: int) -> tuple[list[list[float]], list[float]]:
+    rng = random.Random(seed)
+    points, labels = [], []
+    for i in range(n):
+        t = rng.uniform(0, math.pi)
+        upper = i % 2 == 0
+        x = math.cos(t) if upper else 1 - math.cos(t)
+        y = math.sin(t) if upper else 0.5 - math.sin(t)
+        points.append([x + rng.gauss(0, 0.1), y + rng.gauss(0, 0.1)])
+        labels.append(-1.0 if upper else 1.0)
+    return points, labels
+
+
+def test_an_mlp_training_loss_gets_the_reference_gradients_bit_for_bit():
+    # micrograd's demo: ReLU MLP, hinge + L2; weights are shared by every sample's graph, so
+    # each gets ~40 contributions whose order of summation shows in the last bits
+    model = MLP(2, [16, 16, 1], seed=3)
+    points, labels = two_moons_batch(40, seed=3)
+    loss = losses.hinge([model(x)[0] for x in points], labels) + 1e-4 * losses.l2(
+        model.parameters()
+    )
+    assert_backward_is_bit_identical(loss)
+
+
+def test_a_softmax_classifier_gets_the_reference_gradients_bit_for_bit():
+    model = MLP(3, [8, 4], activation="tanh", seed=1)
+    rng = random.Random(1)
+    batch = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(12)]
+    targets = [rng.randrange(4) for _ in range(12)]
+    loss = losses.cross_entropy([model(x) for x in batch], targets)
+    assert_backward_is_bit_identical(loss)
+
+
+def test_a_deep_chain_with_reuse_gets_the_reference_gradients_bit_for_bit():
+    x = Value(0.3)
+    y = x
+    for i in range(3000):
+        y = (y * x + 0.5).tanh() if i % 3 else y * y - x
+    assert_backward_is_bit_identical(y)
+
+
+@given(expressions(max_inputs=4, max_steps=24))
+def test_random_dags_get_the_reference_gradients_bit_for_bit(expr):
+    out = expr([Value(x) for x in expr.inputs])
+    assert_backward_is_bit_identical(out)
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+
+
+@given(finite, finite)
+def test_arithmetic_is_plain_float_arithmetic_with_its_derivatives(a, b):
+    x, y = Value(a), Value(b)
+    expected = {
+        x + y: (a + b, (1.0, 1.0)),
+        x - y: (a - b, (1.0, -1.0)),
+        x * y: (a * b, (b, a)),
+        x + b: (a + b, (1.0,)),
+        b + x: (b + a, (1.0,)),
+        x - b: (a - b, (1.0,)),
+        b - x: (b - a, (-1.0,)),
+        x * b: (a * b, (b,)),
+        b * x: (b * a, (b,)),
+        -x: (-a, (-1.0,)),
+    }
+    for node, (data, local_grads) in expected.items():
+        assert node.data.hex() == data.hex()
+        assert [g.hex() for g in node.local_grads] == [g.hex() for g in local_grads]
+
+
+def test_an_mlp_forward_is_the_plain_float_computation():
+    # each neuron: the exactly rounded w . x (math.fsum), then + b, then the activation
+    model = MLP(2, [16, 16, 1], seed=5)
+    for x in two_moons_batch(10, seed=5)[0]:
+        expected = x
+        for i, layer in enumerate(model.layers):
+            sums = [
+                math.fsum(w.data * xi for w, xi in zip(n.w, expected)) + n.b.data
+                for n in layer.neurons
+            ]
+            expected = sums if i == len(model.layers) - 1 else [s if s > 0.0 else 0.0 for s in sums]
+        assert [v.data.hex() for v in model(x)] == [e.hex() for e in expected]
