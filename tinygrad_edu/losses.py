@@ -8,7 +8,7 @@ All are numerically stable: every finite input gives a finite loss and finite gr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from numbers import Integral, Real
 from typing import Union
 
@@ -105,12 +105,22 @@ def hinge(scores: Nested, labels: Nested) -> Value:
     """
     scores, labels = _matched(scores, labels, "hinge", "scores", "labels")
     signs = _labels(labels, "hinge", lambda y: y in (-1.0, 1.0), "-1 or +1")
-    return Value.sum([(1.0 - y * s).relu() for s, y in zip(scores, signs)]) / len(scores)
+    return Value.sum([Value.relu(1.0 - y * s) for s, y in zip(scores, signs)]) / len(scores)
 
 
 def l2(params: Sequence[Value]) -> Value:
     """The L2 penalty Σ p^2 as one node;  d/dp = 2p.  Scale it yourself: ``1e-4 * l2(ps)``."""
+    if isinstance(params, Value) or not isinstance(params, Iterable):
+        raise TypeError(
+            "l2 takes a list of parameters, such as model.parameters(), "
+            f"got {type(params).__name__}"
+        )
     params = list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):  # a number has no gradient: penalizing it does nothing
+            raise TypeError(
+                f"l2: parameter {i} is a {type(p).__name__}, not a Value (pass model.parameters())"
+            )
     return Value.dot(params, params)
 
 
@@ -161,7 +171,7 @@ def _logits(logits: Sequence[Operand], loss: str) -> list[Value]:
     """One sample's logits as Values, or an error saying what was expected."""
     if _is_batch(logits):
         raise ValueError(f"{loss} takes the logits of one sample, got a batch (a list of lists)")
-    flat = _flatten(logits, loss, "logits")
+    flat = _finite(_flatten(logits, loss, "logits"), loss, "logits")
     if not flat:
         raise ValueError(f"{loss} needs at least one logit, got an empty list")
     return [z if isinstance(z, Value) else Value(z) for z in flat]
@@ -181,7 +191,8 @@ def _is_batch(x: object) -> bool:
 def _flatten(x: object, loss: str, what: str) -> list[Operand]:
     if isinstance(x, (Value, Real)):
         return [x]
-    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+    # a dict or a set iterates in no order that could match predictions to targets
+    if isinstance(x, (str, bytes, Mapping, Set)) or not isinstance(x, Iterable):
         raise TypeError(
             f"{loss}: {what} must be numbers, Values or lists of them, "
             f"got {type(x).__name__}: {x!r}"
@@ -189,11 +200,19 @@ def _flatten(x: object, loss: str, what: str) -> list[Operand]:
     return [leaf for item in x for leaf in _flatten(item, loss, what)]
 
 
+def _finite(flat: list[Operand], loss: str, what: str) -> list[Operand]:
+    """flat, after checking that its plain numbers are finite (Values always are)."""
+    for i, x in enumerate(flat):
+        if not isinstance(x, Value) and not math.isfinite(x):
+            raise ValueError(f"{loss}: {what}[{i}] = {x!r} is not finite")
+    return flat
+
+
 def _matched(
     preds: Nested, targets: Nested, loss: str, preds_name: str, targets_name: str
 ) -> tuple[list[Operand], list[Operand]]:
-    preds_flat = _flatten(preds, loss, preds_name)
-    targets_flat = _flatten(targets, loss, targets_name)
+    preds_flat = _finite(_flatten(preds, loss, preds_name), loss, preds_name)
+    targets_flat = _finite(_flatten(targets, loss, targets_name), loss, targets_name)
     if len(preds_flat) != len(targets_flat):
         raise ValueError(
             f"{loss}: {len(preds_flat)} {preds_name} but {len(targets_flat)} {targets_name}"
