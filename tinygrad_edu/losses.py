@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from numbers import Integral, Real
-from typing import Union
+from typing import Optional, Union
 
 from .engine import Operand, Value, op
 
 Nested = Union[Operand, Sequence["Nested"]]
+
+_EXP_IS_ZERO_BELOW = -746.0  # math.exp(x) == 0.0 for every x below this
 
 
 def mse(preds: Nested, targets: Nested) -> Value:
@@ -61,10 +63,9 @@ def binary_cross_entropy_with_logits(logits: Nested, targets: Nested) -> Value:
 def softmax(logits: Sequence[Operand]) -> list[Value]:
     """softmax(z)_i = e^(z_i - m) / Σ_j e^(z_j - m), with m = max z so no e^z can overflow."""
     logits = _logits(logits, "softmax")
-    shift = max(z.data for z in logits)
-    exps = [(z - shift).exp() for z in logits]
-    total = Value.sum(exps)
-    return [e / total for e in exps]
+    exps = _shifted_exps(logits)
+    total = Value.sum([e for e in exps if e is not None])
+    return [Value(0.0) if e is None else e / total for e in exps]
 
 
 def log_softmax(logits: Sequence[Operand]) -> list[Value]:
@@ -164,7 +165,17 @@ def _cross_entropy_one(logits: Sequence[Operand], target_index: object) -> Value
 
 def _log_sum_exp(logits: list[Value]) -> Value:
     shift = max(z.data for z in logits)
-    return Value.sum([(z - shift).exp() for z in logits]).log() + shift
+    return Value.sum([e for e in _shifted_exps(logits) if e is not None]).log() + shift
+
+
+def _shifted_exps(logits: list[Value]) -> list[Optional[Value]]:
+    """e^(z - max z) for each logit, or None where that is exactly 0.0 in floating point.
+
+    A None term adds nothing to a sum and passes no gradient, so leaving it out changes no
+    result; it keeps z - max z from overflowing for logits more than 1.8e308 apart.
+    """
+    shift = max(z.data for z in logits)
+    return [(z - shift).exp() if z.data - shift > _EXP_IS_ZERO_BELOW else None for z in logits]
 
 
 def _logits(logits: Sequence[Operand], loss: str) -> list[Value]:
