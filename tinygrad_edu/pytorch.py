@@ -29,9 +29,9 @@ _TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 
 def to_torch(model: MLP) -> torch.nn.Sequential:
     """A float64 ``torch.nn.Sequential`` computing what ``model`` computes, with its weights."""
-    torch = _import_torch("to_torch")
     if not isinstance(model, MLP):
         raise TypeError(f"to_torch takes an MLP, got {type(model).__name__}")
+    torch = _import_torch("to_torch")
     state = model.state_dict()
     modules: list[torch.nn.Module] = []
     for i, layer in enumerate(model.layers):

@@ -44,7 +44,7 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .nn import MLP, Layer, Module, Neuron
+from .nn import MLP, Layer, Module, Neuron, _checked_array
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -65,8 +65,10 @@ def save(module: Module, path: PathLike) -> None:
     path = _path(path)
     state = module.state_dict()
     for name, array in state.items():  # a parameter set by hand to NaN would not load back
-        if not np.isfinite(array).all():
-            raise ValueError(f"cannot save {module!r}: {name} holds a non-finite number")
+        try:
+            _checked_array(array, name, array.shape)
+        except ValueError as error:
+            raise ValueError(f"cannot save {module!r}: {error}") from None
     architecture = architecture_of(module)
     tensors = {name: array.tolist() for name, array in state.items()}
     lines = [
