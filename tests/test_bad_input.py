@@ -518,6 +518,12 @@ TABLE = {
         ModelFileError,
         ("version 2", "reads version 1", "newer"),
     ),
+    "load of a file whose version is a string": Bad(
+        lambda tmp: saved(tmp, json_edit(lambda d: d.update(version="1"))),
+        lambda case: load(case[0], into=case[1]),
+        ModelFileError,
+        ("version '1'", "reads version 1"),
+    ),
     "load of a file with a changed digit": Bad(
         lambda tmp: saved(tmp, set_weight(0.125)),
         lambda case: load(case[0], into=case[1]),

@@ -85,7 +85,7 @@ def test_a_trained_model_continues_training_in_torch():
     ys = xs**2
     opt = torch.optim.Adam(net.parameters(), lr=0.05)
     first = torch.nn.functional.mse_loss(net(xs), ys).item()
-    for _ in range(200):
+    for _ in range(100):
         loss = torch.nn.functional.mse_loss(net(xs), ys)
         opt.zero_grad()
         loss.backward()

@@ -159,7 +159,7 @@ def _read(path: Path) -> tuple[Optional[dict[str, object]], dict[str, np.ndarray
             f'{path} is not a tinygrad_edu model file (it has no "format": "{FORMAT}")'
         )
     version = document.get("version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # true == 1 in Python
         newer = isinstance(version, int) and version > FORMAT_VERSION
         raise ModelFileError(
             f"{path} is in format version {version!r}, but this tinygrad_edu reads version "
