@@ -69,7 +69,7 @@ def snapshot(x: Any) -> Any:
         return (x.dtype.str, x.shape, x.tobytes())
     if isinstance(x, Path):  # a directory, or a file and the directory around it
         directory = x if x.is_dir() else x.parent
-        return {f.name: f.read_bytes() for f in sorted(directory.iterdir()) if f.is_file()}
+        return {f.name: f.read_bytes() if f.is_file() else "dir" for f in directory.iterdir()}
     if isinstance(x, (list, tuple)):
         return tuple(snapshot(item) for item in x)
     if isinstance(x, dict):
