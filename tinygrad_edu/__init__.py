@@ -10,6 +10,8 @@ from . import losses, optim
 from .engine import Value, op
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
+from .pytorch import from_torch, to_torch
+from .saving import ModelFileError, load, save
 
 __version__ = "0.1.0"
 
@@ -17,13 +19,18 @@ __all__ = [
     "MLP",
     "GradcheckError",
     "Layer",
+    "ModelFileError",
     "Module",
     "Neuron",
     "Value",
+    "from_torch",
     "gradcheck",
     "gradcheck_module",
+    "load",
     "losses",
     "numerical_grad",
     "op",
     "optim",
+    "save",
+    "to_torch",
 ]

@@ -30,6 +30,7 @@ class GradcheckError(AssertionError):
 
 def numerical_grad(f: Function, inputs: Sequence[float], eps: float = 1e-6) -> list[float]:
     """df/dx_i at ``inputs`` by central differences, for f taking a list of Values."""
+    _callable(f, "f")
     point = _floats(inputs, "inputs")
     return _central_differences(lambda xs: _scalar_output(f, xs), point, _positive(eps, "eps"))
 
@@ -48,7 +49,10 @@ def gradcheck(
     each input, its analytic and numeric derivative, and which disagree), or returns False
     when ``raise_exception`` is False.
     """
+    _callable(f, "f")
     point = _floats(inputs, "inputs")
+    if not point:  # there would be nothing to check, and a pass would mean nothing
+        raise ValueError("gradcheck needs at least one input to check, got an empty list")
     eps = _positive(eps, "eps")
     atol, rtol = _non_negative(atol, "atol"), _non_negative(rtol, "rtol")
     xs = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
@@ -74,9 +78,12 @@ def gradcheck_module(
     """
     if not isinstance(model, Module):
         raise TypeError(f"gradcheck_module needs a Module, got {type(model).__name__}")
+    _callable(loss_fn, "loss_fn")
     eps = _positive(eps, "eps")
     atol, rtol = _non_negative(atol, "atol"), _non_negative(rtol, "rtol")
     named = model.named_parameters()
+    if not named:
+        raise ValueError(f"gradcheck_module: {model!r} has no parameters to check")
     params = [p for _, p in named]
     saved_data = [p.data for p in params]
     saved_grads = [p.grad for p in params]
@@ -156,6 +163,13 @@ def _output(out: object, who: str) -> Value:
             f"got {type(out).__name__}: {out!r:.80}"
         )
     return out
+
+
+def _callable(f: object, name: str) -> None:
+    if not callable(f):
+        raise TypeError(
+            f"{name} must be a function taking a list of Values, got {type(f).__name__}: {f!r:.60}"
+        )
 
 
 def _floats(xs: Sequence[float], what: str) -> list[float]:

@@ -8,13 +8,15 @@ All are numerically stable: every finite input gives a finite loss and finite gr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from numbers import Integral, Real
-from typing import Union
+from typing import Optional, Union
 
 from .engine import Operand, Value, op
 
 Nested = Union[Operand, Sequence["Nested"]]
+
+_EXP_IS_ZERO_BELOW = -746.0  # math.exp(x) == 0.0 for every x below this
 
 
 def mse(preds: Nested, targets: Nested) -> Value:
@@ -61,10 +63,9 @@ def binary_cross_entropy_with_logits(logits: Nested, targets: Nested) -> Value:
 def softmax(logits: Sequence[Operand]) -> list[Value]:
     """softmax(z)_i = e^(z_i - m) / Σ_j e^(z_j - m), with m = max z so no e^z can overflow."""
     logits = _logits(logits, "softmax")
-    shift = max(z.data for z in logits)
-    exps = [(z - shift).exp() for z in logits]
-    total = Value.sum(exps)
-    return [e / total for e in exps]
+    exps = _shifted_exps(logits)
+    total = Value.sum([e for e in exps if e is not None])
+    return [Value(0.0) if e is None else e / total for e in exps]
 
 
 def log_softmax(logits: Sequence[Operand]) -> list[Value]:
@@ -105,12 +106,22 @@ def hinge(scores: Nested, labels: Nested) -> Value:
     """
     scores, labels = _matched(scores, labels, "hinge", "scores", "labels")
     signs = _labels(labels, "hinge", lambda y: y in (-1.0, 1.0), "-1 or +1")
-    return Value.sum([(1.0 - y * s).relu() for s, y in zip(scores, signs)]) / len(scores)
+    return Value.sum([Value.relu(1.0 - y * s) for s, y in zip(scores, signs)]) / len(scores)
 
 
 def l2(params: Sequence[Value]) -> Value:
     """The L2 penalty Σ p^2 as one node;  d/dp = 2p.  Scale it yourself: ``1e-4 * l2(ps)``."""
+    if isinstance(params, Value) or not isinstance(params, Iterable):
+        raise TypeError(
+            "l2 takes a list of parameters, such as model.parameters(), "
+            f"got {type(params).__name__}"
+        )
     params = list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):  # a number has no gradient: penalizing it does nothing
+            raise TypeError(
+                f"l2: parameter {i} is a {type(p).__name__}, not a Value (pass model.parameters())"
+            )
     return Value.dot(params, params)
 
 
@@ -154,14 +165,24 @@ def _cross_entropy_one(logits: Sequence[Operand], target_index: object) -> Value
 
 def _log_sum_exp(logits: list[Value]) -> Value:
     shift = max(z.data for z in logits)
-    return Value.sum([(z - shift).exp() for z in logits]).log() + shift
+    return Value.sum([e for e in _shifted_exps(logits) if e is not None]).log() + shift
+
+
+def _shifted_exps(logits: list[Value]) -> list[Optional[Value]]:
+    """e^(z - max z) for each logit, or None where that is exactly 0.0 in floating point.
+
+    A None term adds nothing to a sum and passes no gradient, so leaving it out changes no
+    result; it keeps z - max z from overflowing for logits more than 1.8e308 apart.
+    """
+    shift = max(z.data for z in logits)
+    return [(z - shift).exp() if z.data - shift > _EXP_IS_ZERO_BELOW else None for z in logits]
 
 
 def _logits(logits: Sequence[Operand], loss: str) -> list[Value]:
     """One sample's logits as Values, or an error saying what was expected."""
     if _is_batch(logits):
         raise ValueError(f"{loss} takes the logits of one sample, got a batch (a list of lists)")
-    flat = _flatten(logits, loss, "logits")
+    flat = _finite(_flatten(logits, loss, "logits"), loss, "logits")
     if not flat:
         raise ValueError(f"{loss} needs at least one logit, got an empty list")
     return [z if isinstance(z, Value) else Value(z) for z in flat]
@@ -181,7 +202,8 @@ def _is_batch(x: object) -> bool:
 def _flatten(x: object, loss: str, what: str) -> list[Operand]:
     if isinstance(x, (Value, Real)):
         return [x]
-    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+    # a dict or a set iterates in no order that could match predictions to targets
+    if isinstance(x, (str, bytes, Mapping, Set)) or not isinstance(x, Iterable):
         raise TypeError(
             f"{loss}: {what} must be numbers, Values or lists of them, "
             f"got {type(x).__name__}: {x!r}"
@@ -189,11 +211,19 @@ def _flatten(x: object, loss: str, what: str) -> list[Operand]:
     return [leaf for item in x for leaf in _flatten(item, loss, what)]
 
 
+def _finite(flat: list[Operand], loss: str, what: str) -> list[Operand]:
+    """flat, after checking that its plain numbers are finite (Values always are)."""
+    for i, x in enumerate(flat):
+        if not isinstance(x, Value) and not math.isfinite(x):
+            raise ValueError(f"{loss}: {what}[{i}] = {x!r} is not finite")
+    return flat
+
+
 def _matched(
     preds: Nested, targets: Nested, loss: str, preds_name: str, targets_name: str
 ) -> tuple[list[Operand], list[Operand]]:
-    preds_flat = _flatten(preds, loss, preds_name)
-    targets_flat = _flatten(targets, loss, targets_name)
+    preds_flat = _finite(_flatten(preds, loss, preds_name), loss, preds_name)
+    targets_flat = _finite(_flatten(targets, loss, targets_name), loss, targets_name)
     if len(preds_flat) != len(targets_flat):
         raise ValueError(
             f"{loss}: {len(preds_flat)} {preds_name} but {len(targets_flat)} {targets_name}"

@@ -1,0 +1,279 @@
+"""Saving and loading models: a small, versioned JSON file, written atomically.
+
+    save(model, "model.json")
+    model = load("model.json")              # rebuilds the MLP (or Layer, Neuron) from the file
+    load("model.json", into=model)          # or fills in a model you built
+
+The file (format version 1) is one JSON object::
+
+    {
+      "format": "tinygrad_edu.model",
+      "version": 1,
+      "architecture": {"type": "MLP", "nin": 2, "nouts": [16, 1],
+                       "activation": "relu", "output_activation": "linear"},
+      "sha256": "<hex digest of the canonical architecture and state_dict>",
+      "state_dict": {
+        "layers.0.weight": [[...], ...],
+        "layers.0.bias": [...],
+        ...
+      }
+    }
+
+``state_dict`` is ``Module.state_dict()`` as nested lists. Python writes each float as the
+shortest decimal that reads back to the same float, so a round trip is bit-exact.
+``architecture`` is ``null`` for a Module that is not an MLP, Layer or Neuron; such a file is
+loaded ``into`` a module built by hand. ``sha256`` is the digest of
+``json.dumps({"architecture": ..., "state_dict": ...}, sort_keys=True, separators=(",", ":"))``
+as UTF-8, which catches a file changed after it was written.
+
+``save`` writes a temporary file next to the target, flushes it to disk and renames it over the
+target (``os.replace``), so a crash at any moment leaves either the old file or the new one,
+never half of one. ``load`` checks everything before changing anything: a file that is not a
+model file, truncated, corrupted or of another version raises ``ModelFileError`` (a
+ValueError) and leaves the model untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+
+from .nn import MLP, Layer, Module, Neuron, _checked_array
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+FORMAT = "tinygrad_edu.model"
+FORMAT_VERSION = 1
+
+
+class ModelFileError(ValueError):
+    """A file that cannot be loaded: not a model file, truncated, corrupted, or another version."""
+
+
+def save(module: Module, path: PathLike) -> None:
+    """Write ``module``'s architecture and parameters to ``path``, atomically (see above)."""
+    if isinstance(module, (str, os.PathLike)) and isinstance(path, Module):
+        raise TypeError("save takes (module, path), in that order: the arguments are swapped")
+    if not isinstance(module, Module):
+        raise TypeError(f"save needs a Module to save, got {type(module).__name__}")
+    path = _path(path)
+    state = module.state_dict()
+    for name, array in state.items():  # a parameter set by hand to NaN would not load back
+        try:
+            _checked_array(array, name, array.shape)
+        except ValueError as error:
+            raise ValueError(f"cannot save {module!r}: {error}") from None
+    architecture = architecture_of(module)
+    tensors = {name: array.tolist() for name, array in state.items()}
+    lines = [
+        "{",
+        f'  "format": {json.dumps(FORMAT)},',
+        f'  "version": {FORMAT_VERSION},',
+        f'  "architecture": {json.dumps(architecture)},',
+        f'  "sha256": "{_digest(architecture, tensors)}",',
+        '  "state_dict": {',
+        ",\n".join(f"    {json.dumps(name)}: {json.dumps(t)}" for name, t in tensors.items()),
+        "  }",
+        "}",
+        "",
+    ]
+    _write_atomically(path, "\n".join(lines).encode("utf-8"))
+
+
+def load(path: PathLike, into: Optional[Module] = None) -> Module:
+    """The module saved at ``path``: rebuilt from its architecture, or loaded ``into`` one.
+
+    With ``into``, the file's architecture (when it has one) must be the module's, and its
+    state must fit the module exactly (``load_state_dict(strict=True)``); ``into`` is returned.
+    """
+    if into is not None and not isinstance(into, Module):
+        raise TypeError(f"into must be a Module to load into, got {type(into).__name__}")
+    path = _path(path)
+    architecture, state = _read(path)
+    if into is None:
+        module = _build(architecture, path)
+        try:
+            module.load_state_dict(state)
+        except (TypeError, ValueError) as error:
+            raise ModelFileError(
+                f"{path}: the weights do not fit the architecture: {error}"
+            ) from None
+        return module
+    expected = architecture_of(into)
+    if architecture is not None and expected is not None and architecture != expected:
+        raise ValueError(
+            f"{path} holds {_describe(architecture)}, which cannot be loaded into {into!r}"
+        )
+    into.load_state_dict(state)
+    return into
+
+
+def architecture_of(module: Module) -> Optional[dict[str, object]]:
+    """What it takes to rebuild ``module``, as JSON-ready data; None for other Modules."""
+    # exact types: a subclass may add parameters or change the forward pass
+    if type(module) is MLP:
+        return {
+            "type": "MLP",
+            "nin": len(module.layers[0].neurons[0].w),
+            "nouts": [len(layer.neurons) for layer in module.layers],
+            "activation": module.activation,
+            "output_activation": module.output_activation,
+        }
+    if type(module) is Layer:
+        first = module.neurons[0]
+        return {
+            "type": "Layer",
+            "nin": len(first.w),
+            "nout": len(module.neurons),
+            "activation": first.activation,
+        }
+    if type(module) is Neuron:
+        return {"type": "Neuron", "nin": len(module.w), "activation": module.activation}
+    return None
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> tuple[Optional[dict[str, object]], dict[str, np.ndarray]]:
+    """The architecture and state dict in the file at path, after checking all of it."""
+    data = path.read_bytes()
+    try:
+        document = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{path} is not a tinygrad_edu model file (not UTF-8 text)") from None
+    except json.JSONDecodeError as error:
+        raise ModelFileError(
+            f"{path} is truncated or corrupted: it is not complete JSON ({error})"
+        ) from None
+    except ValueError as error:  # _refuse_constant
+        raise ModelFileError(f"{path} is corrupted: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelFileError(
+            f'{path} is not a tinygrad_edu model file (it has no "format": "{FORMAT}")'
+        )
+    version = document.get("version")
+    if type(version) is not int or version != FORMAT_VERSION:  # true == 1 in Python
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise ModelFileError(
+            f"{path} is in format version {version!r}, but this tinygrad_edu reads version "
+            f"{FORMAT_VERSION}" + (" (the file was written by a newer tinygrad_edu)" * newer)
+        )
+    missing = [k for k in ("architecture", "sha256", "state_dict") if k not in document]
+    if missing:
+        raise ModelFileError(f"{path} is corrupted: it has no {', '.join(missing)}")
+    architecture, tensors = document["architecture"], document["state_dict"]
+    if not isinstance(tensors, dict) or not (
+        architecture is None or isinstance(architecture, dict)
+    ):
+        raise ModelFileError(f"{path} is corrupted: its state_dict or architecture is malformed")
+    if document["sha256"] != _digest(architecture, tensors):
+        raise ModelFileError(
+            f"{path} is corrupted: its contents do not match the sha256 checksum written with them"
+        )
+    return architecture, {name: _array(t, name, path) for name, t in tensors.items()}
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"it holds {name}, and model files hold finite numbers only")
+
+
+def _array(nested: object, name: str, path: Path) -> np.ndarray:
+    try:
+        array = np.array(nested)
+    except ValueError:  # rows of different lengths
+        raise ModelFileError(f"{path}: {name} is not a rectangular array of numbers") from None
+    if array.dtype.kind not in "iuf":
+        raise ModelFileError(f"{path}: {name} is not an array of numbers")
+    return array.astype(np.float64)
+
+
+def _build(architecture: Optional[dict[str, object]], path: Path) -> Module:
+    if architecture is None:
+        raise ValueError(
+            f"{path} holds the parameters of a custom Module, which load cannot rebuild: "
+            "build the module and pass it as load(path, into=module)"
+        )
+    builders = {
+        "MLP": lambda a: MLP(a["nin"], a["nouts"], a["activation"], a["output_activation"]),
+        "Layer": lambda a: Layer(a["nin"], a["nout"], a["activation"]),
+        "Neuron": lambda a: Neuron(a["nin"], a["activation"]),
+    }
+    builder = builders.get(architecture.get("type"))
+    if builder is None:
+        raise ModelFileError(f"{path}: unknown architecture type {architecture.get('type')!r}")
+    try:
+        return builder(architecture)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: bad architecture {architecture}: {error!s}") from None
+
+
+def _describe(architecture: dict[str, object]) -> str:
+    settings = ", ".join(f"{k}={v!r}" for k, v in architecture.items() if k != "type")
+    return f"{architecture['type']}({settings})"
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _digest(architecture: object, tensors: object) -> str:
+    canonical = json.dumps(
+        {"architecture": architecture, "state_dict": tensors},
+        sort_keys=True,
+        separators=(",", ":"),
+        allow_nan=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write data to path so that path holds either its old contents or all of data, always.
+
+    The bytes go to a new file in the same directory (a rename is only atomic within one file
+    system), are flushed to the disk, and the file is renamed over path; then the directory
+    entry is flushed too, so the rename survives a power cut.
+    """
+    directory = path.parent
+    if not directory.is_dir():
+        raise FileNotFoundError(f"cannot save to {path}: the directory {directory} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot save to {path}: it is a directory")
+    temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    # O_EXCL: never follow or reuse someone else's file; mode 0o666 less the umask, as open() does
+    fd = os.open(
+        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+    )
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    if os.name == "nt":  # Windows cannot open a directory; NTFS journals the rename itself
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _path(path: object) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or a pathlib.Path, got {type(path).__name__}: {path!r}"
+        )
+    return Path(path)
