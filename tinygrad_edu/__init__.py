@@ -10,6 +10,7 @@ from . import losses, optim
 from .engine import Value, op
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
+from .viz import draw_graph, render
 
 __version__ = "0.1.0"
 
@@ -20,10 +21,12 @@ __all__ = [
     "Module",
     "Neuron",
     "Value",
+    "draw_graph",
     "gradcheck",
     "gradcheck_module",
     "losses",
     "numerical_grad",
     "op",
     "optim",
+    "render",
 ]
