@@ -131,7 +131,8 @@ def draw_graph(
         node_attr={"fontname": "Helvetica", "fontsize": "11", "penwidth": "0.8"},
         edge_attr={"arrowsize": "0.6", "color": "#4b5563", "penwidth": "0.8"},
     )
-    nodes = edges = 0
+    # nodes grouped by kind under one default each, then the edges: a compact DOT text
+    graph.attr("node", style="filled", fillcolor=_FILL["interior"])
     for i, value in enumerate(shown):
         kind = _kind(value, i == 0, value in param_names)
         label = value.label or param_names.get(value, "")
@@ -139,40 +140,33 @@ def draw_graph(
             f"v{i}",
             _record(label, value, show_grad, fields_across),
             shape="record",
-            style="filled",
-            fillcolor=_FILL[kind],
+            fillcolor=None if kind == "interior" else _FILL[kind],
             penwidth="2" if kind == "result" else None,
         )
-        nodes += 1
-        if not value.children:
-            continue
-        graph.node(
-            f"op{i}",
-            value.op.translate(_QUOTED_SPECIAL),
-            shape="ellipse",
-            style="filled",
-            fillcolor="#e5e7eb",
-            color="#6b7280",
-            margin="0.04,0.02",
-            width="0.35",
-            height="0.3",
-        )
-        graph.edge(f"op{i}", f"v{i}")
-        nodes += 1
-        left_out = 0
-        for child in value.children:
-            j = index.get(child)
-            if j is None:
-                left_out += 1
-            else:
-                graph.edge(f"v{j}", f"op{i}")
-        edges += 1 + len(value.children) - left_out
+    interior = [(i, value) for i, value in enumerate(shown) if value.children]
+    graph.attr("node", fillcolor="#e5e7eb", color="#6b7280", width="0.35", height="0.3")
+    for i, value in interior:
+        graph.node(f"op{i}", value.op.translate(_QUOTED_SPECIAL), shape="ellipse")
+    cut = {}  # op index -> how many of its operands are not drawn
+    for i, value in interior:
+        left_out = sum(1 for child in value.children if child not in index)
         if left_out:
-            graph.node(f"cut{i}", f"... {left_out} more", shape="plaintext", fontcolor="#6b7280")
-            graph.edge(f"cut{i}", f"op{i}", style="dashed", color="#9ca3af")
-            nodes += 1
-            edges += 1
+            cut[i] = left_out
+    graph.attr("node", fontcolor="#6b7280")
+    for i, left_out in cut.items():
+        graph.node(f"cut{i}", f"... {left_out} more", shape="plaintext")
 
+    edges = 0
+    for i, value in interior:
+        graph.edge(f"op{i}", f"v{i}")
+        for child in value.children:
+            if child in index:
+                graph.edge(f"v{index[child]}", f"op{i}")
+                edges += 1
+    for i in cut:
+        graph.edge(f"cut{i}", f"op{i}", style="dashed", color="#9ca3af")
+    nodes = len(shown) + len(interior) + len(cut)
+    edges += len(interior) + len(cut)
     graph.layout_size = nodes + edges
     if len(shown) < len(values):
         note = (
