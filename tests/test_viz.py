@@ -261,6 +261,19 @@ def test_a_graph_a_million_deep_is_cut_without_recursion():
     assert graph.source.count("->") == 2 * viz.DEFAULT_MAX_NODES
 
 
+def test_a_long_graph_as_png_is_scaled_to_fit_while_svg_keeps_its_size():
+    o = Value(0.5, label="x")
+    for i in range(400):
+        o = (o * Value(0.9, label=f"w{i}") + Value(0.1, label=f"b{i}")).tanh()
+    graph = draw_graph(o, max_nodes=None)
+    svg_width = float(ET.fromstring(graph.pipe(format="svg")).get("width").removesuffix("pt"))
+    assert svg_width > 100_000  # points: far too wide for one bitmap in memory
+    png = graph.pipe(format="png")
+    width, height = struct.unpack(">II", png[16:24])
+    assert png[:8] == PNG_SIGNATURE and width == 9600 and 0 < height <= 9600
+    assert "size" not in graph.graph_attr  # the picture was scaled, the graph left alone
+
+
 # --- render() and the ways a Digraph is shown ------------------------------------------------
 
 

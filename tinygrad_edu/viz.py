@@ -24,6 +24,7 @@ warns. A graph drawn whole that is too large to lay out in reasonable time raise
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import warnings
 from collections.abc import Callable, Iterable
@@ -37,7 +38,15 @@ from .nn import Module
 from .renderer import use_renderer
 
 DEFAULT_MAX_NODES = 500  # Values drawn by default: renders in a few seconds, still legible
-RENDER_LIMIT = 20_000  # nodes + edges past which layout takes minutes: refused, not started
+# nodes + edges past which a layout is refused, not started: about 20 s of layout on a 2-core
+# machine, and the time grows faster than the graph (twice as big, four times as long)
+RENDER_LIMIT = 20_000
+
+# A long graph laid out is hundreds of thousands of pixels wide: a bitmap of it would need
+# gigabytes (graphviz-pure aborts; Graphviz's dot scales down). Bitmaps are scaled to fit
+# 100 x 100 inches, 9,600 pixels a side at 96 dpi; SVG is drawn at full size.
+MAX_BITMAP = "100,100"
+BITMAP_FORMATS = ("png", "jpg", "jpeg", "jpe")
 
 RANKDIRS = ("LR", "RL", "TB", "BT")
 PICTURE_FORMATS = ("svg", "png")
@@ -60,13 +69,20 @@ class GraphCutWarning(UserWarning):
 
 
 def _finding_a_renderer(method: Callable) -> Callable:
-    """graphviz's ``method``, run after checking size and pointing graphviz at a renderer."""
+    """graphviz's ``method`` (pipe or render), run after checking the graph's size and
+    pointing graphviz at a renderer; a bitmap is drawn on a copy scaled to fit MAX_BITMAP."""
+    signature = inspect.signature(method)
 
     @functools.wraps(method)
     def wrapper(self: ComputationGraph, *args: object, **kwargs: object) -> object:
         self.check_renderable()
         use_renderer()
-        return method(self, *args, **kwargs)
+        format = signature.bind(self, *args, **kwargs).arguments.get("format") or self.format
+        graph = self
+        if format in BITMAP_FORMATS and "size" not in self.graph_attr:
+            graph = self.copy()  # scaled to fit, leaving the caller's graph as it was
+            graph.graph_attr["size"] = MAX_BITMAP
+        return method(graph, *args, **kwargs)
 
     return wrapper
 
@@ -87,9 +103,10 @@ class ComputationGraph(graphviz.Digraph):
         if self.layout_size > RENDER_LIMIT:
             raise GraphTooLargeError(
                 f"this graph has {self.layout_size:,} nodes and edges, more than Graphviz lays "
-                f"out in reasonable time (limit {RENDER_LIMIT:,}); draw part of it with "
-                f"draw_graph(root, max_nodes={DEFAULT_MAX_NODES}), or save the DOT text with "
-                "render(root, 'graph.gv', max_nodes=None) and run dot on it yourself"
+                f"out in reasonable time (limit {RENDER_LIMIT:,}); draw the part nearest the "
+                f"result with draw_graph(root, max_nodes=N) ({DEFAULT_MAX_NODES} by default), "
+                "or save the DOT text with render(root, 'graph.gv', max_nodes=None) and run "
+                "dot on it yourself"
             )
 
     pipe = _finding_a_renderer(graphviz.Digraph.pipe)
