@@ -5,11 +5,13 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import graphviz
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_edu.cli import main
+from tinygrad_edu.viz import ComputationGraph
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -103,6 +105,17 @@ def test_no_renderer_is_a_one_line_error_naming_both_remedies(tmp_path, monkeypa
     assert main(["graph", *NEURON, "-o", str(tmp_path / "g.svg")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "tinygrad-edu[viz]" in err and "apt-get install graphviz" in err
+
+
+def test_a_renderer_that_fails_is_a_one_line_error_with_status_1(tmp_path, monkeypatch, capsys):
+    def crash(self, *args, **kwargs):
+        raise graphviz.CalledProcessError(-6, ["graphviz-pure"], stderr=b"out of memory\n")
+
+    monkeypatch.setattr(ComputationGraph, "pipe", crash)
+    assert main(["graph", *NEURON, "-o", str(tmp_path / "g.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tinygrad-edu graph: error: ") and err.count("\n") == 1
+    assert "out of memory" in err and list(tmp_path.iterdir()) == []
 
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "tinygrad-edu"

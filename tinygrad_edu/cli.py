@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from graphviz import CalledProcessError
+
 from tinygrad_edu import MLP, Value, gradcheck, losses, optim, render
 from tinygrad_edu.expression import FUNCTIONS, ExpressionError, parse_expression
 from tinygrad_edu.renderer import RendererNotFoundError
@@ -156,7 +158,7 @@ def _graph(args: argparse.Namespace) -> int:
     result.backward()
     try:
         render(result, args.output, rankdir=args.rankdir)
-    except (RendererNotFoundError, OSError) as error:
+    except (RendererNotFoundError, CalledProcessError, OSError) as error:
         print(f"tinygrad-edu graph: error: {error}", file=sys.stderr)
         return 1
     print(f"{result.label} = {result.data:.6g}")

@@ -31,11 +31,10 @@ GRAPHVIZ_PURE = "graphviz-pure"  # the distribution and the executable it instal
 _DEFAULT_DOT = Path("dot")  # what graphviz runs unless told otherwise
 
 _HOW_TO_GET_ONE = (
-    "no Graphviz renderer found: neither a `dot` executable on PATH nor the graphviz-pure "
-    "package. Either install the pure-Python-wheel renderer with "
-    "`pip install 'tinygrad-edu[viz]'` (or `pip install graphviz-pure`), or install system "
-    "Graphviz (`apt-get install graphviz`, `brew install graphviz`, `winget install graphviz`)"
-    ". DOT source (.gv) can always be written without a renderer"
+    "no Graphviz renderer found: no `dot` on PATH and no graphviz-pure installed. Either "
+    "install graphviz-pure, Graphviz in a wheel, with `pip install 'tinygrad-edu[viz]'` (or "
+    "`pip install graphviz-pure`), or install Graphviz itself (`apt-get install graphviz`, "
+    "`brew install graphviz`, `winget install graphviz`). DOT text (.gv) needs no renderer"
 )
 
 
