@@ -12,17 +12,19 @@ from .gradcheck import GradcheckError, gradcheck, gradcheck_module, numerical_gr
 from .nn import MLP, Layer, Module, Neuron
 from .pytorch import from_torch, to_torch
 from .saving import ModelFileError, load, save
+from .viz import draw_graph, render
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "MLP",
     "GradcheckError",
     "Layer",
+    "MLP",
     "ModelFileError",
     "Module",
     "Neuron",
     "Value",
+    "draw_graph",
     "from_torch",
     "gradcheck",
     "gradcheck_module",
@@ -31,6 +33,7 @@ __all__ = [
     "numerical_grad",
     "op",
     "optim",
+    "render",
     "save",
     "to_torch",
 ]

@@ -6,10 +6,17 @@ Uses only the public API, as a user would.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
-from tinygrad_edu import MLP, Value, gradcheck, losses, optim
+from graphviz import CalledProcessError
+
+from tinygrad_edu import MLP, Value, gradcheck, losses, optim, render
+from tinygrad_edu.expression import FUNCTIONS, ExpressionError, parse_expression
+from tinygrad_edu.renderer import RendererNotFoundError
+from tinygrad_edu.viz import RANKDIRS, output_format
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     tour.add_argument("--steps", type=_positive_int, default=60, help="training steps (default 60)")
     tour.set_defaults(run=_tour)
+    _add_graph_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -76,6 +84,94 @@ def _tour(args: argparse.Namespace) -> int:
     print("   targets:     " + "  ".join(f"{y:+.3f}" for y in ys))
     print("   predictions: " + "  ".join(f"{p.data:+.3f}" for p in preds))
     return 0
+
+
+def _add_graph_command(commands: argparse._SubParsersAction) -> None:
+    graph = commands.add_parser(
+        "graph",
+        help="draw an expression's computation graph, with its gradients",
+        description="Evaluate EXPR at the given values, run backward() from the result and "
+        "draw the computation graph with every data and grad. EXPR uses numbers, variables, "
+        "+ - * / **, and " + ", ".join(f"{f}()" for f in FUNCTIONS) + ".",
+        epilog='example: tinygrad-edu graph "tanh(x*w + b)" --set x=2 --set w=-3 --set b=6.88 '
+        "-o graph.svg",
+    )
+    graph.add_argument("expression", metavar="EXPR", help='for example "tanh(x*w + b)"')
+    graph.add_argument(
+        "--set",
+        dest="assignments",
+        metavar="NAME=NUMBER",
+        action="append",
+        type=_assignment,
+        default=[],
+        help="a variable's value; one --set per variable",
+    )
+    graph.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=_graph_file,
+        default="graph.svg",
+        help="the picture, .svg or .png, or the DOT text, .gv (default graph.svg)",
+    )
+    graph.add_argument("--rankdir", choices=RANKDIRS, default="LR", help="layout direction")
+    graph.set_defaults(run=_graph)
+
+
+def _assignment(text: str) -> tuple[str, float]:
+    name, equals, number = text.partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, as in x=2, got {text!r}")
+    try:
+        value = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name}: {number!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{name}: {number!r} is not a finite number")
+    return name, value
+
+
+def _graph_file(text: str) -> str:
+    try:
+        output_format(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _graph(args: argparse.Namespace) -> int:
+    values: dict[str, float] = {}
+    for name, value in args.assignments:
+        if name in values:
+            _graph_error(f"--set {name} is given twice")
+        values[name] = value
+    try:
+        expression = parse_expression(args.expression)
+        unused = [name for name in values if name not in expression.variables]
+        if unused:
+            _graph_error(f"--set {unused[0]}: there is no {unused[0]} in {args.expression!r}")
+        leaves = {name: Value(value, label=name) for name, value in values.items()}
+        result = expression.evaluate(leaves)
+    except ExpressionError as error:
+        _graph_error(str(error))
+    result.backward()
+    try:
+        render(result, args.output, rankdir=args.rankdir)
+    except (RendererNotFoundError, CalledProcessError, OSError) as error:
+        print(f"tinygrad-edu graph: error: {error}", file=sys.stderr)
+        return 1
+    print(f"{result.label} = {result.data:.6g}")
+    for name in expression.variables:
+        print(f"  d/d{name} = {leaves[name].grad:+.6g}")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _graph_error(message: str) -> NoReturn:
+    """A bad expression or --set: one line on stderr and exit status 2, as argparse does."""
+    print(f"tinygrad-edu graph: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 if __name__ == "__main__":

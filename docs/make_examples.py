@@ -1,0 +1,51 @@
+"""Regenerate the example pictures of the README's "Rendering graphs" section.
+
+    .venv/bin/python docs/make_examples.py     # writes docs/neuron.svg and docs/mlp_loss.svg
+
+Both are drawn by tinygrad_edu itself, so they show exactly what users get.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tinygrad_edu import MLP, Value, losses, render
+
+DOCS = Path(__file__).resolve().parent
+
+
+def neuron() -> Value:
+    """micrograd's neuron, o = tanh(x1 w1 + x2 w2 + b), after backward()."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def mlp_loss() -> tuple[Value, MLP]:
+    """L = mse(MLP(x), y) for a 2-3-1 tanh network on one sample, after backward()."""
+    model = MLP(2, [3, 1], activation="tanh", seed=1)
+    x = [Value(1.0, label="x1"), Value(-0.5, label="x2")]
+    loss = losses.mse(model(x), [1.0])
+    loss.label = "L"
+    loss.backward()
+    return loss, model
+
+
+def main(out: Path = DOCS) -> list[Path]:
+    loss, model = mlp_loss()
+    return [
+        render(neuron(), out / "neuron.svg"),
+        render(loss, out / "mlp_loss.svg", params=model, rankdir="TB"),
+    ]
+
+
+if __name__ == "__main__":
+    for path in main(Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS):
+        print(f"wrote {path}")

@@ -1,0 +1,351 @@
+"""Pictures of computation graphs: draw_graph and render, checked in the rendered output.
+
+Every rendering test runs with no `dot` on PATH (the no_system_graphviz fixture), so the
+pictures come from graphviz-pure, as on a fresh machine after the README's install command.
+"""
+
+import struct
+import xml.etree.ElementTree as ET
+
+import graphviz
+import pytest
+from hypothesis import given, settings
+
+from tinygrad_edu import MLP, Value, draw_graph, losses, render, viz
+from tinygrad_edu.testing import expressions
+from tinygrad_edu.viz import ComputationGraph, GraphCutWarning, GraphTooLargeError
+
+SVG = "{http://www.w3.org/2000/svg}"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.usefixtures("no_system_graphviz")
+
+
+def neuron():
+    """micrograd's neuron, o = tanh(x1 w1 + x2 w2 + b), after backward()."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def all_values(root):
+    found, stack = {root}, [root]
+    while stack:
+        for child in stack.pop().children:
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def svg_groups(svg_text, cls):
+    root = ET.fromstring(svg_text)
+    return [g for g in root.iter(SVG + "g") if g.get("class") == cls]
+
+
+def texts(group):
+    return [t.text for t in group.iter(SVG + "text")]
+
+
+def node_with_text(svg_text, text):
+    [node] = [g for g in svg_groups(svg_text, "node") if text in texts(g)]
+    return node
+
+
+def fill(node):
+    return next(node.iter(SVG + "polygon")).get("fill")
+
+
+# --- what is drawn -------------------------------------------------------------------------
+
+
+def test_a_neuron_renders_one_record_per_value_and_one_node_per_op():
+    o = neuron()
+    svg = draw_graph(o).pipe(format="svg", encoding="utf-8")
+    values = all_values(o)
+    interior = [v for v in values if v.children]
+    assert len(values) == 10 and len(interior) == 5
+    assert len(svg_groups(svg, "node")) == len(values) + len(interior)
+    # each operand -> its op, and each op -> its result
+    assert len(svg_groups(svg, "edge")) == sum(len(v.children) for v in interior) + len(interior)
+    ops = sorted(texts(g)[0] for g in svg_groups(svg, "node") if len(texts(g)) == 1)
+    assert ops == ["*", "*", "+", "+", "tanh"]
+
+
+def test_each_record_shows_label_data_and_grad():
+    svg = draw_graph(neuron()).pipe(format="svg", encoding="utf-8")
+    assert texts(node_with_text(svg, "x1")) == ["x1", "data 2.0000", "grad -1.5000"]
+    assert texts(node_with_text(svg, "w1")) == ["w1", "data -3.0000", "grad 1.0000"]
+    assert texts(node_with_text(svg, "o")) == ["o", "data 0.7071", "grad 1.0000"]
+    # an unlabelled interior value: x1*w1 = -6, do/d(x1*w1) = 1 - o^2 = 0.5
+    assert ["data -6.0000", "grad 0.5000"] in [texts(g) for g in svg_groups(svg, "node")]
+
+
+def test_show_grad_false_leaves_the_grads_out():
+    svg = draw_graph(neuron(), show_grad=False).pipe(format="svg", encoding="utf-8")
+    assert texts(node_with_text(svg, "x1")) == ["x1", "data 2.0000"]
+    assert not any(t.startswith("grad") for g in svg_groups(svg, "node") for t in texts(g))
+
+
+def test_a_reused_operand_draws_two_edges():
+    x = Value(3.0, label="x")
+    y = x * x
+    y.backward()
+    svg = draw_graph(y).pipe(format="svg", encoding="utf-8")
+    edge_titles = [g.find(SVG + "title").text for g in svg_groups(svg, "edge")]
+    assert edge_titles.count("v1->op0") == 2 and edge_titles.count("op0->v0") == 1
+    assert texts(node_with_text(svg, "x")) == ["x", "data 3.0000", "grad 6.0000"]
+
+
+def test_constants_are_not_nodes():
+    x = Value(1.5, label="x")
+    svg = draw_graph(x * 2 + 1).pipe(format="svg", encoding="utf-8")
+    data = sorted(t for g in svg_groups(svg, "node") for t in texts(g) if t.startswith("data"))
+    assert data == ["data 1.5000", "data 3.0000", "data 4.0000"]  # no node for the 2 or the 1
+
+
+def test_leaves_parameters_and_the_result_look_different():
+    model = MLP(2, [2, 1], seed=0)
+    x = Value(0.5, label="x")
+    loss = losses.mse(model([x, 1.0]), [1.0])
+    loss.backward()
+    svg = draw_graph(loss, params=model).pipe(format="svg", encoding="utf-8")
+    nodes = svg_groups(svg, "node")
+    result = nodes[0]
+    assert texts(result)[0].startswith("data") and fill(result) == viz._FILL["result"]
+    assert fill(node_with_text(svg, "x")) == viz._FILL["leaf"]
+    # parameters are named after the Module's attributes, and all have the parameter colour
+    w = node_with_text(svg, "layers.0.neurons.1.w.0")
+    assert fill(w) == viz._FILL["parameter"]
+    parameter_fills = [fill(g) for g in nodes if texts(g)[0].startswith("layers.")]
+    assert len(parameter_fills) == len(model.parameters())
+    assert set(parameter_fills) == {viz._FILL["parameter"]}
+    assert len({viz._FILL[k] for k in ("result", "parameter", "leaf", "interior")}) == 4
+
+
+def test_params_may_also_be_a_list_of_values():
+    w, x = Value(2.0), Value(3.0, label="x")
+    graph = draw_graph(w * x, params=[w])
+    assert graph.source.count(viz._FILL["parameter"]) == 1
+    with pytest.raises(TypeError, match="Values only"):
+        draw_graph(w * x, params=[w, 1.0])
+    with pytest.raises(TypeError, match="Module or an iterable"):
+        draw_graph(w * x, params=w)
+
+
+def test_special_characters_in_labels_are_shown_as_written():
+    x = Value(1.0, label='a{b}|<c> "d" \\e')
+    svg = draw_graph(x * 2).pipe(format="svg", encoding="utf-8")
+    assert texts(node_with_text(svg, 'a{b}|<c> "d" \\e'))[1] == "data 1.0000"
+
+
+@settings(max_examples=15)
+@given(expressions())
+def test_random_graphs_render_with_the_right_node_and_edge_counts(expr):
+    out = expr([Value(x) for x in expr.inputs])
+    out.backward()
+    svg = draw_graph(out).pipe(format="svg", encoding="utf-8")
+    values = all_values(out)
+    interior = [v for v in values if v.children]
+    assert len(svg_groups(svg, "node")) == len(values) + len(interior)
+    assert len(svg_groups(svg, "edge")) == sum(len(v.children) for v in interior) + len(interior)
+
+
+@pytest.mark.parametrize(
+    "rankdir, direction", [("LR", (1, 0)), ("RL", (-1, 0)), ("TB", (0, 1)), ("BT", (0, -1))]
+)
+def test_rankdir_sets_where_the_result_lies_from_the_inputs(rankdir, direction):
+    svg = draw_graph(neuron(), rankdir=rankdir).pipe(format="svg", encoding="utf-8")
+
+    def where(label):
+        text = node_with_text(svg, label).find(SVG + "text")
+        return float(text.get("x")), float(text.get("y"))  # SVG's y grows downwards
+
+    (x_in, y_in), (x_out, y_out) = where("x1"), where("o")
+    along = (x_out - x_in) * direction[0] + (y_out - y_in) * direction[1]
+    across = (x_out - x_in) * direction[1] + (y_out - y_in) * direction[0]
+    assert along > 300 and along > 1.2 * abs(across)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"rankdir": "sideways"}, ValueError),
+        ({"max_nodes": 0}, ValueError),
+        ({"max_nodes": True}, ValueError),
+        ({"max_nodes": 2.5}, ValueError),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, error):
+    with pytest.raises(error, match=next(iter(kwargs))):
+        draw_graph(neuron(), **kwargs)
+    with pytest.raises(TypeError, match="needs a Value"):
+        draw_graph(2.0)
+
+
+# --- big graphs ----------------------------------------------------------------------------
+
+
+def batch_loss(samples, model=None):
+    model = model or MLP(2, [16, 16, 1], seed=0)
+    xs = [[0.1 * i, -0.2 * i] for i in range(samples)]
+    loss = losses.mse([model(x)[0] for x in xs], [1.0] * samples)
+    loss.backward()
+    return loss
+
+
+def test_a_big_graph_is_cut_near_the_result_with_a_note_and_a_warning():
+    loss = batch_loss(20)
+    total = len(all_values(loss))
+    with pytest.warns(GraphCutWarning, match=f"showing the 200 of {total:,} values"):
+        graph = draw_graph(loss, max_nodes=200)
+    svg = graph.pipe(format="svg", encoding="utf-8")
+    records = [g for g in svg_groups(svg, "node") if any(t.startswith("data") for t in texts(g))]
+    assert len(records) == 200
+    cuts = [texts(g)[0] for g in svg_groups(svg, "node") if texts(g)[0].startswith("...")]
+    assert cuts and all(t.endswith(" more") for t in cuts)
+    graph_texts = [t.text or "" for t in ET.fromstring(svg).find(SVG + "g").findall(SVG + "text")]
+    assert any("showing the 200 of" in t for t in graph_texts)  # the note is in the picture
+
+
+def test_the_default_draws_a_batch_mlp_loss_quickly_and_legibly():
+    loss = batch_loss(20)  # about 2,400 values
+    with pytest.warns(GraphCutWarning):
+        graph = draw_graph(loss)
+    svg = graph.pipe(format="svg", encoding="utf-8")
+    records = [g for g in svg_groups(svg, "node") if any(t.startswith("data") for t in texts(g))]
+    assert len(records) == viz.DEFAULT_MAX_NODES
+
+
+def test_a_graph_too_big_to_lay_out_is_refused_before_any_renderer_starts(tmp_path):
+    loss = batch_loss(30)
+    graph = draw_graph(loss, max_nodes=None)  # drawing it all is allowed: the DOT text is fine
+    assert graph.layout_size > viz.RENDER_LIMIT
+    with pytest.raises(GraphTooLargeError, match="max_nodes"):
+        graph.pipe(format="svg")
+    with pytest.raises(GraphTooLargeError):
+        graph.render(tmp_path / "big")
+    with pytest.raises(GraphTooLargeError):
+        render(loss, tmp_path / "big.svg", max_nodes=None)
+    assert list(tmp_path.iterdir()) == []
+    assert render(loss, tmp_path / "big.gv", max_nodes=None) == tmp_path / "big.gv"
+
+
+def deep_chain(depth):
+    y = Value(0.5, label="x")
+    for _ in range(depth):
+        y = y * 1.0
+    return y
+
+
+def test_a_graph_100000_deep_is_cut_without_recursion():
+    with pytest.warns(GraphCutWarning, match="of 100,001 values"):
+        svg = draw_graph(deep_chain(100_000), max_nodes=50).pipe(format="svg", encoding="utf-8")
+    assert len(svg_groups(svg, "node")) == 50 + 50 + 1  # 50 values, their ops, one cut mark
+
+
+def test_a_graph_far_deeper_than_the_recursion_limit_is_drawn_whole():
+    graph = draw_graph(deep_chain(5_000), max_nodes=None)
+    assert graph.source.count("[label=") == 5_001 + 5_000
+    assert graph.source.count("->") == 2 * 5_000
+
+
+@pytest.mark.slow
+def test_a_graph_a_million_deep_is_cut_without_recursion():
+    with pytest.warns(GraphCutWarning, match="of 1,000,001 values"):
+        graph = draw_graph(deep_chain(1_000_000))
+    assert graph.source.count("->") == 2 * viz.DEFAULT_MAX_NODES
+
+
+def test_a_long_graph_as_png_is_scaled_to_fit_while_svg_keeps_its_size():
+    o = Value(0.5, label="x")
+    for i in range(400):
+        o = (o * Value(0.9, label=f"w{i}") + Value(0.1, label=f"b{i}")).tanh()
+    graph = draw_graph(o, max_nodes=None)
+    svg_width = float(ET.fromstring(graph.pipe(format="svg")).get("width").removesuffix("pt"))
+    assert svg_width > 100_000  # points: far too wide for one bitmap in memory
+    png = graph.pipe(format="png")
+    width, height = struct.unpack(">II", png[16:24])
+    assert png[:8] == PNG_SIGNATURE and width == 9600 and 0 < height <= 9600
+    assert "size" not in graph.graph_attr  # the picture was scaled, the graph left alone
+
+
+# --- render() and the ways a Digraph is shown ------------------------------------------------
+
+
+def test_render_writes_svg_png_and_dot_text_by_suffix(tmp_path):
+    o = neuron()
+    svg_path = render(o, tmp_path / "neuron.svg")
+    assert svg_path == tmp_path / "neuron.svg"
+    svg = svg_path.read_text()
+    assert len(svg_groups(svg, "node")) == 15
+    assert texts(node_with_text(svg, "x1")) == ["x1", "data 2.0000", "grad -1.5000"]
+
+    png = render(o, str(tmp_path / "neuron.png"))
+    assert png == str(tmp_path / "neuron.png")
+    data = (tmp_path / "neuron.png").read_bytes()
+    assert data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    # graphviz draws at 96 dpi: the PNG is the SVG's size in points times 96/72
+    svg_root = ET.fromstring(svg)
+    assert width == round(float(svg_root.get("width").removesuffix("pt")) * 96 / 72)
+    assert height == round(float(svg_root.get("height").removesuffix("pt")) * 96 / 72)
+    assert width > 600 and height > 100
+
+    gv = render(o, tmp_path / "neuron.gv")
+    assert gv.read_text() == draw_graph(o).source
+    assert render(o, tmp_path / "picture", format="PNG").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_dot_text_needs_no_renderer(tmp_path, monkeypatch):
+    monkeypatch.setattr("tinygrad_edu.renderer.graphviz_pure_executable", lambda: None)
+    render(neuron(), tmp_path / "neuron.gv")
+    assert "digraph" in (tmp_path / "neuron.gv").read_text()
+    with pytest.raises(graphviz.ExecutableNotFound, match="tinygrad-edu\\[viz\\]"):
+        render(neuron(), tmp_path / "neuron.svg")
+    assert not (tmp_path / "neuron.svg").exists()
+
+
+def test_render_rejects_unknown_formats_and_missing_directories_before_writing(tmp_path):
+    with pytest.raises(ValueError, match="the formats are svg, png, gv, dot"):
+        render(neuron(), tmp_path / "neuron.pdf")
+    with pytest.raises(ValueError, match="no suffix"):
+        render(neuron(), tmp_path / "neuron")
+    with pytest.raises(FileNotFoundError, match="no directory"):
+        render(neuron(), tmp_path / "missing" / "neuron.svg")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_render_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    target = tmp_path / "graph.svg"
+    target.write_text("the old picture")
+
+    def failing_pipe(self, *args, **kwargs):
+        raise graphviz.CalledProcessError(1, ["dot"])
+
+    monkeypatch.setattr(ComputationGraph, "pipe", failing_pipe)
+    with pytest.raises(graphviz.CalledProcessError):
+        render(neuron(), target)
+    assert target.read_text() == "the old picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["graph.svg"]
+
+
+def test_draw_graph_returns_a_digraph_that_renders_like_any_other(tmp_path):
+    graph = draw_graph(neuron())
+    assert isinstance(graph, graphviz.Digraph)
+    out = graph.render(tmp_path / "neuron", format="svg")
+    assert out == str(tmp_path / "neuron.svg")
+    svg = (tmp_path / "neuron.svg").read_text()
+    assert texts(node_with_text(svg, "x1")) == ["x1", "data 2.0000", "grad -1.5000"]
+
+
+def test_jupyter_inline_display_renders_svg_and_png_without_system_graphviz():
+    bundle = draw_graph(neuron())._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"]
+    assert len(svg_groups(bundle["image/svg+xml"], "node")) == 15
+    png = draw_graph(neuron())._repr_mimebundle_(include=["image/png"])["image/png"]
+    assert png[:8] == PNG_SIGNATURE
