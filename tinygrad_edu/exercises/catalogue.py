@@ -15,9 +15,8 @@ from hypothesis.extra.numpy import arrays
 
 from .. import losses
 from ..engine import Value
+from ..testing import KINK_MARGIN
 from .checker import Case, Exercise, Part, WrongAnswer
-
-KINK_MARGIN = 0.01  # exercise 8 keeps every hidden pre-activation this far from ReLU's kink
 
 
 def _reals(low: float, high: float) -> st.SearchStrategy[float]:
@@ -227,8 +226,8 @@ def _two_layer_network(draw: st.DrawFn) -> Case:
 
 
 def _away_from_relu_kink(case: Case) -> bool:
-    """Every hidden pre-activation off the kink, so that > 0 and >= 0 agree and finite
-    differences judge every weight."""
+    """Every hidden pre-activation at least KINK_MARGIN off the kink, so that > 0 and >= 0
+    agree and finite differences judge every weight."""
     return bool(np.all(np.abs(case["X"] @ case["W1"] + case["b1"]) > KINK_MARGIN))
 
 
