@@ -1,10 +1,21 @@
-"""The hypothesis strategies users get in tinygrad_edu.testing."""
+"""The hypothesis strategies and helpers users get in tinygrad_edu.testing."""
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tinygrad_edu import MLP, Value
-from tinygrad_edu.testing import OPS, Expression, Step, expressions, kink_free, mlps, values
+from tinygrad_edu import MLP, GradcheckError, Value, gradcheck, op
+from tinygrad_edu.testing import (
+    OPS,
+    Expression,
+    Step,
+    assert_gradients_match,
+    expressions,
+    kink_free,
+    mlps,
+    simplest_failure,
+    values,
+)
 
 
 @settings(max_examples=200)
@@ -68,3 +79,81 @@ def test_mlps_are_small_models(model):
 def test_kink_free_spots_a_relu_at_its_kink():
     assert not kink_free((Value(0.001) * 1).relu())
     assert kink_free((Value(0.5) * 1).relu() + Value(-0.2).abs())
+
+
+@op
+def square_missing_its_2(x):
+    """x^2 with the factor 2 forgotten: wrong everywhere but at 0"""
+    return x * x, (x,)
+
+
+@op
+def huber_without_sign(x):
+    """Huber loss (delta 1) whose derivative forgets the sign of x beyond 1: wrong for x < -1"""
+    return (0.5 * x * x, (x,)) if abs(x) <= 1 else (abs(x) - 0.5, (1.0,))
+
+
+def test_assert_gradients_match_passes_a_right_derivative():
+    assert_gradients_match(lambda vs: (vs[0] * vs[1]).tanh() + vs[1].exp(), 2)
+
+
+def test_assert_gradients_match_reports_the_simplest_failing_point():
+    with pytest.raises(GradcheckError) as info:
+        assert_gradients_match(lambda vs: square_missing_its_2(vs[0]))
+    message = str(info.value)
+    assert message.startswith("gradients do not match at [1.0]")  # shrunk: 0 passes, 1 fails
+    assert "<-- FAIL" in message
+
+
+def test_assert_gradients_match_finds_a_bug_that_hides_on_one_side():
+    assert gradcheck(lambda vs: huber_without_sign(vs[0]), [0.5])
+    assert gradcheck(lambda vs: huber_without_sign(vs[0]), [2.0])
+    with pytest.raises(GradcheckError, match=r"at \[-2\.0\]"):
+        assert_gradients_match(lambda vs: huber_without_sign(vs[0]))
+
+
+def test_assert_gradients_match_takes_a_strategy_of_numbers_or_values():
+    assert_gradients_match(lambda vs: vs[0] / vs[1], st.tuples(values(-3, 3), values(1, 3)))
+    assert_gradients_match(lambda vs: vs[0].log(), st.floats(0.1, 10))
+    with pytest.raises(GradcheckError, match=r"at \[1\.0, 1\.0\]"):
+        assert_gradients_match(
+            lambda vs: square_missing_its_2(vs[0]) * vs[1],
+            st.lists(st.floats(1, 3), min_size=2, max_size=2),
+        )
+
+
+def test_assert_gradients_match_skips_points_at_a_kink():
+    # at x = 0 the central difference of relu is 1/2, which is no derivative of relu
+    assert not gradcheck(lambda vs: vs[0].relu(), [0.0], raise_exception=False)
+    assert_gradients_match(lambda vs: vs[0].relu() * 2 + abs(vs[0]))
+
+
+def test_assert_gradients_match_reports_an_error_of_f_at_its_simplest_point():
+    with pytest.raises(GradcheckError, match=r"f raised ValueError at \[0\.0\].*log needs x > 0"):
+        assert_gradients_match(lambda vs: vs[0].log())
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"inputs": "x"}, TypeError, ["inputs", "str"]),
+        ({"inputs": 0}, ValueError, ["inputs", "at least 1"]),
+        ({"max_examples": 0}, ValueError, ["max_examples"]),
+        ({"inputs": st.just("x")}, TypeError, ["draw numbers", "str"]),
+    ],
+)
+def test_assert_gradients_match_misuse_gets_a_clear_error(kwargs, error, words):
+    with pytest.raises(error) as info:
+        assert_gradients_match(lambda vs: vs[0], **kwargs)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_simplest_failure_shrinks_to_the_simplest_example_and_its_error():
+    def check(xs):
+        if sum(xs) > 10:
+            raise ValueError(f"too big: {xs}")
+
+    example, error = simplest_failure(check, st.lists(st.integers(0, 100)))
+    assert example == [11] and isinstance(error, ValueError) and "[11]" in str(error)
+    assert simplest_failure(lambda x: None, st.integers()) is None

@@ -17,6 +17,15 @@ from tinygrad_edu import MLP, Value, gradcheck, losses, optim, render
 from tinygrad_edu.expression import FUNCTIONS, ExpressionError, parse_expression
 from tinygrad_edu.renderer import RendererNotFoundError
 from tinygrad_edu.viz import RANKDIRS, output_format
+from tinygrad_edu import MLP, Value, gradcheck, losses, optim
+from tinygrad_edu.exercises import (
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_TIMEOUT,
+    EXERCISES,
+    check_exercises,
+    format_report,
+    init_exercises,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -31,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tour.add_argument("--steps", type=_positive_int, default=60, help="training steps (default 60)")
     tour.set_defaults(run=_tour)
     _add_graph_command(commands)
+    _add_exercises_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -172,6 +182,73 @@ def _graph_error(message: str) -> NoReturn:
     """A bad expression or --set: one line on stderr and exit status 2, as argparse does."""
     print(f"tinygrad-edu graph: error: {message}", file=sys.stderr)
     raise SystemExit(2)
+def _add_exercises_command(commands: argparse._SubParsersAction) -> None:
+    exercises = commands.add_parser(
+        "exercises", help="gradient-check exercises: copy them out, then check your answers"
+    )
+    actions = exercises.add_subparsers(dest="action", required=True, metavar="ACTION")
+    init = actions.add_parser("init", help="copy the exercise files into DIR")
+    init.add_argument("directory", metavar="DIR", help="the folder to put them in")
+    init.add_argument("--force", action="store_true", help="replace exercise files already in DIR")
+    init.set_defaults(run=_exercises_init)
+    check = actions.add_parser(
+        "check", help="check your answers against finite differences and the engine"
+    )
+    check.add_argument("directory", metavar="DIR", help="the folder init made")
+    check.add_argument(
+        "numbers", metavar="N", type=_positive_int, nargs="*", help="only these exercises"
+    )
+    check.add_argument(
+        "--max-examples",
+        type=_positive_int,
+        default=DEFAULT_MAX_EXAMPLES,
+        help=f"inputs drawn per function (default {DEFAULT_MAX_EXAMPLES})",
+    )
+    check.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds before an exercise is stopped (default {DEFAULT_TIMEOUT:g})",
+    )
+    check.set_defaults(run=_exercises_check)
+
+
+def _positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return x
+
+
+def _exercises_init(args: argparse.Namespace) -> int:
+    try:
+        paths = init_exercises(args.directory, force=args.force)
+    except (FileExistsError, NotADirectoryError) as error:
+        print(f"tinygrad-edu exercises init: {error}", file=sys.stderr)
+        return 1
+    print(f"Copied {len(paths)} exercises into {args.directory}:")
+    for path, exercise in zip(paths, EXERCISES.values()):
+        print(f"  {path.name:<32} {exercise.title}")
+    print("\nRead an exercise's docstring, complete its function, then check it:")
+    print(f"  tinygrad-edu exercises check {args.directory} 1")
+    print(f"or all of them at once:\n  tinygrad-edu exercises check {args.directory}")
+    return 0
+
+
+def _exercises_check(args: argparse.Namespace) -> int:
+    numbers = args.numbers or None
+    try:
+        results = check_exercises(
+            args.directory, numbers, max_examples=args.max_examples, timeout=args.timeout
+        )
+    except (FileNotFoundError, ValueError) as error:
+        print(f"tinygrad-edu exercises check: {error}", file=sys.stderr)
+        return 2
+    print(format_report(results))
+    return 0 if all(r.status == "pass" for r in results) else 1
 
 
 if __name__ == "__main__":

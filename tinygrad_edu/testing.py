@@ -1,28 +1,42 @@
-"""Hypothesis strategies for testing anything built of Values, in your own pytest files.
+"""Hypothesis strategies and helpers for testing anything built of Values, in your own pytest
+files.
 
     from hypothesis import given
     from tinygrad_edu import gradcheck
-    from tinygrad_edu.testing import expressions
+    from tinygrad_edu.testing import assert_gradients_match, expressions
 
     @given(expressions())
     def test_backward_agrees_with_finite_differences(expr):
         assert gradcheck(expr, expr.inputs)
 
+    def test_my_op():
+        assert_gradients_match(lambda vs: my_op(vs[0]))   # many points; the simplest failure
+
 ``expressions()`` draws random computation graphs (DAGs in which nodes are reused) together
 with a point to evaluate them at. Every op is drawn only where it is well defined and smooth
 with a margin (no log of 0, no ReLU right at its kink, no huge values), so finite differences
 are a fair judge and a failure means a wrong derivative, not a badly chosen point.
+``values()`` draws leaf Values, ``mlps()`` small random networks, ``kink_free(root)`` says
+whether a graph is safe to check by finite differences, and ``assert_gradients_match(f)``
+gradchecks f at many drawn points and reports the simplest one where it fails.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Real
+from typing import TypeVar, Union
 
+from hypothesis import assume, find, settings
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample, UnsatisfiedAssumption
 
 from .engine import Value, _interior_nodes_children_first
+from .gradcheck import GradcheckError, gradcheck
 from .nn import ACTIVATIONS, MLP
+
+Example = TypeVar("Example")
 
 KINK_MARGIN = 0.01  # |x| at least this far from a kink (relu, abs) or a pole's edge
 VALUE_BOUND = 100.0  # every intermediate value stays within ±VALUE_BOUND
@@ -123,7 +137,12 @@ def _apply(step: Step, registers: list[Value]) -> Value:
 
 
 def values(min_value: float = -1e3, max_value: float = 1e3) -> st.SearchStrategy[Value]:
-    """Leaf Values with finite data in [min_value, max_value]."""
+    """Leaf Values with finite data in [min_value, max_value].
+
+    @given(values(), values())
+    def test_addition_commutes(a, b):
+        assert (a + b).data == (b + a).data
+    """
     return st.floats(min_value, max_value, allow_nan=False, allow_infinity=False).map(Value)
 
 
@@ -135,6 +154,18 @@ def expressions(
     Operands are drawn from every earlier register, so inputs and intermediate results are
     reused (``t3 = t2 * t2``). A drawn step whose operands fall outside the op's comfortable
     domain, or whose result would leave ±VALUE_BOUND, is left out rather than rejected.
+    An Expression is a function of a list of Values with its point in ``.inputs``; its repr
+    reads as a little program, which is what hypothesis shows for a failing example::
+
+        @given(expressions(ops=["*", "tanh", "exp"], max_inputs=2, max_steps=5))
+        def test_backward(expr):
+            assert gradcheck(expr, expr.inputs)
+
+        # Expression:
+        #     x0, x1 = 0.5, -1.25
+        #     t2 = x0 * x1
+        #     t3 = tanh(t2)
+        #     return t3
     """
     unknown = sorted(set(ops) - set(OPS))
     if unknown or not ops:
@@ -183,7 +214,13 @@ def mlps(
     max_width: int = 4,
     activations: Sequence[str] = tuple(ACTIVATIONS),
 ) -> MLP:
-    """Small random MLPs: architecture, activations and seed all drawn."""
+    """Small random MLPs: architecture, activations and seed all drawn.
+
+    @given(mlps(activations=["tanh", "sigmoid"]))
+    def test_every_parameter_of_a_smooth_network(model):
+        x = [0.5] * len(model.layers[0].neurons[0].w)  # as many inputs as the model takes
+        assert gradcheck_module(model, lambda m: losses.l2(m(x)))
+    """
     nin = draw(st.integers(1, max_inputs))
     nouts = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=max_layers))
     return MLP(
@@ -202,10 +239,126 @@ def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
     """True when no relu, leaky_relu or abs in root's graph has its input within ``margin``
     of the kink at 0, where a finite difference would straddle the kink and mislead.
 
-    Use it to ``assume(kink_free(loss))`` before gradchecking a network.
+    Use it to ``assume(kink_free(loss))`` before gradchecking a network::
+
+        loss = losses.mse(model(x), y)
+        assume(kink_free(loss))
+        assert gradcheck_module(model, lambda m: losses.mse(m(x), y))
     """
     return all(
         abs(node.children[0].data) > margin
         for node in _interior_nodes_children_first(root)
         if node.op in KINKED_OPS
     )
+
+
+Point = Union[Real, Value, Sequence[Union[Real, Value]]]
+
+
+def assert_gradients_match(
+    f: Callable[[list[Value]], Value],
+    inputs: Union[int, st.SearchStrategy[Point]] = 1,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    max_examples: int = 100,
+    kink_margin: float = KINK_MARGIN,
+) -> None:
+    """``gradcheck(f, point)`` at up to ``max_examples`` hypothesis-drawn points.
+
+    When a point fails, hypothesis shrinks it to the simplest point that still fails, and a
+    ``GradcheckError`` says which point and which derivatives (the gradcheck table); an
+    exception raised by f is reported the same way. ``inputs`` is how many numbers f takes
+    (each drawn from [-3, 3]) or a strategy drawing the point: a list of numbers, one
+    number, or Values::
+
+        @op
+        def square(x):
+            return x * x, (x,)          # wrong: d/dx x^2 = 2x
+
+        assert_gradients_match(lambda vs: square(vs[0]))
+        # GradcheckError: gradients do not match at [1.0], the simplest failing point ...
+        assert_gradients_match(lambda vs: vs[0] / vs[1], st.tuples(values(-3, 3), values(1, 3)))
+
+    Points where a relu, leaky_relu or abs of f's graph is within ``kink_margin`` of its
+    kink are skipped (see ``kink_free``). Call it from a plain test function, not from inside
+    another ``@given`` test.
+    """
+    if isinstance(inputs, bool) or not isinstance(inputs, (int, st.SearchStrategy)):
+        raise TypeError(
+            "inputs must be the number of inputs f takes or a hypothesis strategy, "
+            f"got {type(inputs).__name__}: {inputs!r}"
+        )
+    if isinstance(inputs, int) and inputs < 1:
+        raise ValueError(f"inputs must be at least 1, got {inputs}")
+    if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
+        raise ValueError(f"max_examples must be a positive int, got {max_examples!r}")
+    points = (
+        st.lists(st.floats(-3.0, 3.0), min_size=inputs, max_size=inputs)
+        if isinstance(inputs, int)
+        else inputs
+    ).map(_point)
+
+    def check(point: list[float]) -> None:
+        out = f([Value(x) for x in point])
+        if isinstance(out, Value):  # anything else gets gradcheck's error about it
+            assume(kink_free(out, kink_margin))
+        gradcheck(f, point, eps=eps, atol=atol, rtol=rtol)
+
+    failure = simplest_failure(check, points, max_examples)
+    if failure is None:
+        return
+    point, error = failure
+    where = f"at {point}, the simplest failing point hypothesis found"
+    if isinstance(error, GradcheckError):
+        raise GradcheckError(f"gradients do not match {where}:\n{error}") from None
+    raise GradcheckError(f"f raised {type(error).__name__} {where}: {error}") from error
+
+
+def simplest_failure(
+    check: Callable[[Example], None],
+    examples: st.SearchStrategy[Example],
+    max_examples: int = 100,
+    derandomize: Union[bool, None] = None,
+) -> Union[tuple[Example, Exception], None]:
+    """The simplest drawn example on which ``check`` raises, with what it raised, or None.
+
+    Hypothesis tries up to ``max_examples`` examples; on the first failure it shrinks the
+    example (smaller numbers, shorter lists, 0 and integers first) while check still raises.
+    ``check`` may call ``assume()`` to skip an example. ``derandomize=True`` makes the search
+    the same on every run; None keeps the current hypothesis profile's choice.
+    """
+
+    raised: list[Exception] = []
+
+    def fails(example: Example) -> bool:
+        try:
+            check(example)
+        except UnsatisfiedAssumption:
+            raise
+        except Exception as error:
+            raised[:] = [error]
+            return True
+        return False
+
+    search = settings(max_examples=max_examples, deadline=None, database=None)
+    if derandomize is not None:
+        search = settings(search, derandomize=derandomize)
+    try:
+        # find() returns the example of its last call that failed: the shrunk one, replayed
+        example = find(examples, fails, settings=search)
+    except NoSuchExample:
+        return None
+    return example, raised[0]
+
+
+def _point(drawn: Point) -> list[float]:
+    """A drawn point as a list of floats: one number or Value, or a sequence of them."""
+    items = [drawn] if isinstance(drawn, (Real, Value)) else drawn
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        raise TypeError(
+            "the inputs strategy must draw numbers, Values or sequences of them, "
+            f"got {type(drawn).__name__}: {drawn!r}"
+        )
+    return [x.data if isinstance(x, Value) else float(x) for x in items]

@@ -1,0 +1,1 @@
+"""The exercise files ``tinygrad-edu exercises init DIR`` copies out, as a learner gets them."""
