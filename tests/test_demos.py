@@ -138,11 +138,21 @@ def test_a_demo_runs_as_a_script(tmp_path):
     assert "Step 2" in result.stdout and "No files written" in result.stdout
 
 
-@pytest.mark.parametrize("argv", [["demo"], ["demo", "nope"], ["demo", "moons", "--epochs", "0"]])
-def test_bad_demo_arguments_exit_with_status_2(argv):
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo"],
+        ["demo", "nope"],
+        ["demo", "moons", "--epochs", "0"],
+        ["demo", "moons", "--lr", "-0.1"],
+        ["demo", "houses", "--out", __file__],  # a file where the folder should be
+    ],
+)
+def test_bad_demo_arguments_exit_with_status_2_before_any_work(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+    assert "House prices" not in capsys.readouterr().out
 
 
 def test_every_demo_has_a_script_and_a_module():

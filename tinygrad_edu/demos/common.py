@@ -37,7 +37,7 @@ def parser(prog: str, description: str, default_epochs: int) -> argparse.Argumen
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=_folder,
         default=DEFAULT_OUT,
         help=f"folder for the pictures (default ./{DEFAULT_OUT})",
     )
@@ -72,6 +72,25 @@ def _positive_int(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {n}")
     return n
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0, such as a learning rate."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0.0 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return x
+
+
+def _folder(text: str) -> Path:
+    """A folder to write into: refused at once if a file is in the way, not after training."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
+    return path
 
 
 def say(text: str = "") -> None:

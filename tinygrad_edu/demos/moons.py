@@ -89,14 +89,12 @@ def run(
     files: list[Path] = []
     common.save(_loss_figure(engine, ref, lr), out, "moons_loss.png", files)
     grid = _probability_grid(model, X)
-    for name, X_part, y_part, accuracy in [
-        ("training", X_train, y_train, train_accuracy),
-        ("test", X_test, y_test, test_accuracy),
+    for part, what, X_part, y_part, accuracy in [
+        ("train", "training data", X_train, y_train, train_accuracy),
+        ("test", "test data", X_test, y_test, test_accuracy),
     ]:
-        figure = _boundary_figure(grid, X_part, y_part, f"{name} data", accuracy)
-        common.save(
-            figure, out, f"moons_boundary_{'train' if name == 'training' else name}.png", files
-        )
+        figure = _boundary_figure(grid, X_part, y_part, what, accuracy)
+        common.save(figure, out, f"moons_boundary_{part}.png", files)
     return MoonsResult(
         engine_losses,
         reference_losses,
@@ -219,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = common.parser("moons", __doc__.splitlines()[0], DEFAULT_EPOCHS)
     parser.add_argument(
         "--lr",
-        type=float,
+        type=common.positive_float,
         default=LEARNING_RATE,
         help=f"learning rate (default {LEARNING_RATE}, the article's)",
     )
