@@ -9,7 +9,7 @@ from tinygrad_edu.cli import main
 
 
 def test_the_tour_shows_gradients_a_gradcheck_and_a_falling_loss(capsys):
-    assert main(["tour", "--steps", "30"]) == 0
+    assert main(["tour", "--steps", "30", "--no-demos"]) == 0
     out = capsys.readouterr().out
     assert "d o / d w1 = +1.000000" in out  # micrograd's neuron: do/dw1 = x1 (1 - o^2) = 1
     assert "d o / d x2 = +0.500000" in out
@@ -20,7 +20,7 @@ def test_the_tour_shows_gradients_a_gradcheck_and_a_falling_loss(capsys):
 
 def test_the_console_script_runs_as_a_module():
     result = subprocess.run(
-        [sys.executable, "-m", "tinygrad_edu.cli", "tour", "--steps", "2"],
+        [sys.executable, "-m", "tinygrad_edu.cli", "tour", "--steps", "2", "--no-demos"],
         capture_output=True,
         text=True,
         check=True,

@@ -6,7 +6,7 @@
 >>> y.backward()           # x.grad = dy/dx = 3 (1 - tanh(6)^2)
 """
 
-from . import losses, optim
+from . import losses, optim, reference
 from .engine import Value, op
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
@@ -33,6 +33,7 @@ __all__ = [
     "numerical_grad",
     "op",
     "optim",
+    "reference",
     "render",
     "save",
     "to_torch",

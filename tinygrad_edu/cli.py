@@ -10,6 +10,7 @@ import math
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
+from pathlib import Path
 
 from graphviz import CalledProcessError
 
@@ -26,6 +27,7 @@ from tinygrad_edu.exercises import (
     format_report,
     init_exercises,
 )
+from tinygrad_edu.demos import DEMOS, load
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,9 +40,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "tour", help="a short guided tour: a neuron, its gradients, training"
     )
     tour.add_argument("--steps", type=_positive_int, default=60, help="training steps (default 60)")
+    tour.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out"),
+        help="folder for the demos' pictures (default ./out)",
+    )
+    tour.add_argument(
+        "--demos",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="end with short runs of the seed articles' networks (default: yes)",
+    )
     tour.set_defaults(run=_tour)
     _add_graph_command(commands)
     _add_exercises_command(commands)
+    _add_demo_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 
@@ -93,6 +108,8 @@ def _tour(args: argparse.Namespace) -> int:
             optimizer.step()
     print("   targets:     " + "  ".join(f"{y:+.3f}" for y in ys))
     print("   predictions: " + "  ".join(f"{p.data:+.3f}" for p in preds))
+    if args.demos:
+        return _demo_tour(args.out)
     return 0
 
 
@@ -249,6 +266,39 @@ def _exercises_check(args: argparse.Namespace) -> int:
         return 2
     print(format_report(results))
     return 0 if all(r.status == "pass" for r in results) else 1
+def _demo_tour(out: Path) -> int:
+    print("\n4. The networks of the seed articles, in short runs")
+    try:
+        from tinygrad_edu.demos import tour
+    except ImportError as error:
+        print(f"   skipped: {error}")
+        return 0
+    tour.run(out)
+    return 0
+
+
+def _add_demo_command(commands: argparse._SubParsersAction) -> None:
+    listing = "\n".join(f"  {name:12} {what}" for name, what in DEMOS.items())
+    demo = commands.add_parser(
+        "demo",
+        help="run one of the seed articles' networks: " + ", ".join(DEMOS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"Run one of the seed articles' networks:\n{listing}\n\n"
+        "Flags after NAME go to the demo: --epochs N, --seed S, --out DIR\n"
+        "(tinygrad-edu demo NAME --help lists them with their defaults).",
+    )
+    demo.add_argument("name", choices=list(DEMOS), metavar="NAME", help=", ".join(DEMOS))
+    demo.add_argument("options", nargs=argparse.REMAINDER, help="the demo's own flags")
+    demo.set_defaults(run=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        demo = load(args.name)
+    except ImportError as error:
+        print(f"tinygrad-edu demo: {error}", file=sys.stderr)
+        return 1
+    return demo.main(args.options)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,192 @@
+"""The seed articles' demos: short runs whose numbers and pictures are checked for real.
+
+The full runs (the articles' epochs, and the accuracies the issue expects) are marked slow.
+"""
+
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from tinygrad_edu.cli import main
+from tinygrad_edu.demos import DEMOS, digits, feedforward, houses, load, moons, neuron, tour
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def assert_valid_png(path: Path, min_width: int = 400, min_height: int = 300) -> None:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk comes first
+    assert width >= min_width and height >= min_height, (path, width, height)
+    pixels = imread(path)  # decodes every chunk: a truncated file fails here
+    assert pixels.shape[:2] == (height, width)
+    assert pixels.std() > 0.05, f"{path} is blank"
+
+
+def test_the_neuron_learns_and_its_gradients_are_the_chain_rule_by_hand(tmp_path, capsys):
+    result = neuron.run(epochs=4, seed=0, out=tmp_path)
+    assert all(b < a for a, b in zip(result.losses, result.losses[1:]))
+    assert all(b > a for a, b in zip(result.predictions, result.predictions[1:]))  # towards 1
+    assert result.max_gradient_difference < 1e-15
+    out = capsys.readouterr().out
+    for stage in ("1. Forward", "2. Loss", "3. Backward", "4. Optimize"):
+        assert out.count(stage) == 4
+
+
+def test_feedforward_shows_dl_dz2_is_prediction_minus_truth_and_autograd_is_hand_backprop(
+    tmp_path,
+):
+    result = feedforward.run(epochs=5, seed=0, out=tmp_path)
+    np.testing.assert_allclose(result.output_error, result.prediction_minus_truth, atol=1e-15)
+    assert sum(result.output_error) == pytest.approx(0.0, abs=1e-15)  # softmax sums to 1
+    assert result.max_gradient_difference < 1e-14
+    np.testing.assert_allclose(result.reference_losses, result.losses, rtol=1e-13)
+    assert result.losses[-1] < result.losses[0] / 2
+
+
+def test_moons_learns_agrees_with_the_reference_and_draws_three_pictures(tmp_path, capsys):
+    result = moons.run(epochs=30, seed=0, out=tmp_path)
+    assert result.losses[-1] < 0.9 * result.losses[0]
+    assert len(result.reference_losses) == 30
+    assert result.max_relative_difference < 1e-12
+    np.testing.assert_allclose(result.reference_losses, result.losses, rtol=1e-12)
+    assert 0.5 < result.test_accuracy <= 1.0
+    assert all(0.0 < p < 1.0 for p in result.test_point_probabilities)
+    assert [p.name for p in result.files] == [
+        "moons_loss.png",
+        "moons_boundary_train.png",
+        "moons_boundary_test.png",
+    ]
+    for path in result.files:
+        assert path.parent == tmp_path
+        assert_valid_png(path)
+    out = capsys.readouterr().out
+    assert "Epoch 30/30 - Loss:" in out
+    assert "Point [0.5, -0.5]: predicted class" in out
+
+
+def test_houses_learns_the_law_and_its_three_layers_are_one_linear_map(tmp_path, capsys):
+    result = houses.run(epochs=60, seed=0, out=tmp_path)
+    assert result.losses[-1] < result.losses[0] / 10
+    assert result.max_collapse_difference < 1e-12
+    assert result.effective_weights[0] == pytest.approx(result.least_squares_weights[0], abs=0.1)
+    for path in result.files:
+        assert_valid_png(path, min_height=250)
+    out = capsys.readouterr().out
+    for epoch in (0, 20, 40):
+        assert f"| {epoch} | {result.losses[epoch]:.4f} |" in out
+    assert "Why three layers are one" in out
+
+
+def test_houses_data_follow_the_articles_law():
+    X, y = houses.houses(n=2000)
+    coefficients = np.linalg.lstsq(np.column_stack([X, np.ones(len(X))]), y, rcond=None)[0]
+    assert coefficients[0] == pytest.approx(600.0, rel=0.02)  # size dominates the price
+
+
+def test_digits_trains_on_real_handwriting_and_draws_its_confusion_matrix(tmp_path):
+    result = digits.run(epochs=1, seed=0, out=tmp_path)
+    assert np.mean(result.losses[-5:]) < np.mean(result.losses[:5]) / 2
+    assert result.confusion.shape == (10, 10) and result.confusion.sum() == 360
+    assert np.trace(result.confusion) / 360 == pytest.approx(result.test_accuracy)
+    assert result.test_accuracy > 0.7  # one epoch already reads most digits
+    assert [p.name for p in result.files] == [
+        "digits_loss.png",
+        "digits_confusion.png",
+        "digits_samples.png",
+    ]
+    for path in result.files:
+        assert_valid_png(path)
+
+
+def test_a_demo_is_deterministic_for_a_seed(tmp_path):
+    first = houses.run(epochs=5, seed=3, out=tmp_path)
+    again = houses.run(epochs=5, seed=3, out=tmp_path)
+    other = houses.run(epochs=5, seed=4, out=tmp_path)
+    assert first.losses == again.losses
+    assert first.losses != other.losses
+
+
+def test_the_demo_command_runs_a_demo_and_lists_the_files_it_wrote(tmp_path, capsys):
+    assert main(["demo", "houses", "--epochs", "3", "--seed", "1", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Files written:" in out
+    for name in ("houses_loss.png", "houses_predictions.png"):
+        assert str(tmp_path / name) in out
+        assert_valid_png(tmp_path / name, min_height=250)
+
+
+def test_a_demo_runs_as_a_script(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "demos" / "neuron.py"),
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Step 2" in result.stdout and "No files written" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["demo"],
+        ["demo", "nope"],
+        ["demo", "moons", "--epochs", "0"],
+        ["demo", "moons", "--lr", "-0.1"],
+        ["demo", "houses", "--out", __file__],  # a file where the folder should be
+    ],
+)
+def test_bad_demo_arguments_exit_with_status_2_before_any_work(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "House prices" not in capsys.readouterr().out
+
+
+def test_every_demo_has_a_script_and_a_module():
+    assert sorted(p.stem for p in (ROOT / "demos").glob("*.py")) == sorted(DEMOS)
+    for name in DEMOS:
+        assert callable(load(name).run) and callable(load(name).main)
+    with pytest.raises(ValueError, match="unknown demo 'nope'"):
+        load("nope")
+
+
+def test_the_tour_runs_every_demo_and_ends_with_where_the_pictures_are(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setattr(tour, "TOUR_EPOCHS", {name: 1 for name in tour.TOUR_EPOCHS})
+    assert main(["tour", "--steps", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert list(tour.TOUR_EPOCHS) == list(DEMOS)
+    for name in DEMOS:
+        assert f"  {name}: " in out
+    ending = out[out.index("The pictures are in") :]
+    assert str(tmp_path.resolve()) in ending
+    pictures = sorted(tmp_path.glob("*.png"))
+    assert len(pictures) == 8
+    for path in pictures:
+        assert path.name in ending
+
+
+@pytest.mark.slow
+def test_the_full_demos_reach_the_expected_accuracies(tmp_path):
+    article = moons.run(seed=0, out=tmp_path / "moons")  # lr 0.1, 1000 epochs
+    assert article.test_accuracy >= 0.90
+    assert article.max_relative_difference < 1e-12
+    faster = moons.run(seed=0, out=tmp_path / "moons_lr1", lr=1.0)
+    assert faster.test_accuracy >= 0.95
+    assert faster.max_relative_difference < 1e-12
+    assert digits.run(seed=0, out=tmp_path / "digits").test_accuracy >= 0.90
+    assert houses.run(seed=0, out=tmp_path / "houses").losses[-1] < 0.01

@@ -1,0 +1,25 @@
+"""The tour's second half: every demo in turn, with short runs, then where the pictures are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import DEMOS, load
+
+# short enough for the whole tour to take well under a minute; each demo's own default
+# (tinygrad-edu demo NAME) is the article's full run
+TOUR_EPOCHS = {"neuron": 3, "feedforward": 3, "moons": 200, "houses": 125, "digits": 2}
+
+
+def run(out: Path, seed: int = 0) -> list[Path]:
+    """Run every demo with TOUR_EPOCHS into ``out``; the files written, in order."""
+    files: list[Path] = []
+    for number, (name, epochs) in enumerate(TOUR_EPOCHS.items(), start=1):
+        title = f"4.{number}  {name}: {DEMOS[name]}"
+        print(f"\n{title}\n{'-' * len(title)}")
+        files += load(name).run(epochs=epochs, seed=seed, out=out).files
+    print(f"\nThe pictures are in {out.resolve()}:")
+    for path in files:
+        print(f"  {path.name}")
+    print("Each demo runs in full with: tinygrad-edu demo NAME (NAME: " + ", ".join(DEMOS) + ")")
+    return files
