@@ -9,16 +9,14 @@ import argparse
 import math
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
 from pathlib import Path
+from typing import NoReturn
 
 from graphviz import CalledProcessError
 
 from tinygrad_edu import MLP, Value, gradcheck, losses, optim, render
-from tinygrad_edu.expression import FUNCTIONS, ExpressionError, parse_expression
-from tinygrad_edu.renderer import RendererNotFoundError
-from tinygrad_edu.viz import RANKDIRS, output_format
-from tinygrad_edu import MLP, Value, gradcheck, losses, optim
+from tinygrad_edu.demos import DEMOS
+from tinygrad_edu.demos import load as load_demo
 from tinygrad_edu.exercises import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_TIMEOUT,
@@ -27,7 +25,9 @@ from tinygrad_edu.exercises import (
     format_report,
     init_exercises,
 )
-from tinygrad_edu.demos import DEMOS, load
+from tinygrad_edu.expression import FUNCTIONS, ExpressionError, parse_expression
+from tinygrad_edu.renderer import RendererNotFoundError
+from tinygrad_edu.viz import RANKDIRS, output_format
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -294,7 +294,7 @@ def _add_demo_command(commands: argparse._SubParsersAction) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     try:
-        demo = load(args.name)
+        demo = load_demo(args.name)
     except ImportError as error:
         print(f"tinygrad-edu demo: {error}", file=sys.stderr)
         return 1
