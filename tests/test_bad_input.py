@@ -28,6 +28,7 @@ from tinygrad_edu import (
     Module,
     Neuron,
     Value,
+    draw_graph,
     from_torch,
     gradcheck,
     gradcheck_module,
@@ -36,6 +37,7 @@ from tinygrad_edu import (
     numerical_grad,
     op,
     optim,
+    render,
     save,
     to_torch,
 )
@@ -161,6 +163,13 @@ def net_with_nan():
     return net
 
 
+def graph_root():
+    """tanh(3x) after backward(): a small graph to draw."""
+    y = (Value(2.0, label="x") * 3).tanh()
+    y.backward()
+    return y
+
+
 @contextmanager
 def torch_missing():
     with mock.patch.dict(sys.modules, {"torch": None}):  # `import torch` now raises ImportError
@@ -178,6 +187,11 @@ def without_torch(f):
 @op
 def nan_op(x):
     return math.nan, (1.0,)
+
+
+@op
+def bare_float(x):
+    return 2 * x  # forgot the local derivatives
 
 
 @op
@@ -244,6 +258,15 @@ TABLE = {
         lambda v: Value.sum([*v, "a"]),
         TypeError,
         ("Value.sum", "str"),
+    ),
+    "Value.sum of a single number": Bad(
+        lambda _: None, lambda _: Value.sum(3), TypeError, ("Value.sum", "a list", "int 3")
+    ),
+    "a user's op that returns a bare float": Bad(
+        lambda _: values(1.0),
+        lambda v: bare_float(v[0]),
+        TypeError,
+        ("bare_float must return a pair (value, local_grads)", "float 2.0"),
     ),
     "Value.dot of unequal lengths": Bad(
         lambda _: values(1.0, 2.0),
@@ -644,7 +667,101 @@ TABLE = {
         TypeError,
         ("Sequential", "Linear"),
     ),
+    # drawing graphs
+    "render to a .pdf": Bad(
+        lambda tmp: (tmp, graph_root()),
+        lambda case: render(case[1], case[0] / "g.pdf"),
+        ValueError,
+        ("g.pdf", "'pdf'", "svg, png, gv"),
+    ),
+    "render to a path with no suffix": Bad(
+        lambda tmp: (tmp, graph_root()),
+        lambda case: render(case[1], case[0] / "graph"),
+        ValueError,
+        ("no suffix", "svg, png"),
+    ),
+    "render into a folder that does not exist": Bad(
+        lambda tmp: (tmp, graph_root()),
+        lambda case: render(case[1], case[0] / "nowhere" / "g.svg"),
+        FileNotFoundError,
+        ("no directory", "nowhere", "g.svg"),
+    ),
+    "render to a number instead of a path": Bad(
+        lambda tmp: (tmp, graph_root()),
+        lambda case: render(case[1], 5),
+        TypeError,
+        ("render", "path", "int"),
+    ),
+    "draw_graph of a float": Bad(
+        lambda _: 3.0, draw_graph, TypeError, ("draw_graph needs a Value", "float")
+    ),
+    "draw_graph with rankdir='UP'": Bad(
+        lambda _: graph_root(),
+        lambda root: draw_graph(root, rankdir="UP"),
+        ValueError,
+        ("rankdir", "LR, RL, TB, BT", "'UP'"),
+    ),
+    "draw_graph with max_nodes=0": Bad(
+        lambda _: graph_root(),
+        lambda root: draw_graph(root, max_nodes=0),
+        ValueError,
+        ("max_nodes", "positive", "0"),
+    ),
     # the command line
+    "graph with a syntax error": Bad(
+        lambda tmp: tmp,
+        lambda _: main(["graph", "x +* y", "--set", "x=1", "--set", "y=2"]),
+        SystemExit,
+        ("graph: error", "column 4", "'*'"),
+    ),
+    "graph calling a function not on the allow-list": Bad(
+        lambda tmp: tmp,
+        lambda _: main(["graph", "__import__('os')", "--set", "x=1"]),
+        SystemExit,
+        ("graph: error", "column 1", "unknown function"),
+    ),
+    "graph with a variable left unset": Bad(
+        lambda tmp: tmp,
+        lambda _: main(["graph", "x*y", "--set", "x=1"]),
+        SystemExit,
+        ("column 3", "y has no value", "y=NUMBER"),
+    ),
+    "graph --set x=nan": Bad(
+        lambda tmp: tmp,
+        lambda _: main(["graph", "x", "--set", "x=nan"]),
+        SystemExit,
+        ("--set", "'nan'", "not a finite number"),
+    ),
+    "graph -o g.pdf": Bad(
+        lambda tmp: tmp,
+        lambda _: main(["graph", "x", "--set", "x=1", "-o", "g.pdf"]),
+        SystemExit,
+        ("--output", "'pdf'", "svg, png"),
+    ),
+    "graph of log at -1": Bad(
+        lambda tmp: tmp,
+        lambda _: main(["graph", "log(x)", "--set", "x=-1"]),
+        SystemExit,
+        ("log(x)", "log needs x > 0", "-1.0"),
+    ),
+    "demo of an unknown network": Bad(
+        lambda tmp: tmp,
+        lambda _: main(["demo", "mnist"]),
+        SystemExit,
+        ("invalid choice", "'mnist'", "neuron"),
+    ),
+    "demo --epochs 0": Bad(
+        lambda tmp: tmp,
+        lambda _: main(["demo", "neuron", "--epochs", "0"]),
+        SystemExit,
+        ("--epochs", "positive integer", "0"),
+    ),
+    "exercises check of a folder that does not exist": Bad(
+        lambda tmp: tmp,
+        lambda _: sys.exit(main(["exercises", "check", "nowhere"])),
+        SystemExit,
+        ("nowhere is not a folder of exercises", "exercises init nowhere"),
+    ),
     "tour --steps abc": Bad(
         lambda tmp: tmp,
         lambda _: main(["tour", "--steps", "abc"]),

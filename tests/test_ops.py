@@ -119,6 +119,11 @@ def test_power_with_exponent_zero_or_one_at_zero_base():
     assert (Value(0.0) ** 2).local_grads == (0.0,)
 
 
+def test_unary_plus_is_the_value_itself_not_a_new_node():
+    v = Value(3.0)
+    assert +v is v
+
+
 def test_negative_base_with_integer_exponent_is_fine():
     v = Value(-2.0)
     out = v**3

@@ -74,10 +74,10 @@ def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]
         operands = args[:arity]
         data = [_data(a, name) for a in operands]
         try:
-            value, local_grads = fn(*data, *args[arity:], **settings)
+            result = fn(*data, *args[arity:], **settings)
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{_call_text(name, data)}: {error}") from None
-        value, local_grads = _checked_op_result(name, data, value, local_grads)
+        value, local_grads = _checked_op_result(name, data, result)
         return _node_or_constant(value, name, operands, local_grads)
 
     def apply_unary(x: Operand) -> Value:
@@ -86,18 +86,21 @@ def op(fn: Callable[..., tuple[float, Sequence[float]]]) -> Callable[..., Value]
         if not isinstance(x, Value):
             return apply(x)
         try:
-            value, local_grads = fn(x.data)
+            result = fn(x.data)
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{_call_text(name, [x.data])}: {error}") from None
-        if not (
-            type(value) is float
-            and -_INF < value < _INF
-            and type(local_grads) is tuple
-            and len(local_grads) == 1
-            and type(local_grads[0]) is float
-            and -_INF < local_grads[0] < _INF
-        ):
-            value, local_grads = _checked_op_result(name, [x.data], value, local_grads)
+        if type(result) is tuple and len(result) == 2:
+            value, local_grads = result
+            if (
+                type(value) is float
+                and -_INF < value < _INF
+                and type(local_grads) is tuple
+                and len(local_grads) == 1
+                and type(local_grads[0]) is float
+                and -_INF < local_grads[0] < _INF
+            ):
+                return _node(value, name, (x,), local_grads)
+        value, local_grads = _checked_op_result(name, [x.data], result)
         return _node(value, name, (x,), local_grads)
 
     return functools.wraps(fn)(apply_unary if arity == len(parameters) == 1 else apply)
@@ -213,6 +216,10 @@ class Value:
         """-a;  d/da = -1"""
         return _node(-self.data, "neg", (self,), _MINUS_ONE)
 
+    def __pos__(self) -> Value:
+        """+a is a itself: no op, no node."""
+        return self
+
     # number (op) Value: the same ops with the constant on the left
     __radd__ = __add__
     __rmul__ = __mul__
@@ -294,7 +301,7 @@ class Value:
     @staticmethod
     def sum(values: Sequence[Operand]) -> Value:
         """Σ v_i as ONE node;  d/dv_i = 1"""
-        values = list(values)
+        values = _operand_list(values, "Value.sum")
         data = [_data(v, "Value.sum") for v in values]
         out = _exact_sum(data)
         if not -_INF < out < _INF:
@@ -304,7 +311,7 @@ class Value:
     @staticmethod
     def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
         """Σ w_i x_i as ONE node;  d/dw_i = x_i, d/dx_i = w_i"""
-        ws, xs = list(ws), list(xs)
+        ws, xs = _operand_list(ws, "Value.dot"), _operand_list(xs, "Value.dot")
         if len(ws) != len(xs):
             raise ValueError(
                 f"Value.dot needs two sequences of equal length, got {len(ws)} and {len(xs)}"
@@ -461,9 +468,15 @@ def _finite_float(x: object, what: str) -> float:
 
 
 def _checked_op_result(
-    name: str, data: Sequence[float], value: object, local_grads: object
+    name: str, data: Sequence[float], result: object
 ) -> tuple[float, tuple[float, ...]]:
     """An @op function's (value, local_grads) as floats, or an error naming what is wrong."""
+    if not (isinstance(result, Sequence) and not isinstance(result, str) and len(result) == 2):
+        raise TypeError(
+            f"{name} must return a pair (value, local_grads), got {type(result).__name__} "
+            f"{result!r}: write return value, (d_dx,) with one derivative per operand"
+        )
+    value, local_grads = result
     if (
         type(value) is float
         and -_INF < value < _INF
@@ -484,6 +497,16 @@ def _checked_op_result(
         _finite_float(g, f"the derivative of {call} by operand {i}")
         for i, g in enumerate(local_grads)
     )
+
+
+def _operand_list(operands: object, where: str) -> list:
+    """``operands`` as a list, or a TypeError if it is not a sequence of them (``sum(3)``)."""
+    if isinstance(operands, (str, bytes)) or not isinstance(operands, Iterable):
+        raise TypeError(
+            f"{where} takes a list of numbers or Values, got {type(operands).__name__} "
+            f"{operands!r}"
+        )
+    return list(operands)
 
 
 def _exact_sum(terms: Iterable[float]) -> float:

@@ -207,6 +207,8 @@ def render(
     (or "dot") the DOT text, which needs no renderer. The file is replaced whole or not at all.
     Returns ``path``.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"render's path must be a str or os.PathLike, got {type(path).__name__}")
     target = Path(os.fspath(path))
     format = output_format(target, format)
     if not target.parent.is_dir():
