@@ -1,13 +1,16 @@
-"""Regenerate the example pictures of the README's "Rendering graphs" section.
+"""Regenerate the README's example pictures.
 
-    .venv/bin/python docs/make_examples.py     # writes docs/neuron.svg and docs/mlp_loss.svg
+    .venv/bin/python docs/make_examples.py     # docs/neuron.svg, docs/mlp_loss.svg (instant)
+                                               # and docs/moons_loss.png (the moons demo, ~1 min)
 
-Both are drawn by tinygrad_edu itself, so they show exactly what users get.
+All are drawn by tinygrad_edu itself, so they show exactly what users get.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from tinygrad_edu import MLP, Value, losses, render
@@ -38,7 +41,18 @@ def mlp_loss() -> tuple[Value, MLP]:
     return loss, model
 
 
-def main(out: Path = DOCS) -> list[Path]:
+def moons_loss(out: Path) -> Path:
+    """The moons demo's loss curves (engine and numpy reference), from its default run."""
+    from tinygrad_edu.demos import moons
+
+    with tempfile.TemporaryDirectory() as folder:
+        result = moons.run(out=Path(folder))
+        (curve,) = [path for path in result.files if path.name == "moons_loss.png"]
+        return Path(shutil.copy(curve, out / curve.name))
+
+
+def graphs(out: Path = DOCS) -> list[Path]:
+    """The two graph pictures of the "Rendering graphs" section."""
     loss, model = mlp_loss()
     return [
         render(neuron(), out / "neuron.svg"),
@@ -47,5 +61,6 @@ def main(out: Path = DOCS) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for path in main(Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS):
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS
+    for path in [*graphs(out), moons_loss(out)]:
         print(f"wrote {path}")

@@ -36,6 +36,8 @@ def test_the_neuron_learns_and_its_gradients_are_the_chain_rule_by_hand(tmp_path
     out = capsys.readouterr().out
     for stage in ("1. Forward", "2. Loss", "3. Backward", "4. Optimize"):
         assert out.count(stage) == 4
+    assert result.files == [tmp_path / "neuron_graph.png"]
+    assert_valid_png(result.files[0], min_width=1000, min_height=100)
 
 
 def test_feedforward_shows_dl_dz2_is_prediction_minus_truth_and_autograd_is_hand_backprop(
@@ -135,7 +137,8 @@ def test_a_demo_runs_as_a_script(tmp_path):
         text=True,
         check=True,
     )
-    assert "Step 2" in result.stdout and "No files written" in result.stdout
+    assert "Step 2" in result.stdout
+    assert f"Files written:\n  {tmp_path / 'neuron_graph.png'}" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -172,21 +175,22 @@ def test_the_tour_runs_every_demo_and_ends_with_where_the_pictures_are(
     assert list(tour.TOUR_EPOCHS) == list(DEMOS)
     for name in DEMOS:
         assert f"  {name}: " in out
-    ending = out[out.index("The pictures are in") :]
+    ending = out[out.index("The pictures (plots, and the neuron's computation graph) are in") :]
     assert str(tmp_path.resolve()) in ending
     pictures = sorted(tmp_path.glob("*.png"))
-    assert len(pictures) == 8
+    assert len(pictures) == 9  # eight plots and the neuron's graph
+    assert tmp_path / "neuron_graph.png" in pictures
     for path in pictures:
         assert path.name in ending
 
 
 @pytest.mark.slow
 def test_the_full_demos_reach_the_expected_accuracies(tmp_path):
-    article = moons.run(seed=0, out=tmp_path / "moons")  # lr 0.1, 1000 epochs
+    default = moons.run(seed=0, out=tmp_path / "moons")  # lr 1.0, 1000 epochs
+    assert default.test_accuracy >= 0.95
+    assert default.max_relative_difference < 1e-12
+    article = moons.run(seed=0, out=tmp_path / "moons_article", lr=moons.ARTICLE_LEARNING_RATE)
     assert article.test_accuracy >= 0.90
     assert article.max_relative_difference < 1e-12
-    faster = moons.run(seed=0, out=tmp_path / "moons_lr1", lr=1.0)
-    assert faster.test_accuracy >= 0.95
-    assert faster.max_relative_difference < 1e-12
     assert digits.run(seed=0, out=tmp_path / "digits").test_accuracy >= 0.90
     assert houses.run(seed=0, out=tmp_path / "houses").losses[-1] < 0.01

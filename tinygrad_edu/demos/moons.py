@@ -1,9 +1,11 @@
 """Two moons (seed 002): a 2 → 10 ReLU → 1 sigmoid network learns a curved boundary.
 
 The article's setup: scikit-learn's two moons (1,000 samples, noise 0.2, random_state 42),
-an 80/20 split, binary cross-entropy, plain gradient descent with learning rate 0.1 on the
-full batch for 1,000 epochs. The numpy reference network, hand-written backprop, is trained
-from the same initial weights alongside, and the two loss curves are compared.
+an 80/20 split, binary cross-entropy, plain gradient descent on the full batch for 1,000
+epochs. One change: the learning rate is 1.0, not the article's 0.1, with which the loss is
+still falling after 1,000 epochs and test accuracy stops near 92% (``--lr 0.1`` shows it).
+The numpy reference network, hand-written backprop, is trained from the same initial weights
+alongside, and the two loss curves are compared.
 
 The article drew its initial weights from numpy's global RNG (``np.random.seed(42)``); here
 ``MLP(..., seed=SEED)`` draws them, so the numbers differ from the article's in detail.
@@ -28,7 +30,8 @@ from tinygrad_edu.reference import ReferenceMLP
 from . import common
 
 DEFAULT_EPOCHS = 1000
-LEARNING_RATE = 0.1
+LEARNING_RATE = 1.0  # reaches >= 95% test accuracy in 1,000 epochs; the article's 0.1 does not
+ARTICLE_LEARNING_RATE = 0.1
 HIDDEN = 10
 TEST_POINTS = [(0.0, 0.0), (1.0, 1.0), (-1.0, 0.5), (0.5, -0.5)]  # the article's four
 GRID_STEP = 0.02  # of the decision-boundary plots; the article's 0.01 costs 4x the time
@@ -60,7 +63,13 @@ def run(
     model = MLP(2, [HIDDEN, 1], activation="relu", output_activation="sigmoid", seed=seed)
     reference = ReferenceMLP.from_mlp(model)  # the same initial weights, before any step
     say(f"Network 2 → {HIDDEN} ReLU → 1 sigmoid, {len(model.parameters())} parameters")
-    say(f"Binary cross-entropy, gradient descent, learning rate {lr:g}, full batch\n")
+    say(f"Binary cross-entropy, gradient descent, learning rate {lr:g}, full batch")
+    if lr != ARTICLE_LEARNING_RATE:
+        say(
+            f"(the article uses {ARTICLE_LEARNING_RATE:g}, which after 1,000 epochs is still "
+            f"learning, near 92% test accuracy: --lr {ARTICLE_LEARNING_RATE:g} shows it)"
+        )
+    say()
 
     engine_losses = _train(model, X_train, y_train, epochs, lr)
     Y_train = y_train.reshape(-1, 1).astype(float)
@@ -219,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--lr",
         type=common.positive_float,
         default=LEARNING_RATE,
-        help=f"learning rate (default {LEARNING_RATE}, the article's)",
+        help=f"learning rate (default {LEARNING_RATE:g}; the article's: {ARTICLE_LEARNING_RATE:g})",
     )
     args = parser.parse_args(argv)
     return common.timed(lambda: run(args.epochs, args.seed, args.out, args.lr))

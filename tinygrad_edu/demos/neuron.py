@@ -3,7 +3,8 @@
 A sigmoid neuron with three inputs is taught to answer 1.0 for the input [0.5, 0.2, 0.8]
 (seed 000: "if the correct answer is 1.0 and the prediction was 0.1, the error is high").
 Each step prints the numbers of the four stages, and checks the engine's gradients against the
-chain rule written out by hand: dL/dw_i = 2 (y - t) · y (1 - y) · x_i.
+chain rule written out by hand: dL/dw_i = 2 (y - t) · y (1 - y) · x_i. The first step's graph,
+with every data and grad, is drawn to ``neuron_graph.png``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinygrad_edu import Neuron, losses, optim
+from tinygrad_edu import Neuron, Value, losses, optim, render
+from tinygrad_edu.renderer import RendererNotFoundError
 
 from . import common
 
@@ -45,12 +47,14 @@ def run(
     for step in range(1, epochs + 1):
         say(f"\nStep {step}")
         w, b = [wi.data for wi in neuron.w], neuron.b.data
-        y = neuron(x)
+        y = neuron([Value(xi, label=f"x{i}") for i, xi in enumerate(x, start=1)])
+        y.label = "y"
         z = sum(wi * xi for wi, xi in zip(w, x)) + b
         terms = " + ".join(f"{_signed(wi)}·{xi}" for wi, xi in zip(w, x))
         say(f"  1. Forward   z = w·x + b = {terms} + {_signed(b)} = {z:.4f}")
         say(f"               y = sigmoid(z) = {y.data:.4f}")
         loss = losses.mse(y, t)
+        loss.label = "L"
         say(f"  2. Loss      L = (y - t)^2 = ({y.data:.4f} - {t})^2 = {loss.data:.6f}")
         sgd.zero_grad()
         loss.backward()
@@ -61,6 +65,8 @@ def run(
         say(f"  3. Backward  dL/dz = 2 (y - t) · y (1 - y) = {dz:.6f}")
         say(f"               engine:  dL/dw = {_numbers(engine[:-1])}  dL/db = {engine[-1]:+.6f}")
         say(f"               by hand: dL/dw = {_numbers(by_hand[:-1])}  dL/db = {by_hand[-1]:+.6f}")
+        if step == 1:
+            files += _draw(loss, neuron, out)
         sgd.step()
         say(
             f"  4. Optimize  w = {_numbers([wi.data for wi in neuron.w])}  b = {neuron.b.data:+.6f}"
@@ -72,6 +78,18 @@ def run(
     agreement = "exactly" if worst == 0.0 else f"to {worst:.1e}"
     say(f"The engine's gradients equal the hand-derived ones {agreement} at every step.")
     return NeuronResult(history, predictions, worst, files)
+
+
+def _draw(loss: Value, neuron: Neuron, out: Path) -> list[Path]:
+    """The graph of the first step's loss, gradients filled in; [] (and why) with no renderer."""
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        path = render(loss, out / "neuron_graph.png", params=neuron)
+    except RendererNotFoundError as error:
+        common.say(f"               (graph not drawn: {error})")
+        return []
+    common.say(f"               the graph of this step, with every grad: {path}")
+    return [path]
 
 
 def _signed(v: float) -> str:

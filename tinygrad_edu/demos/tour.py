@@ -18,7 +18,7 @@ def run(out: Path, seed: int = 0) -> list[Path]:
         title = f"4.{number}  {name}: {DEMOS[name]}"
         print(f"\n{title}\n{'-' * len(title)}")
         files += load(name).run(epochs=epochs, seed=seed, out=out).files
-    print(f"\nThe pictures are in {out.resolve()}:")
+    print(f"\nThe pictures (plots, and the neuron's computation graph) are in {out.resolve()}:")
     for path in files:
         print(f"  {path.name}")
     print("Each demo runs in full with: tinygrad-edu demo NAME (NAME: " + ", ".join(DEMOS) + ")")
