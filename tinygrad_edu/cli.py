@@ -15,6 +15,7 @@ from typing import NoReturn
 from graphviz import CalledProcessError
 
 from tinygrad_edu import MLP, Value, gradcheck, losses, optim, render
+from tinygrad_edu._argtypes import positive_float, positive_int
 from tinygrad_edu.demos import DEMOS
 from tinygrad_edu.demos import load as load_demo
 from tinygrad_edu.exercises import (
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tour = commands.add_parser(
         "tour", help="a short guided tour: a neuron, its gradients, training"
     )
-    tour.add_argument("--steps", type=_positive_int, default=60, help="training steps (default 60)")
+    tour.add_argument("--steps", type=positive_int, default=60, help="training steps (default 60)")
     tour.add_argument(
         "--out",
         type=Path,
@@ -58,16 +59,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_demo_command(commands)
     args = parser.parse_args(argv)
     return args.run(args)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {n}")
-    return n
 
 
 def _tour(args: argparse.Namespace) -> int:
@@ -199,6 +190,8 @@ def _graph_error(message: str) -> NoReturn:
     """A bad expression or --set: one line on stderr and exit status 2, as argparse does."""
     print(f"tinygrad-edu graph: error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
 def _add_exercises_command(commands: argparse._SubParsersAction) -> None:
     exercises = commands.add_parser(
         "exercises", help="gradient-check exercises: copy them out, then check your answers"
@@ -213,31 +206,21 @@ def _add_exercises_command(commands: argparse._SubParsersAction) -> None:
     )
     check.add_argument("directory", metavar="DIR", help="the folder init made")
     check.add_argument(
-        "numbers", metavar="N", type=_positive_int, nargs="*", help="only these exercises"
+        "numbers", metavar="N", type=positive_int, nargs="*", help="only these exercises"
     )
     check.add_argument(
         "--max-examples",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_MAX_EXAMPLES,
         help=f"inputs drawn per function (default {DEFAULT_MAX_EXAMPLES})",
     )
     check.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=positive_float,
         default=DEFAULT_TIMEOUT,
         help=f"seconds before an exercise is stopped (default {DEFAULT_TIMEOUT:g})",
     )
     check.set_defaults(run=_exercises_check)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0 < x < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return x
 
 
 def _exercises_init(args: argparse.Namespace) -> int:
@@ -266,6 +249,8 @@ def _exercises_check(args: argparse.Namespace) -> int:
         return 2
     print(format_report(results))
     return 0 if all(r.status == "pass" for r in results) else 1
+
+
 def _demo_tour(out: Path) -> int:
     print("\n4. The networks of the seed articles, in short runs")
     try:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -12,6 +10,8 @@ from typing import Protocol, TypeVar
 
 from matplotlib.figure import Figure
 from tqdm import tqdm
+
+from tinygrad_edu._argtypes import positive_int
 
 T = TypeVar("T")
 DEFAULT_OUT = Path("out")
@@ -28,7 +28,7 @@ def parser(prog: str, description: str, default_epochs: int) -> argparse.Argumen
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=positive_int,
         default=default_epochs,
         help=f"training epochs or steps (default {default_epochs})",
     )
@@ -64,27 +64,6 @@ def timed(run: Callable[[], Result]) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {n}")
-    return n
-
-
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0, such as a learning rate."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0.0 < x < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return x
-
-
 def _folder(text: str) -> Path:
     """A folder to write into: refused at once if a file is in the way, not after training."""
     path = Path(text)
@@ -101,25 +80,6 @@ def say(text: str = "") -> None:
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     """A tqdm bar over ``items``, on stderr so that stdout keeps only the demo's numbers."""
     return iter(tqdm(items, desc=description, total=total, leave=False, dynamic_ncols=True))
-
-
-@contextlib.contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for a training loop, then restore it.
-
-    A training step builds tens of thousands of Values and frees them by reference counting
-    (a graph has no cycles), so the cyclic collector never finds anything; yet every few
-    hundred allocations it runs, and its full passes scan every live object, which with
-    scikit-learn and matplotlib loaded are hundreds of thousands. Pausing it makes the
-    demos' training loops two to three times faster.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def save(figure: Figure, out: Path, name: str, files: list[Path]) -> Path:

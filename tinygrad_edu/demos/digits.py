@@ -20,6 +20,7 @@ from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
 
 from tinygrad_edu import MLP, losses, optim
+from tinygrad_edu.engine import cyclic_gc_paused
 
 from . import common
 
@@ -63,7 +64,7 @@ def run(
     for epoch in common.progress(range(1, epochs + 1), "digits, epochs"):
         order = shuffle.permutation(len(inputs))
         starts = range(0, len(order), BATCH_SIZE)
-        with common.cyclic_gc_paused():
+        with cyclic_gc_paused():
             for start in common.progress(starts, f"epoch {epoch}, mini-batches"):
                 batch = order[start : start + BATCH_SIZE]
                 loss = losses.cross_entropy(
@@ -93,7 +94,7 @@ def run(
 
 
 def _predict(model: MLP, X: np.ndarray) -> np.ndarray:
-    with common.cyclic_gc_paused():
+    with cyclic_gc_paused():
         return np.array([int(np.argmax([z.data for z in model(x)])) for x in X.tolist()])
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from tinygrad_edu import MLP, losses, optim
+from tinygrad_edu.engine import cyclic_gc_paused
 from tinygrad_edu.reference import ReferenceMLP
 
 from . import common
@@ -112,7 +113,7 @@ def _train(model: MLP, X: np.ndarray, y: np.ndarray, epochs: int) -> list[float]
     inputs, targets = X.tolist(), y.tolist()
     sgd = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     history = []
-    with common.cyclic_gc_paused():
+    with cyclic_gc_paused():
         for _ in common.progress(range(epochs), "houses, tinygrad_edu"):
             loss = losses.mse([model(x)[0] for x in inputs], targets)
             history.append(loss.data)

@@ -25,6 +25,8 @@ from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
 
 from tinygrad_edu import MLP, losses, optim
+from tinygrad_edu._argtypes import positive_float
+from tinygrad_edu.engine import cyclic_gc_paused
 from tinygrad_edu.reference import ReferenceMLP
 
 from . import common
@@ -120,7 +122,7 @@ def _train(model: MLP, X: np.ndarray, y: np.ndarray, epochs: int, lr: float) -> 
     inputs, labels = X.tolist(), y.tolist()
     sgd = optim.SGD(model.parameters(), lr=lr)
     history = []
-    with common.cyclic_gc_paused():
+    with cyclic_gc_paused():
         for epoch in common.progress(range(epochs), "moons, tinygrad_edu"):
             probs = [model(x)[0] for x in inputs]
             loss = losses.binary_cross_entropy(probs, labels)
@@ -137,7 +139,7 @@ def _train(model: MLP, X: np.ndarray, y: np.ndarray, epochs: int, lr: float) -> 
 
 
 def _probabilities(model: MLP, X: np.ndarray) -> list[float]:
-    with common.cyclic_gc_paused():
+    with cyclic_gc_paused():
         return [model(x)[0].data for x in X.tolist()]
 
 
@@ -226,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = common.parser("moons", __doc__.splitlines()[0], DEFAULT_EPOCHS)
     parser.add_argument(
         "--lr",
-        type=common.positive_float,
+        type=positive_float,
         default=LEARNING_RATE,
         help=f"learning rate (default {LEARNING_RATE:g}; the article's: {ARTICLE_LEARNING_RATE:g})",
     )
