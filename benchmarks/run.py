@@ -89,9 +89,7 @@ def ensure_bench_environment(argv: Sequence[str]) -> None:
     sys.path.insert(0, str(ROOT))
     import tasks
 
-    tasks.ensure_venv()
-    print("installing the bench extra (micrograd) into .venv ...", file=sys.stderr, flush=True)
-    tasks.run([tasks.PYTHON, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[bench]"])
+    tasks.ensure_venv({"bench"})
     env = dict(os.environ, TINYGRAD_EDU_BENCH_VENV="1")
     sys.exit(subprocess.run([str(tasks.PYTHON), __file__, *argv], env=env).returncode)
 
