@@ -163,6 +163,11 @@ def net_with_nan():
     return net
 
 
+def cli(argv, words):
+    """The command line given ``argv``: argparse's usage error, exit status 2, naming ``words``."""
+    return Bad(lambda tmp: tmp, lambda _: main(argv), SystemExit, words)
+
+
 def graph_root():
     """tanh(3x) after backward(): a small graph to draw."""
     y = (Value(2.0, label="x") * 3).tanh()
@@ -708,53 +713,28 @@ TABLE = {
         ("max_nodes", "positive", "0"),
     ),
     # the command line
-    "graph with a syntax error": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["graph", "x +* y", "--set", "x=1", "--set", "y=2"]),
-        SystemExit,
-        ("graph: error", "column 4", "'*'"),
+    "graph with a syntax error": cli(
+        ["graph", "x +* y", "--set", "x=1", "--set", "y=2"], ("graph: error", "column 4", "'*'")
     ),
-    "graph calling a function not on the allow-list": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["graph", "__import__('os')", "--set", "x=1"]),
-        SystemExit,
+    "graph calling a function not on the allow-list": cli(
+        ["graph", "__import__('os')", "--set", "x=1"],
         ("graph: error", "column 1", "unknown function"),
     ),
-    "graph with a variable left unset": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["graph", "x*y", "--set", "x=1"]),
-        SystemExit,
-        ("column 3", "y has no value", "y=NUMBER"),
+    "graph with a variable left unset": cli(
+        ["graph", "x*y", "--set", "x=1"], ("column 3", "y has no value", "y=NUMBER")
     ),
-    "graph --set x=nan": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["graph", "x", "--set", "x=nan"]),
-        SystemExit,
-        ("--set", "'nan'", "not a finite number"),
+    "graph --set x=nan": cli(
+        ["graph", "x", "--set", "x=nan"], ("--set", "'nan'", "not a finite number")
     ),
-    "graph -o g.pdf": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["graph", "x", "--set", "x=1", "-o", "g.pdf"]),
-        SystemExit,
-        ("--output", "'pdf'", "svg, png"),
+    "graph -o g.pdf": cli(
+        ["graph", "x", "--set", "x=1", "-o", "g.pdf"], ("--output", "'pdf'", "svg, png")
     ),
-    "graph of log at -1": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["graph", "log(x)", "--set", "x=-1"]),
-        SystemExit,
-        ("log(x)", "log needs x > 0", "-1.0"),
+    "graph of log at -1": cli(
+        ["graph", "log(x)", "--set", "x=-1"], ("log(x)", "log needs x > 0", "-1.0")
     ),
-    "demo of an unknown network": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["demo", "mnist"]),
-        SystemExit,
-        ("invalid choice", "'mnist'", "neuron"),
-    ),
-    "demo --epochs 0": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["demo", "neuron", "--epochs", "0"]),
-        SystemExit,
-        ("--epochs", "positive integer", "0"),
+    "demo of an unknown network": cli(["demo", "mnist"], ("invalid choice", "'mnist'", "neuron")),
+    "demo --epochs 0": cli(
+        ["demo", "neuron", "--epochs", "0"], ("--epochs", "positive integer", "0")
     ),
     "exercises check of a folder that does not exist": Bad(
         lambda tmp: tmp,
@@ -762,21 +742,11 @@ TABLE = {
         SystemExit,
         ("nowhere is not a folder of exercises", "exercises init nowhere"),
     ),
-    "tour --steps abc": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["tour", "--steps", "abc"]),
-        SystemExit,
-        ("--steps", "positive integer", "'abc'"),
+    "tour --steps abc": cli(["tour", "--steps", "abc"], ("--steps", "positive integer", "'abc'")),
+    "tour with a misspelled option": cli(
+        ["tour", "--stpes", "3"], ("unrecognized arguments", "--stpes")
     ),
-    "tour with a misspelled option": Bad(
-        lambda tmp: tmp,
-        lambda _: main(["tour", "--stpes", "3"]),
-        SystemExit,
-        ("unrecognized arguments", "--stpes"),
-    ),
-    "an unknown command": Bad(
-        lambda tmp: tmp, lambda _: main(["train"]), SystemExit, ("invalid choice", "'train'")
-    ),
+    "an unknown command": cli(["train"], ("invalid choice", "'train'")),
 }
 
 

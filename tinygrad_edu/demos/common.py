@@ -77,6 +77,11 @@ def say(text: str = "") -> None:
     tqdm.write(text)
 
 
+def numbers(xs: Iterable[float]) -> str:
+    """A vector as the demos print it: ``[+0.448079, -0.591392]``."""
+    return "[" + ", ".join(f"{x:+.6f}" for x in xs) + "]"
+
+
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     """A tqdm bar over ``items``, on stderr so that stdout keeps only the demo's numbers."""
     return iter(tqdm(items, desc=description, total=total, leave=False, dynamic_ncols=True))

@@ -20,6 +20,7 @@ from tinygrad_edu import MLP, losses, optim
 from tinygrad_edu.reference import ReferenceMLP
 
 from . import common
+from .common import numbers
 
 DEFAULT_EPOCHS = 10
 INPUTS = [0.5, 0.2, 0.8]
@@ -56,18 +57,18 @@ def run(
     z2 = model.layers[1](a1)
     probs = losses.softmax(z2)
     loss = losses.cross_entropy(z2, TRUE_CLASS)
-    say(f"  z1 = W1 x + b1  = {_numbers(z1)}")
-    say(f"  a1 = ReLU(z1)   = {_numbers([a.data for a in a1])}")
-    say(f"  z2 = W2 a1 + b2 = {_numbers([z.data for z in z2])}")
-    say(f"  ŷ = softmax(z2) = {_numbers([p.data for p in probs])}")
+    say(f"  z1 = W1 x + b1  = {numbers(z1)}")
+    say(f"  a1 = ReLU(z1)   = {numbers([a.data for a in a1])}")
+    say(f"  z2 = W2 a1 + b2 = {numbers([z.data for z in z2])}")
+    say(f"  ŷ = softmax(z2) = {numbers([p.data for p in probs])}")
     say(f"  L = -Σ y log ŷ  = {loss.data:.6f}")
 
     loss.backward()
     output_error = [z.grad for z in z2]
     prediction_minus_truth = [p.data - t for p, t in zip(probs, y)]
     say("\nBackpropagation: the key insight, for softmax with cross-entropy")
-    say(f"  dL/dz2 from the engine's graph = {_numbers(output_error)}")
-    say(f"  ŷ − y                          = {_numbers(prediction_minus_truth)}")
+    say(f"  dL/dz2 from the engine's graph = {numbers(output_error)}")
+    say(f"  ŷ − y                          = {numbers(prediction_minus_truth)}")
 
     say("\nEvery gradient, autograd against the hand-derived formulas of the reference")
     grads = reference.gradients(X, Y, "cross_entropy")
@@ -83,7 +84,7 @@ def run(
         shape = "×".join(map(str, mine.shape))
         say(f"  {name} ({shape}), engine | reference, max |difference| {difference:.1e}")
         for row, reference_row in zip(np.atleast_2d(mine), np.atleast_2d(theirs)):
-            say(f"    {_numbers(row)} | {_numbers(reference_row)}")
+            say(f"    {numbers(row)} | {numbers(reference_row)}")
     if np.any(z1 <= 0.0):
         say("  (a hidden neuron with z1 ≤ 0 gets no gradient: the ReLU mask z1 > 0 is 0 there)")
 
@@ -122,10 +123,6 @@ def _engine_gradients(model: MLP) -> list[np.ndarray]:
 
 def _flat(model: MLP) -> np.ndarray:
     return np.array([p.grad for p in model.parameters()])
-
-
-def _numbers(xs: Sequence[float]) -> str:
-    return "[" + ", ".join(f"{v:+.6f}" for v in xs) + "]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

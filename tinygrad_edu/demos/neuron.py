@@ -18,6 +18,7 @@ from tinygrad_edu import Neuron, Value, losses, optim, render
 from tinygrad_edu.renderer import RendererNotFoundError
 
 from . import common
+from .common import numbers
 
 DEFAULT_EPOCHS = 5
 INPUTS = [0.5, 0.2, 0.8]
@@ -63,14 +64,12 @@ def run(
         engine = [wi.grad for wi in neuron.w] + [neuron.b.grad]
         worst = max(worst, *(abs(e - h) for e, h in zip(engine, by_hand)))
         say(f"  3. Backward  dL/dz = 2 (y - t) · y (1 - y) = {dz:.6f}")
-        say(f"               engine:  dL/dw = {_numbers(engine[:-1])}  dL/db = {engine[-1]:+.6f}")
-        say(f"               by hand: dL/dw = {_numbers(by_hand[:-1])}  dL/db = {by_hand[-1]:+.6f}")
+        say(f"               engine:  dL/dw = {numbers(engine[:-1])}  dL/db = {engine[-1]:+.6f}")
+        say(f"               by hand: dL/dw = {numbers(by_hand[:-1])}  dL/db = {by_hand[-1]:+.6f}")
         if step == 1:
             files += _draw(loss, neuron, out)
         sgd.step()
-        say(
-            f"  4. Optimize  w = {_numbers([wi.data for wi in neuron.w])}  b = {neuron.b.data:+.6f}"
-        )
+        say(f"  4. Optimize  w = {numbers([wi.data for wi in neuron.w])}  b = {neuron.b.data:+.6f}")
         history.append(loss.data)
         predictions.append(y.data)
     y = neuron(x).data
@@ -94,10 +93,6 @@ def _draw(loss: Value, neuron: Neuron, out: Path) -> list[Path]:
 
 def _signed(v: float) -> str:
     return f"{v:.4f}" if v >= 0 else f"({v:.4f})"
-
-
-def _numbers(xs: list[float]) -> str:
-    return "[" + ", ".join(f"{v:+.6f}" for v in xs) + "]"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
