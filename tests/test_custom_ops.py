@@ -102,8 +102,10 @@ def test_an_op_with_the_wrong_number_of_derivatives_is_refused():
         half_hypot(Value(3.0), Value(4.0))
 
 
-def test_the_built_in_functions_are_ops_made_the_same_way():
+def test_a_custom_op_is_a_row_like_the_built_in_ones():
     for name in ("exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "sqrt", "abs"):
-        method = getattr(Value, name)
-        assert method.__wrapped__.__name__ == name
-        assert method(Value(0.5)).op == name
+        node = getattr(Value, name)(Value(0.5))
+        assert node.op == name and node.fn.name == name and node.args[0] is node.children[0]
+    y = hypot(Value(3.0), 4.0)
+    assert y.fn.name == "hypot" and y.fn.arity == 2 and y.args[1] == 4.0
+    assert elu(Value(1.0), alpha=0.5).fn.settings == ("alpha",)

@@ -7,9 +7,10 @@
 """
 
 from . import losses, optim, reference
-from .engine import Value, op
+from .engine import Value, grad, op
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
+from .plumbing import cyclic_gc_paused
 from .pytorch import from_torch, to_torch
 from .saving import ModelFileError, load, save
 from .viz import draw_graph, render
@@ -24,10 +25,12 @@ __all__ = [
     "Module",
     "Neuron",
     "Value",
+    "cyclic_gc_paused",
     "draw_graph",
     "from_torch",
     "gradcheck",
     "gradcheck_module",
+    "grad",
     "load",
     "losses",
     "numerical_grad",

@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple, Optional, Union
 
 import numpy as np
 
-from .engine import Operand, Value, _dot
+from .engine import Operand, Value
 
 Seed = Union[int, np.random.Generator, None]
 
@@ -191,11 +191,10 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Operand]) -> Value:
         x = _inputs(x, len(self.w), "Neuron")
-        return self._forward(x, [xi.data for xi in x])
+        return self._forward(x)
 
-    def _forward(self, x: list[Value], x_data: list[float]) -> Value:
-        # x_data: the inputs' numbers, which a layer reads once for all its neurons
-        z = _dot(self.w, x, x_data) + self.b
+    def _forward(self, x: list[Value]) -> Value:
+        z = Value.dot(self.w, x) + self.b
         return self._act(z) if self._act else z
 
     def _state_entries(self, prefix: str) -> Iterator[_Entry]:
@@ -219,8 +218,7 @@ class Layer(Module):
         return self._forward(_inputs(x, len(self.neurons[0].w), "Layer"))
 
     def _forward(self, x: list[Value]) -> list[Value]:
-        x_data = [xi.data for xi in x]
-        return [neuron._forward(x, x_data) for neuron in self.neurons]
+        return [neuron._forward(x) for neuron in self.neurons]
 
     def _state_entries(self, prefix: str) -> Iterator[_Entry]:
         weights = [w for neuron in self.neurons for w in neuron.w]

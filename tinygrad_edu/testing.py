@@ -32,7 +32,7 @@ from hypothesis import assume, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, UnsatisfiedAssumption
 
-from .engine import Value, _interior_nodes_children_first
+from .engine import Value, interior_nodes_children_first
 from .gradcheck import GradcheckError, gradcheck
 from .nn import ACTIVATIONS, MLP
 
@@ -247,7 +247,7 @@ def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
     """
     return all(
         abs(node.children[0].data) > margin
-        for node in _interior_nodes_children_first(root)
+        for node in interior_nodes_children_first(root)
         if node.op in KINKED_OPS
     )
 

@@ -19,8 +19,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
 
-from tinygrad_edu import MLP, losses, optim
-from tinygrad_edu.engine import cyclic_gc_paused
+from tinygrad_edu import MLP, cyclic_gc_paused, losses, optim
 
 from . import common
 

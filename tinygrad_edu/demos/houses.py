@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinygrad_edu import MLP, losses, optim
-from tinygrad_edu.engine import cyclic_gc_paused
+from tinygrad_edu import MLP, cyclic_gc_paused, losses, optim
 from tinygrad_edu.reference import ReferenceMLP
 
 from . import common

@@ -24,9 +24,8 @@ from matplotlib.figure import Figure
 from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
 
-from tinygrad_edu import MLP, losses, optim
+from tinygrad_edu import MLP, cyclic_gc_paused, losses, optim
 from tinygrad_edu._argtypes import positive_float
-from tinygrad_edu.engine import cyclic_gc_paused
 from tinygrad_edu.reference import ReferenceMLP
 
 from . import common

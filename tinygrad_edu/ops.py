@@ -1,0 +1,171 @@
+"""THE op table: every op once, its forward rule beside its local-derivative rule.
+
+A row says how to compute an op's value from its operands' numbers, and how much the value moves
+when each operand moves, its local derivatives. For ``x * y``: the value is ``x * y`` and the
+local derivatives are ``(y, x)``, because d(xy)/dx = y and d(xy)/dy = x. That is all backprop
+needs from an op; ``engine.py`` does the rest with the chain rule.
+
+The rules are written with plain arithmetic and the few functions below, which take a float, a
+Value or a numpy array, so one rule serves three uses: floats (``backward()``), Values
+(gradients of gradients: ``grad(..., create_graph=True)``) and numpy arrays (``jit``).
+
+Everything else reads its ops from here: the engine, the expression parser, the hypothesis
+strategies, nn's activations, the PyTorch mapping, the numpy reference and the drawing.
+Adding an op is one row here (and a method on Value, if it is to be one) plus its tests.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+
+class Op:
+    """One row of the op table.
+
+    ``forward(*operands, *settings) -> value``; ``derivatives(*operands, *settings, out)``:
+    one local derivative per operand. ``arity`` counts the operands (None: any number, as in
+    sum); ``settings`` names the plain numbers after them (a power's exponent, a slope), which
+    are never differentiated. ``domain`` says where the op is defined, for error messages;
+    ``smooth(*numbers)`` says where it is smooth with room to spare, where finite differences
+    judge its derivatives fairly (the hypothesis strategies draw points there).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        forward: Callable[..., Any],
+        derivatives: Callable[..., tuple],
+        arity: int | None = 1,
+        settings: tuple[str, ...] = (),
+        domain: str = "",
+        smooth: Callable[..., bool] = lambda *numbers: True,
+    ) -> None:
+        self.name, self.forward, self.derivatives, self.arity = name, forward, derivatives, arity
+        self.settings, self.domain, self.smooth = settings, domain, smooth
+
+    def evaluate(self, *numbers: float) -> tuple[float, tuple]:
+        """The value and its local derivatives, for plain numbers."""
+        out = self.forward(*numbers)
+        return out, self.derivatives(*numbers, out)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+# --- functions for the rules: a float, a Value (which has these methods) or a numpy array ----
+
+
+def _elementary(name: str, of_float: Callable[[float], float]) -> Callable[[Any], Any]:
+    def function(x: Any) -> Any:
+        if isinstance(x, float):
+            return of_float(x)
+        if hasattr(x, name):  # a Value: the op itself, recorded in the graph
+            return getattr(x, name)()
+        import numpy  # an array; imported only when a rule meets one
+
+        return getattr(numpy, name)(x)
+
+    function.__name__ = name
+    return function
+
+
+def _sigmoid_of_float(x: float) -> float:
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # the same value, written so that e^-x cannot overflow
+    return e / (1.0 + e)
+
+
+def _sigmoid_of_array(x: Any) -> Any:
+    import numpy
+
+    e = numpy.exp(-numpy.abs(x))
+    return numpy.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+exp = _elementary("exp", math.exp)
+log = _elementary("log", math.log)
+tanh = _elementary("tanh", math.tanh)
+sqrt = _elementary("sqrt", math.sqrt)
+
+
+def sigmoid(x: Any) -> Any:
+    """σ(x) = 1 / (1 + e^-x), computed so that it never overflows."""
+    return _sigmoid_of_float(x) if isinstance(x, float) else _sigmoid_of_array(x)
+
+
+def where(condition: Any, a: Any, b: Any) -> Any:
+    """a where condition holds, else b: ``a if condition else b``, elementwise for arrays."""
+    if isinstance(condition, bool):
+        return a if condition else b
+    import numpy
+
+    return numpy.where(condition, a, b)
+
+
+def sign(x: Any) -> Any:
+    """1 for x > 0, -1 for x < 0, and 0 at 0 (a plain number, even for a Value)."""
+    return where(x > 0, 1.0, where(x < 0, -1.0, 0.0))
+
+
+def exact_sum(*xs: float) -> float:
+    """Σ x_i, correctly rounded whatever the order of the terms (math.fsum)."""
+    return math.fsum(xs)
+
+
+def exact_dot(*ws_xs: float) -> float:
+    """Σ w_i x_i for the operands w_1..w_n, x_1..x_n, correctly rounded."""
+    n = len(ws_xs) // 2
+    return math.fsum(map(operator.mul, ws_xs[:n], ws_xs[n:]))
+
+
+def other_factors(ws_xs: tuple) -> tuple:
+    """d(Σ w_i x_i)/dw_i = x_i and d/dx_i = w_i: the xs, then the ws."""
+    n = len(ws_xs) // 2
+    return (*ws_xs[n:], *ws_xs[:n])
+
+
+# fmt: off
+# --- THE OP TABLE ------------------------------------------------------------------------------
+#        name   forward: the value             local derivatives: d out / d each operand
+ADD = Op("+",   lambda a, b: a + b,            lambda a, b, out: (1.0, 1.0), arity=2)
+SUB = Op("-",   lambda a, b: a - b,            lambda a, b, out: (1.0, -1.0), arity=2)
+MUL = Op("*",   lambda a, b: a * b,            lambda a, b, out: (b, a), arity=2)
+DIV = Op("/",   lambda a, b: a / b,            lambda a, b, out: (1 / b, -out / b), arity=2,
+         domain="b != 0", smooth=lambda a, b: abs(b) > 0.1)
+NEG = Op("neg", lambda a: -a,                  lambda a, out: (-1.0,))
+# x ** c for a number c, a setting of the op (drawn as "**2")
+POWER = Op("**", lambda x, c: x**c,            lambda x, c, out: (c * x ** (c - 1) if c else 0.0,),
+           settings=("exponent",), domain="x > 0, or x != 0 with an integer exponent",
+           smooth=lambda x, c: abs(x) > 0.1 and (x > 0 or float(c).is_integer()))
+# a ** b for a Value b: two operands
+POW = Op("**",  lambda a, b: a**b,             lambda a, b, out: (b * a ** (b - 1), out * log(a)),
+         arity=2, domain="a positive base (for a Value exponent)",
+         smooth=lambda a, b: a > 0.1 and abs(b) < 4)
+EXP = Op("exp", exp,                           lambda x, out: (out,), smooth=lambda x: x < 4)
+LOG = Op("log", log,                           lambda x, out: (1 / x,),
+         domain="x > 0", smooth=lambda x: x > 0.1)
+TANH = Op("tanh", tanh,                        lambda x, out: (1 - out * out,))
+SIGMOID = Op("sigmoid", sigmoid,               lambda x, out: (out * (1 - out),))
+RELU = Op("relu", lambda x: where(x > 0, x, 0.0), lambda x, out: (where(x > 0, 1.0, 0.0),),
+          smooth=lambda x: abs(x) > 0.01)
+LEAKY_RELU = Op("leaky_relu", lambda x, s: where(x > 0, x, s * x),
+                lambda x, s, out: (where(x > 0, 1.0, s),),
+                settings=("slope",), smooth=lambda x, s: abs(x) > 0.01)
+SQRT = Op("sqrt", sqrt,                        lambda x, out: (0.5 / out,),
+          domain="x > 0", smooth=lambda x: x > 0.1)
+ABS = Op("abs", abs,                           lambda x, out: (sign(x),),
+         smooth=lambda x: abs(x) > 0.01)
+SUM = Op("sum", exact_sum,                     lambda *xs_out: (1.0,) * (len(xs_out) - 1),
+         arity=None)
+DOT = Op("dot", exact_dot,                     lambda *ws_xs_out: other_factors(ws_xs_out[:-1]),
+         arity=None)  # operands w_1..w_n, x_1..x_n
+# fmt: on
+# At a kink (0), relu, leaky_relu and abs take the derivative PyTorch takes. Their local
+# derivative is a constant with no graph behind it, so their second derivative is 0.
+
+OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, NEG, POWER, POW, EXP, LOG, TANH, SIGMOID, RELU,
+                       LEAKY_RELU, SQRT, ABS, SUM, DOT)  # fmt: skip

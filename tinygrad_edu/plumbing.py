@@ -1,0 +1,381 @@
+"""The engine's plumbing: input checks, error messages, and fast paths. Not needed to learn.
+
+``engine.py`` holds the algorithm; this module holds what makes it safe and quick:
+
+- checks that every number entering a graph is a finite float, with messages that name the op
+  and its operands when an op would produce NaN or infinity;
+- ``fast_paths``: ops of one or two operands build the very node ``engine.apply`` builds, but
+  without its generality (tests/test_exactness.py pins them bit for bit to ``apply``);
+- ``custom_op``, which turns a user's function into a row of the op table;
+- the checks and small steps of ``grad()``;
+- ``cyclic_gc_paused``, a speed trick for code that makes many acyclic objects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import inspect
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from numbers import Real
+from typing import Any
+
+from .ops import Op
+
+_INF = math.inf
+
+
+# --- numbers entering a graph --------------------------------------------------------------
+
+
+def finite_float(x: object, what: str) -> float:
+    """x as a float, or a TypeError/ValueError/OverflowError saying what ``what`` must be."""
+    if type(x) is not float:
+        if not isinstance(x, Real):
+            raise TypeError(
+                f"{what} must be a real number (int, float or numpy scalar), "
+                f"got {type(x).__name__}: {x!r:.60}"
+            )
+        try:
+            x = float(x)
+        except OverflowError:
+            raise OverflowError(f"{what} is too large for a float: {x!r:.60}") from None
+    if not -_INF < x < _INF:
+        raise ValueError(f"{what} must be finite, got {x!r}")
+    return x
+
+
+def checked_label(label: object) -> str:
+    if not isinstance(label, str):
+        raise TypeError(f"label must be a str, got {type(label).__name__}: {label!r}")
+    return label
+
+
+def constant(x: object, op: str) -> float:
+    """A plain-number operand as a finite float, or an error naming the op."""
+    if type(x) is float and -_INF < x < _INF:  # the common case, before the slower checks
+        return x
+    if not isinstance(x, Real):
+        raise TypeError(
+            f"unsupported operand for {op}: {type(x).__name__} {x!r:.60} (use a number or a Value)"
+        )
+    return finite_float(x, f"a constant operand of {op}")
+
+
+def numbers_of(fn: Op, args: Sequence[Any], value_type: type) -> list[float]:
+    """The numbers fn computes with: each Value's data, each constant and setting checked."""
+    arity, name = (len(args), f"Value.{fn.name}") if fn.arity is None else (fn.arity, fn.name)
+    numbers = [a.data if isinstance(a, value_type) else constant(a, name) for a in args[:arity]]
+    for setting_name, setting in zip(fn.settings, args[arity:]):
+        numbers.append(finite_float(setting, f"{name}'s {setting_name}"))
+    return numbers
+
+
+def operand_list(operands: object, where: str) -> list:
+    """``operands`` as a list, or a TypeError if it is not a sequence of them (``sum(3)``)."""
+    if isinstance(operands, (str, bytes)) or not isinstance(operands, Iterable):
+        raise TypeError(
+            f"{where} takes a list of numbers or Values, got {type(operands).__name__} {operands!r}"
+        )
+    return list(operands)
+
+
+def equal_length_lists(ws: object, xs: object, where: str) -> list:
+    """ws followed by xs, two lists of equal length, or an error saying what is wrong."""
+    ws, xs = operand_list(ws, where), operand_list(xs, where)
+    if len(ws) != len(xs):
+        raise ValueError(
+            f"{where} needs two sequences of equal length, got {len(ws)} and {len(xs)}"
+        )
+    return ws + xs
+
+
+# --- evaluating a row, with errors that say what went wrong -----------------------------------
+
+
+def evaluated(fn: Op, numbers: list[float]) -> tuple[float, tuple[float, ...]]:
+    """fn's value and local derivatives at numbers, all finite floats, or an error naming the
+    op and its operands: ArithmeticError and ValueError keep their type, a result that is not
+    a real number is a ValueError, one too large for a float an OverflowError."""
+    call = _call_text(fn, numbers)
+    if isinstance(fn, CustomOp):  # one function gives both; its errors are the user's own
+        try:
+            out, local_grads = fn.evaluate(*numbers)
+        except (ArithmeticError, ValueError) as error:
+            raise type(error)(f"{call}: {error}") from None
+        return _real(out, call, ""), _local_grads(fn, numbers, local_grads, call)
+    needs = f": {fn.name} needs {fn.domain}" if fn.domain else ""
+    try:
+        out = fn.forward(*numbers)
+    except OverflowError:
+        raise OverflowError(f"{call} overflows a float") from None
+    except ZeroDivisionError as error:
+        raise ZeroDivisionError(f"{call}: {error}{needs.replace(':', ';', 1)}") from None
+    except ValueError as error:
+        raise ValueError(f"{call}{needs or f': {error}'}") from None
+    out = _real(out, call, needs)
+    try:
+        local_grads = fn.derivatives(*numbers, out)
+    except OverflowError:
+        raise OverflowError(f"the derivative of {call} overflows a float") from None
+    except ZeroDivisionError:
+        raise ValueError(f"the derivative of {call} is infinite{needs}") from None
+    except ValueError:
+        raise ValueError(f"the derivative of {call} is not defined{needs}") from None
+    return out, _local_grads(fn, numbers, local_grads, call)
+
+
+def _real(x: object, call: str, needs: str) -> float:
+    """An op's value as a finite float, or an error saying why it is not one."""
+    if isinstance(x, complex):
+        raise ValueError(f"{call} is not a real number{needs}")
+    if isinstance(x, float) and abs(x) == _INF:
+        raise OverflowError(f"{call} overflows a float")
+    return finite_float(x, f"the value of {call}")
+
+
+def _local_grads(fn: Op, numbers: list[float], local_grads: object, call: str) -> tuple:
+    arity = len(numbers) if fn.arity is None else fn.arity
+    if isinstance(local_grads, (str, bytes)) or not isinstance(local_grads, Sequence):
+        raise TypeError(f"{fn.name} must give its local derivatives as a sequence, one per operand")
+    if len(local_grads) != arity:
+        raise ValueError(
+            f"{fn.name} returned {len(local_grads)} local derivatives for {arity} operand(s)"
+        )
+    return tuple(
+        finite_float(d, f"the derivative of {call} by operand {i}")
+        for i, d in enumerate(local_grads)
+    )
+
+
+def _call_text(fn: Op, numbers: Sequence[float]) -> str:
+    """How a call reads in a message: ``1.0 / 0.0``, ``(-8.0) ** 0.5``, ``log(-1.0)``."""
+    if fn.arity is None:
+        return f"Value.{fn.name} of {len(numbers)} numbers"
+    if fn.name == "neg":
+        return f"-({numbers[0]!r})"
+    if len(numbers) == 2 and not fn.name.isidentifier():  # an operator, written between
+        a, b = numbers
+        left = f"({a!r})" if a < 0 and fn.name == "**" else repr(a)
+        return f"{left} {fn.name} {b!r}"
+    return f"{fn.name}({', '.join(map(repr, numbers))})"
+
+
+# --- fast paths: the nodes of apply(), without its generality -----------------------------
+
+
+def fast_paths(
+    value_type: type, apply: Callable[..., Any]
+) -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
+    """``unary(fn, x)``, ``binary(fn, a, b)`` and ``dot(DOT, ws, xs)``: ``apply(fn, ...)`` for
+    one or two operands, and for a dot product of Values (each neuron's).
+
+    When the operands are Values or finite floats and the results come out as finite floats,
+    the node is built right here: one call of each rule, no lists, no checks of what cannot be
+    wrong. Anything else (an int, a bad operand, an error to explain) goes to apply().
+    """
+    new = object.__new__
+
+    def node(out: float, children: tuple, local_grads: tuple, fn: Op, args: tuple) -> Any:
+        made = new(value_type)
+        made.data, made.grad, made.label = out, 0.0, ""
+        made.children, made.local_grads, made.fn, made.args = children, local_grads, fn, args
+        return made
+
+    def unary(fn: Op, x: Any) -> Any:
+        if type(x) is value_type:
+            number = x.data
+            try:
+                out = fn.forward(number)
+                local_grads = fn.derivatives(number, out)
+                if -_INF < out < _INF and -_INF < local_grads[0] < _INF:
+                    args = (x,)
+                    return node(out, args, local_grads, fn, args)
+            except (ArithmeticError, ValueError, TypeError):
+                pass  # apply() says what went wrong
+        return apply(fn, x)
+
+    def binary(fn: Op, a: Any, b: Any) -> Any:
+        try:
+            if type(b) is int:  # x * 2, x ** 2: a constant, stored as the float it stands for
+                b = float(b)
+            elif type(a) is int:
+                a = float(a)
+            if type(a) is value_type:
+                if type(b) is value_type:
+                    out = fn.forward(a.data, b.data)
+                    local_grads = fn.derivatives(a.data, b.data, out)
+                    d_a, d_b = local_grads
+                    if -_INF < out < _INF and -_INF < d_a < _INF and -_INF < d_b < _INF:
+                        args = (a, b)
+                        return node(out, args, local_grads, fn, args)
+                elif type(b) is float and -_INF < b < _INF:
+                    out = fn.forward(a.data, b)
+                    local = fn.derivatives(a.data, b, out)[0]
+                    if -_INF < out < _INF and -_INF < local < _INF:
+                        return node(out, (a,), (local,), fn, (a, b))
+            elif type(a) is float and type(b) is value_type and -_INF < a < _INF:
+                out = fn.forward(a, b.data)
+                local = fn.derivatives(a, b.data, out)[1]
+                if -_INF < out < _INF and -_INF < local < _INF:
+                    return node(out, (b,), (local,), fn, (a, b))
+        except (ArithmeticError, ValueError, TypeError):
+            pass  # apply() says what went wrong
+        return apply(fn, a, b)
+
+    def dot(fn: Op, ws: list, xs: list) -> Any:
+        if len(ws) == len(xs) and all(type(v) is value_type for v in (*ws, *xs)):
+            numbers = [v.data for v in ws] + [v.data for v in xs]
+            out = fn.forward(*numbers)
+            if -_INF < out < _INF:  # the derivatives are the operands' numbers: finite
+                args = (*ws, *xs)
+                return node(out, args, fn.derivatives(*numbers, out), fn, args)
+        return apply(fn, *equal_length_lists(ws, xs, "Value.dot"))
+
+    return unary, binary, dot
+
+
+# --- ops that users make with @op ----------------------------------------------------------
+
+
+class CustomOp(Op):
+    """The row of an op made with ``@op``: its function gives the value and the local
+    derivatives together; ``value_derivatives`` (optional) gives the derivatives in Values."""
+
+    def __init__(self, fn: Callable, arity: int, settings: tuple[str, ...],
+                 value_derivatives: Callable | None) -> None:  # fmt: skip
+        self.function = fn
+        super().__init__(fn.__name__, self._value, value_derivatives or self._no_rule, arity,
+                         settings)  # fmt: skip
+
+    def evaluate(self, *numbers: float) -> tuple[float, Any]:
+        result = self.function(*numbers[: self.arity], **self._settings(numbers))
+        if isinstance(result, (str, bytes)) or not isinstance(result, Sequence) or len(result) != 2:
+            raise TypeError(
+                f"{self.name} must return a pair (value, local_grads), got "
+                f"{type(result).__name__} {result!r:.60}: write return value, (d_dx,) with one "
+                "derivative per operand"
+            )
+        return result[0], result[1]
+
+    def _value(self, *numbers: float) -> float:
+        return self.evaluate(*numbers)[0]
+
+    def _settings(self, numbers: Sequence[float]) -> dict[str, float]:
+        return dict(zip(self.settings, numbers[self.arity :]))
+
+    def _no_rule(self, *args: object) -> tuple:
+        raise NotImplementedError(
+            f"create_graph=True differentiates through {self.name}, an @op with no rule for "
+            f"its derivatives in Values: give one, as in @op(derivatives=lambda x, out: "
+            f"(...,)), written with Value ops (x.exp(), x * x, ...), so that its derivatives "
+            "can be differentiated again"
+        )
+
+
+def custom_op(fn: Callable, value_derivatives: Callable | None, apply: Callable) -> Callable:
+    """``fn(*floats) -> (value, local_grads)`` as a function on Values, with a row of its own.
+
+    fn's positional parameters without defaults are the operands; the others are settings."""
+    if not callable(fn):
+        raise TypeError(f"@op decorates a function, got {type(fn).__name__}: {fn!r:.60}")
+    signature = inspect.signature(fn)
+    parameters = list(signature.parameters.values())
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    variable = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    operands = [p for p in parameters if p.default is p.empty and p.kind in positional]
+    settings = [p.name for p in parameters if p not in operands and p.kind not in variable]
+    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives)
+
+    @functools.wraps(fn)
+    def applied(*args: Any, **kwargs: Any) -> Any:
+        if len(args) < row.arity:
+            raise TypeError(f"{row.name} takes {row.arity} operand(s), got {len(args)}")
+        try:
+            bound = signature.bind(*args, **kwargs)
+        except TypeError as error:
+            raise TypeError(f"{row.name}: {error}") from None
+        bound.apply_defaults()
+        return apply(row, *args[: row.arity], *(bound.arguments[name] for name in settings))
+
+    return applied
+
+
+# --- grad() ----------------------------------------------------------------------------------
+
+
+def grad_inputs(output: object, inputs: object, value_type: type) -> list:
+    """grad's inputs as a list of Values, after checking the output is one Value."""
+    if not isinstance(output, value_type):
+        kind = "a list: call grad on each output" if isinstance(output, (list, tuple)) else ""
+        raise TypeError(
+            f"grad differentiates one Value (a scalar output), got {type(output).__name__}"
+            f"{' ' + kind if kind else f': {output!r:.60}'}"
+        )
+    if isinstance(inputs, value_type):
+        inputs = [inputs]
+    if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
+        raise TypeError(f"grad's inputs must be a list of Values, got {type(inputs).__name__}")
+    inputs = list(inputs)
+    if not inputs:
+        raise ValueError("grad needs at least one input to differentiate by, got an empty list")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, value_type):
+            raise TypeError(
+                f"grad's inputs[{i}] must be a Value, got {type(x).__name__}: {x!r:.60}"
+            )
+    return inputs
+
+
+def local_grads_as_values(node: Any) -> tuple:
+    """node's local derivatives as Values: its row's rule applied to its operands (Values and
+    constants), its settings and the node itself, keeping one derivative per child."""
+    args = node.args
+    arity = len(args) if node.fn.arity is None else node.fn.arity
+    local_grads = node.fn.derivatives(*args, node)
+    return tuple(d for a, d in zip(args[:arity], local_grads) if isinstance(a, type(node)))
+
+
+def product(local_grad: Any, upstream: Any) -> Any:
+    """local_grad * upstream, but without a new node when either is exactly 1.0 (x * 1 = x)."""
+    if type(local_grad) is float and local_grad == 1.0:
+        return upstream
+    if type(upstream) is float and upstream == 1.0:
+        return local_grad
+    return local_grad * upstream
+
+
+def grad_value(x: Any, derivative: Any, used: bool, allow_unused: bool) -> Any:
+    """The derivative by x as a Value, or an error when x is no part of the output's graph."""
+    if not used and not allow_unused:
+        name = f" {x.label!r}" if x.label else ""
+        raise ValueError(
+            f"grad: the output does not depend on the input{name} {x!r}, so its derivative "
+            "is not defined; pass allow_unused=True to get 0 for it (as PyTorch's "
+            "allow_unused)"
+        )
+    return derivative if isinstance(derivative, type(x)) else type(x)(derivative + 0.0)
+
+
+# --- speed ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector, restoring its state on every exit path.
+
+    A speed trick for code that allocates many objects but no reference cycles, such as
+    backward() or a training loop: the cyclic collector has nothing to find there, yet each
+    burst of allocations makes it rescan every tracked object alive, about a third of
+    backward's time on a big graph. Objects are still freed by reference counting, as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
