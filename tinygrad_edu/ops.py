@@ -122,10 +122,10 @@ def exact_dot(*ws_xs: float) -> float:
     return math.fsum(map(operator.mul, ws_xs[:n], ws_xs[n:]))
 
 
-def other_factors(ws_xs: tuple) -> tuple:
-    """d(Σ w_i x_i)/dw_i = x_i and d/dx_i = w_i: the xs, then the ws."""
-    n = len(ws_xs) // 2
-    return (*ws_xs[n:], *ws_xs[:n])
+def other_factors(ws_xs_out: tuple) -> tuple:
+    """d(Σ w_i x_i)/dw_i = x_i and d/dx_i = w_i: the xs, then the ws (then out is left off)."""
+    n = len(ws_xs_out) // 2
+    return ws_xs_out[n:-1] + ws_xs_out[:n]
 
 
 # fmt: off
@@ -161,7 +161,7 @@ ABS = Op("abs", abs,                           lambda x, out: (sign(x),),
          smooth=lambda x: abs(x) > 0.01)
 SUM = Op("sum", exact_sum,                     lambda *xs_out: (1.0,) * (len(xs_out) - 1),
          arity=None)
-DOT = Op("dot", exact_dot,                     lambda *ws_xs_out: other_factors(ws_xs_out[:-1]),
+DOT = Op("dot", exact_dot,                     lambda *ws_xs_out: other_factors(ws_xs_out),
          arity=None)  # operands w_1..w_n, x_1..x_n
 # fmt: on
 # At a kink (0), relu, leaky_relu and abs take the derivative PyTorch takes. Their local

@@ -18,6 +18,7 @@ import functools
 import gc
 import inspect
 import math
+import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Real
 from typing import Any
@@ -225,13 +226,16 @@ def fast_paths(
             pass  # apply() says what went wrong
         return apply(fn, a, b)
 
-    def dot(fn: Op, ws: list, xs: list) -> Any:
-        if len(ws) == len(xs) and all(type(v) is value_type for v in (*ws, *xs)):
-            numbers = [v.data for v in ws] + [v.data for v in xs]
-            out = fn.forward(*numbers)
-            if -_INF < out < _INF:  # the derivatives are the operands' numbers: finite
-                args = (*ws, *xs)
-                return node(out, args, fn.derivatives(*numbers, out), fn, args)
+    values_only, data_of = {value_type}, operator.attrgetter("data")
+
+    def dot(fn: Op, ws: Any, xs: Any) -> Any:
+        if type(ws) is list and type(xs) is list and len(ws) == len(xs):
+            operands = (*ws, *xs)
+            if set(map(type, operands)) == values_only:
+                numbers = list(map(data_of, operands))
+                out = fn.forward(*numbers)
+                if -_INF < out < _INF:  # the derivatives are the operands' numbers: finite
+                    return node(out, operands, fn.derivatives(*numbers, out), fn, operands)
         return apply(fn, *equal_length_lists(ws, xs, "Value.dot"))
 
     return unary, binary, dot
