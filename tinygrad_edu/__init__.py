@@ -4,18 +4,55 @@
 >>> x = Value(2.0)
 >>> y = (x * 3).tanh()
 >>> y.backward()           # x.grad = dy/dx = 3 (1 - tanh(6)^2)
+
+Drawing (graphviz), saving, the PyTorch hand-off and the numpy reference are imported the first
+time one of their names is used, so ``import tinygrad_edu`` stays quick.
 """
 
-from . import losses, optim, reference
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from . import losses, optim
 from .engine import Value, grad, op
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
-from .pytorch import from_torch, to_torch
-from .saving import ModelFileError, load, save
-from .viz import draw_graph, render
+
+if TYPE_CHECKING:
+    from . import reference
+    from .pytorch import from_torch, to_torch
+    from .saving import ModelFileError, load, save
+    from .viz import draw_graph, render
 
 __version__ = "0.1.0"
+
+# name -> the module that defines it, imported on first use
+_LAZY = {
+    "draw_graph": "viz",
+    "render": "viz",
+    "ModelFileError": "saving",
+    "load": "saving",
+    "save": "saving",
+    "from_torch": "pytorch",
+    "to_torch": "pytorch",
+    "reference": "reference",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tinygrad_edu' has no attribute {name!r}")
+    module = importlib.import_module(f".{_LAZY[name]}", __name__)
+    value = module if name == _LAZY[name] else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "GradcheckError",
@@ -28,9 +65,9 @@ __all__ = [
     "cyclic_gc_paused",
     "draw_graph",
     "from_torch",
+    "grad",
     "gradcheck",
     "gradcheck_module",
-    "grad",
     "load",
     "losses",
     "numerical_grad",

@@ -38,12 +38,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
 
+from .files import write_atomically
 from .nn import MLP, Layer, Module, Neuron, _checked_array
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -83,7 +83,10 @@ def save(module: Module, path: PathLike) -> None:
         "}",
         "",
     ]
-    _write_atomically(path, "\n".join(lines).encode("utf-8"))
+    try:
+        write_atomically(path, "\n".join(lines).encode("utf-8"))
+    except (FileNotFoundError, IsADirectoryError) as error:
+        raise type(error)(f"cannot save {module!r}: {error}") from None
 
 
 def load(path: PathLike, into: Optional[Module] = None) -> Module:
@@ -230,45 +233,6 @@ def _digest(architecture: object, tensors: object) -> str:
         allow_nan=False,
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write data to path so that path holds either its old contents or all of data, always.
-
-    The bytes go to a new file in the same directory (a rename is only atomic within one file
-    system), are flushed to the disk, and the file is renamed over path; then the directory
-    entry is flushed too, so the rename survives a power cut.
-    """
-    directory = path.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(f"cannot save to {path}: the directory {directory} does not exist")
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot save to {path}: it is a directory")
-    temporary = directory / f".{path.name}.{secrets.token_hex(4)}.tmp"
-    # O_EXCL: never follow or reuse someone else's file; mode 0o666 less the umask, as open() does
-    fd = os.open(
-        temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-    )
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    if os.name == "nt":  # Windows cannot open a directory; NTFS journals the rename itself
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _path(path: object) -> Path:

@@ -34,6 +34,7 @@ from typing import TypeVar, Union
 import graphviz
 
 from .engine import Value
+from .files import write_atomically
 from .nn import Module
 from .renderer import use_renderer
 
@@ -211,14 +212,14 @@ def render(
         raise TypeError(f"render's path must be a str or os.PathLike, got {type(path).__name__}")
     target = Path(os.fspath(path))
     format = output_format(target, format)
-    if not target.parent.is_dir():
+    if not target.parent.is_dir():  # before the drawing, which may take a while
         raise FileNotFoundError(f"no directory {str(target.parent)!r} to write {target.name} in")
     graph = draw_graph(root, **draw_options)
     if format in SOURCE_FORMATS:
         content = graph.source.encode("utf-8")
     else:
         content = graph.pipe(format=format)
-    _write_whole(target, content)
+    write_atomically(target, content)
     return path
 
 
@@ -286,14 +287,3 @@ def _parameter_names(params: Params) -> dict[Value, str]:
         if not isinstance(p, Value):
             raise TypeError(f"params must hold Values only, got {type(p).__name__}: {p!r:.60}")
     return {p: "" for p in params}
-
-
-def _write_whole(target: Path, content: bytes) -> None:
-    """Write content to target through a temporary file, so a failure leaves no half file."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(content)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
