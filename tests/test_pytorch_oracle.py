@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import MLP, Value, losses, optim, to_torch
-from tinygrad_edu.testing import OPS, expressions, mlps
+from tinygrad_edu import MLP, Value, hessian, losses, optim, to_torch
+from tinygrad_edu.ops import OPS
+from tinygrad_edu.testing import expressions, mlps
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -41,50 +42,51 @@ def assert_close(ours, theirs, what):
 
 # --- random expression DAGs ------------------------------------------------------------------
 
-# the torch equivalent of each op in tinygrad_edu.testing.OPS, on 0-d float64 tensors
+# the torch equivalent of each op of the op table, on 0-d float64 tensors (operands first,
+# then the op's settings: x ** c and a ** b are both "**")
 TORCH_OPS = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
     "*": lambda a, b: a * b,
     "/": lambda a, b: a / b,
     "**": lambda a, b: a**b,
-    "+c": lambda a, c: a + c,
-    "*c": lambda a, c: c * a,
-    "c-": lambda a, c: c - a,
-    "c/": lambda a, c: c / a,
-    "2**": lambda a: 2.0**a,
     "neg": lambda a: -a,
-    "**2": lambda a: a**2,
-    "**3": lambda a: a**3,
-    "**-1": lambda a: a**-1,
-    "**0.5": lambda a: a**0.5,
     "exp": torch.exp,
     "log": torch.log,
     "tanh": torch.tanh,
     "sigmoid": torch.sigmoid,
     "relu": torch.relu,
-    "leaky_relu": lambda a: F.leaky_relu(a, 0.01),
+    "leaky_relu": lambda a, slope: F.leaky_relu(a, slope),
     "sqrt": torch.sqrt,
     "abs": torch.abs,
-    "sum": lambda a, b, c: torch.stack([a, b, c]).sum(),
-    "dot": lambda a, b, c, d: torch.dot(torch.stack([a, b]), torch.stack([c, d])),
+    "sum": lambda *xs: torch.stack(list(xs)).sum(),
+    "dot": lambda *wx: torch.dot(torch.stack(wx[: len(wx) // 2]), torch.stack(wx[len(wx) // 2 :])),
 }
 
 
-def test_every_op_the_strategies_draw_has_a_torch_equivalent():
-    assert set(TORCH_OPS) == set(OPS)
+def as_tensor(x):
+    return x if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=torch.float64)
+
+
+def test_every_op_of_the_table_has_a_torch_equivalent():
+    assert set(TORCH_OPS) == {fn.name for fn in OPS}
+
+
+def torch_graph(expr, xs):
+    """expr's steps applied to torch tensors xs; returns every register."""
+    registers = list(xs)
+    for step in expr.steps:
+        args = [registers[i] if isinstance(i, int) else i for i in step.operands]
+        if step.fn.arity is None:  # sum and dot stack their operands: tensors, all of them
+            args = [as_tensor(a) for a in args]
+        registers.append(TORCH_OPS[step.op](*args, *step.settings))
+    return registers
 
 
 def run_in_torch(expr):
     """expr's output and input gradients, computed by PyTorch in float64."""
     xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in expr.inputs]
-    registers = list(xs)
-    for step in expr.steps:
-        args = [registers[i] for i in step.operands]
-        if step.constant is not None:
-            args.append(step.constant)
-        registers.append(TORCH_OPS[step.op](*args))
-    out = registers[-1]
+    out = torch_graph(expr, xs)[-1]
     out.backward()
     return out.item(), [0.0 if x.grad is None else x.grad.item() for x in xs]
 
@@ -223,3 +225,113 @@ def test_optimizers_take_pytorchs_steps(name):
         f"{name} weights after 20 steps",
     )
     assert math.isfinite(loss.data)
+
+
+# --- second derivatives: grad(..., create_graph=True) twice, against torch.autograd.grad ---
+
+HESSIAN_RTOL = 1e-10
+
+
+def torch_hessian(f, point):
+    """d²f/dx_i dx_j by PyTorch: torch.autograd.grad with create_graph=True, twice."""
+    xs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    out = f(xs)
+    first = torch.autograd.grad(out, xs, create_graph=True, allow_unused=True)
+    rows = []
+    for g in first:
+        if g is None or not g.requires_grad:  # a constant first derivative: its row is 0
+            rows.append([0.0] * len(xs))
+            continue
+        second = torch.autograd.grad(g, xs, retain_graph=True, allow_unused=True)
+        rows.append([0.0 if s is None else s.item() for s in second])
+    return rows
+
+
+def assert_hessians_close(ours, theirs, what):
+    scale = max(1.0, *(abs(h) for row in theirs for h in row))
+    for i, (row, torch_row) in enumerate(zip(ours, theirs)):
+        for j, (h, t) in enumerate(zip(row, torch_row)):
+            assert abs(h - t) <= HESSIAN_RTOL * max(abs(h), abs(t), scale * 1e-3, 1.0), (
+                f"{what}: d2/dx{i}dx{j} ours {h!r} vs torch {t!r}"
+            )
+
+
+@given(expressions(max_inputs=3, max_steps=10))
+def test_second_derivatives_of_random_dags_match_pytorch(expr):
+    ours = hessian(expr, expr.inputs)
+    theirs = torch_hessian(lambda xs: torch_graph(expr, xs)[-1], expr.inputs)
+    assert_hessians_close(ours, theirs, f"Hessian of\n{expr}")
+
+
+LOSSES_BY_NAME = {
+    "mse": (losses.mse, F.mse_loss, "tanh", "linear"),
+    "bce_with_logits": (
+        losses.binary_cross_entropy_with_logits,
+        F.binary_cross_entropy_with_logits,
+        "sigmoid",
+        "linear",
+    ),
+    "bce": (losses.binary_cross_entropy, F.binary_cross_entropy, "tanh", "sigmoid"),
+}
+
+
+@pytest.mark.parametrize("loss_name", sorted(LOSSES_BY_NAME) + ["cross_entropy", "hinge"])
+def test_second_derivatives_of_mlp_losses_match_pytorch(loss_name):
+    # the Hessian of a batch loss with respect to every parameter of a 2-3-2 network
+    model = MLP(2, [3, 2], activation="tanh", seed=4)
+    rng = np.random.default_rng(4)
+    batch = rng.uniform(-1.5, 1.5, size=(3, 2))
+    if loss_name == "cross_entropy":
+        targets = [0, 1, 1]
+        ours_loss = lambda outs: losses.cross_entropy(outs, targets)  # noqa: E731
+        torch_loss = lambda out: F.cross_entropy(out, torch.tensor(targets))  # noqa: E731
+    elif loss_name == "hinge":
+        model = MLP(2, [3, 1], activation="tanh", seed=4)
+        labels = [1.0, -1.0, 1.0]
+        ours_loss = lambda outs: losses.hinge([o[0] for o in outs], labels)  # noqa: E731
+        torch_loss = lambda out: torch.relu(  # noqa: E731
+            1 - torch.tensor(labels, dtype=torch.float64) * out[:, 0]
+        ).mean()
+    else:
+        ours_fn, torch_fn, hidden, output = LOSSES_BY_NAME[loss_name]
+        model = MLP(2, [3, 2], activation=hidden, output_activation=output, seed=4)
+        targets = rng.uniform(0.1, 0.9, size=(3, 2)).tolist()
+        ours_loss = lambda outs: ours_fn(outs, targets)  # noqa: E731
+        torch_loss = lambda out: torch_fn(out, torch.tensor(targets, dtype=torch.float64))  # noqa: E731
+    point = [p.data for p in model.parameters()]
+
+    def ours(values):
+        use_as_parameters(model, values)
+        return ours_loss([model(x) for x in batch.tolist()])
+
+    def theirs(tensors):
+        net = to_torch(model)
+        out = torch.func.functional_call(
+            net, unflatten(net, torch.stack(tensors)), (torch.tensor(batch),)
+        )
+        return torch_loss(out)
+
+    assert_hessians_close(hessian(ours, point), torch_hessian(theirs, point), loss_name)
+
+
+def use_as_parameters(model, values):
+    """Make ``values`` (in the order of model.parameters()) the model's parameters, so that
+    the Hessian is taken with respect to them."""
+    it = iter(values)
+    for layer in model.layers:
+        for neuron in layer.neurons:
+            neuron.w = [next(it) for _ in neuron.w]
+            neuron.b = next(it)
+
+
+def unflatten(net, flat):
+    """torch parameters for net from a flat vector in the order of MLP.parameters(): each
+    neuron's weights then its bias, layer by layer."""
+    params, start = {}, 0
+    for name, module in net.named_children():
+        if isinstance(module, torch.nn.Linear):
+            nout, nin = module.weight.shape
+            block = flat[start : start + nout * (nin + 1)].reshape(nout, nin + 1)
+            params[f"{name}.weight"], params[f"{name}.bias"] = block[:, :nin], block[:, nin]
+            start += nout * (nin + 1)
+    return params

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 
 from . import losses, optim
 from .engine import Value, grad, op
-from .gradcheck import GradcheckError, gradcheck, gradcheck_module, numerical_grad
+from .gradcheck import (
+    GradcheckError,
+    gradcheck,
+    gradcheck_module,
+    gradgradcheck,
+    hessian,
+    numerical_grad,
+)
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
 
@@ -66,8 +73,10 @@ __all__ = [
     "draw_graph",
     "from_torch",
     "grad",
+    "gradgradcheck",
     "gradcheck",
     "gradcheck_module",
+    "hessian",
     "load",
     "losses",
     "numerical_grad",

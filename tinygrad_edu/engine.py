@@ -92,6 +92,7 @@ class Value:
 
     # Each op applies its row of the table. For one or two operands, `unary` and `binary` make
     # the very node that apply() makes, only faster (plumbing.fast_paths).
+    # fmt: off
     def __add__(self, other: Operand) -> Value: return binary(ADD, self, other)
     def __radd__(self, other: Number) -> Value: return binary(ADD, other, self)
     def __sub__(self, other: Operand) -> Value: return binary(SUB, self, other)
@@ -113,7 +114,8 @@ class Value:
     def leaky_relu(self, slope: float = 0.01) -> Value: return binary(LEAKY_RELU, self, slope)
     def sqrt(self) -> Value: return unary(SQRT, self)
     def abs(self) -> Value: return unary(ABS, self)
-    __abs__ = abs  # fmt: skip
+    __abs__ = abs
+    # fmt: on
 
     @staticmethod
     def sum(values: Sequence[Operand]) -> Value:
@@ -127,10 +129,12 @@ class Value:
 
     # Comparisons compare the data, so `if loss < 0.01:` and sorted(values) work; `==` stays
     # identity, so that Values can be kept in sets and dicts.
+    # fmt: off
     def __lt__(self, other: Operand) -> bool: return self.data < _number(other)
     def __le__(self, other: Operand) -> bool: return self.data <= _number(other)
     def __gt__(self, other: Operand) -> bool: return self.data > _number(other)
     def __ge__(self, other: Operand) -> bool: return self.data >= _number(other)
+    # fmt: on
 
     def backward(self) -> None:
         """Fill in d(self)/d(node) as ``node.grad`` for every node of this graph.

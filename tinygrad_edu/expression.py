@@ -24,18 +24,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .engine import Value
+from .ops import OPS
 
 MAX_LENGTH = 300  # characters: "small", and shallow enough for the recursive evaluation
 
+# the functions an expression may call: the op table's one-operand ops that are Value methods
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    "exp": Value.exp,
-    "log": Value.log,
-    "tanh": Value.tanh,
-    "sigmoid": Value.sigmoid,
-    "relu": Value.relu,
-    "leaky_relu": Value.leaky_relu,
-    "sqrt": Value.sqrt,
-    "abs": Value.abs,
+    row.name: getattr(Value, row.name) for row in OPS if row.arity == 1 and row.operator is None
 }
 _BINARY = {
     ast.Add: operator.add,

@@ -1,4 +1,4 @@
-"""Gradient checking: compare backward()'s derivatives with finite differences.
+"""Gradient checking: compare the engine's derivatives with finite differences.
 
 The central difference
 
@@ -9,7 +9,9 @@ local derivative that backward() chained together. A derivative passes when
 
     |analytic - numeric| <= atol + rtol * |numeric|,
 
-the same test as ``torch.autograd.gradcheck``.
+the same test as ``torch.autograd.gradcheck``. ``gradgradcheck`` does the same one order up:
+the second derivatives (the Hessian, from ``grad(..., create_graph=True)``) against central
+differences of the first derivatives.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 from numbers import Real
 
-from .engine import Value
+from .engine import Value, grad
 from .nn import Module
 
 Function = Callable[[list[Value]], Value]
@@ -61,6 +63,72 @@ def gradcheck(
     numeric = _central_differences(lambda p: _scalar_output(f, p), point, eps)
     names = [str(i) for i in range(len(point))]
     return _compare(names, point, analytic, numeric, atol, rtol, raise_exception)
+
+
+def hessian(f: Function, inputs: Sequence[float]) -> list[list[float]]:
+    """The matrix of second derivatives H[i][j] = d²f / dx_i dx_j at ``inputs``.
+
+    The engine differentiates f's gradient again: ``grad(f, xs, create_graph=True)`` gives each
+    df/dx_i as a Value whose graph reaches the xs, and ``grad`` of that gives row i. An input
+    that a first derivative does not depend on gets 0 (f = x * y: d²f/dx² = 0).
+    """
+    _callable(f, "f")
+    point = _floats(inputs, "inputs")
+    if not point:
+        raise ValueError("hessian needs at least one input, got an empty list")
+    xs = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
+    first = grad(_call(f, xs), xs, create_graph=True, allow_unused=True)
+    return [[d.data for d in grad(g, xs, allow_unused=True)] for g in first]
+
+
+def gradgradcheck(
+    f: Function,
+    inputs: Sequence[float],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Check f's second derivatives (``hessian``) against central differences of its first.
+
+    d²f/dx_i dx_j ≈ (df/dx_j(x + eps e_i) - df/dx_j(x - eps e_i)) / (2 eps), with df/dx_j
+    computed by the engine: so a wrong rule for the derivatives in Values (an ``@op``'s
+    ``derivatives``) shows, even where the first derivatives are right. Returns True, or raises
+    ``GradcheckError`` with the same table as ``gradcheck`` (one row per pair i,j), or returns
+    False when ``raise_exception`` is False.
+    """
+    _callable(f, "f")
+    point = _floats(inputs, "inputs")
+    if not point:
+        raise ValueError("gradgradcheck needs at least one input to check, got an empty list")
+    eps = _positive(eps, "eps")
+    atol, rtol = _non_negative(atol, "atol"), _non_negative(rtol, "rtol")
+    analytic = hessian(f, point)
+
+    def gradient(p: list[float]) -> list[float]:
+        xs = [Value(x) for x in p]
+        return [d.data for d in grad(_call(f, xs), xs, allow_unused=True)]
+
+    n = len(point)
+    numeric = []  # numeric[i][j]: d/dx_i of df/dx_j, by a central difference in x_i
+    for i in range(n):
+        shifted = list(point)
+        shifted[i] = point[i] + eps
+        plus = gradient(shifted)
+        shifted[i] = point[i] - eps
+        minus = gradient(shifted)
+        numeric.append([(p - m) / (2.0 * eps) for p, m in zip(plus, minus)])
+    pairs = [(i, j) for i in range(n) for j in range(n)]
+    return _compare(
+        [f"{i},{j}" for i, j in pairs],
+        [point[i] for i, _ in pairs],
+        [analytic[i][j] for i, j in pairs],
+        [numeric[i][j] for i, j in pairs],
+        atol,
+        rtol,
+        raise_exception,
+        check="gradgradcheck",
+    )
 
 
 def gradcheck_module(
@@ -128,17 +196,20 @@ def _compare(
     atol: float,
     rtol: float,
     raise_exception: bool,
+    check: str = "gradcheck",
 ) -> bool:
     bad = [abs(a - n) > atol + rtol * abs(n) for a, n in zip(analytic, numeric)]
     if not any(bad):
         return True
     if not raise_exception:
         return False
+    first_order = check == "gradcheck"
+    what, column = ("derivatives", "input") if first_order else ("second derivatives", "i,j")
     width = max(5, *(len(name) for name in names))
     lines = [
-        f"gradcheck failed: {sum(bad)} of {len(bad)} derivatives disagree "
+        f"{check} failed: {sum(bad)} of {len(bad)} {what} disagree "
         f"(|analytic - numeric| > atol + rtol * |numeric|, atol={atol:g}, rtol={rtol:g})",
-        f"  {'input':>{width}}  {'at':>12}  {'analytic':>14}  {'numeric':>14}  {'abs error':>10}",
+        f"  {column:>{width}}  {'at':>12}  {'analytic':>14}  {'numeric':>14}  {'abs error':>10}",
     ]
     for name, x, a, n, b in zip(names, point, analytic, numeric, bad):
         mark = "  <-- FAIL" if b else ""

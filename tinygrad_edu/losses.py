@@ -128,7 +128,9 @@ def l2(params: Sequence[Value]) -> Value:
 # --- single-node losses: a stable value and its derivative side by side -------------------
 
 
-@op
+# in Values (for gradients of gradients), without the clamps: they only act where p(1 - p)
+# is below 1e-12
+@op(derivatives=lambda p, target, out: ((p - target) / (p * (1 - p)),))
 def bce(p: float, *, target: float) -> tuple[float, tuple[float]]:
     """-[y ln p + (1 - y) ln(1 - p)], logs clamped at -100;  d/dp = (p - y) / (p (1 - p))"""
     log_p = max(math.log(p), -100.0) if p > 0.0 else -100.0
@@ -137,7 +139,7 @@ def bce(p: float, *, target: float) -> tuple[float, tuple[float]]:
     return loss, ((p - target) / max(p * (1.0 - p), 1e-12),)
 
 
-@op
+@op(derivatives=lambda z, target, out: (z.sigmoid() - target,))
 def bce_with_logits(z: float, *, target: float) -> tuple[float, tuple[float]]:
     """max(z, 0) - z y + ln(1 + e^-|z|);  d/dz = σ(z) - y"""
     e = math.exp(-z if z >= 0.0 else z)  # e^-|z| <= 1 cannot overflow

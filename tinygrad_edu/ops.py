@@ -28,10 +28,17 @@ class Op:
     ``forward(*operands, *settings) -> value``; ``derivatives(*operands, *settings, out)``:
     one local derivative per operand. ``arity`` counts the operands (None: any number, as in
     sum); ``settings`` names the plain numbers after them (a power's exponent, a slope), which
-    are never differentiated. ``domain`` says where the op is defined, for error messages;
-    ``smooth(*numbers)`` says where it is smooth with room to spare, where finite differences
-    judge its derivatives fairly (the hypothesis strategies draw points there).
+    are never differentiated. ``operator`` is the Python operator that spells the op (None
+    for the ops called as methods: ``x.exp()``). ``domain`` says where the op is defined, for
+    error messages; ``kinks`` where (in its first operand) its derivative jumps; ``smooth``
+    where it is smooth with room to spare, so finite differences judge its derivatives fairly
+    (the hypothesis strategies draw points there, away from the kinks too).
     """
+
+    __slots__ = (
+        "name", "forward", "derivatives", "arity", "settings", "operator", "domain", "kinks",
+        "smooth",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -40,11 +47,14 @@ class Op:
         derivatives: Callable[..., tuple],
         arity: int | None = 1,
         settings: tuple[str, ...] = (),
+        operator: Callable[..., Any] | None = None,
         domain: str = "",
+        kinks: tuple[float, ...] = (),
         smooth: Callable[..., bool] = lambda *numbers: True,
     ) -> None:
         self.name, self.forward, self.derivatives, self.arity = name, forward, derivatives, arity
-        self.settings, self.domain, self.smooth = settings, domain, smooth
+        self.settings, self.operator = settings, operator
+        self.domain, self.kinks, self.smooth = domain, kinks, smooth
 
     def evaluate(self, *numbers: float) -> tuple[float, tuple]:
         """The value and its local derivatives, for plain numbers."""
@@ -97,20 +107,6 @@ def sigmoid(x: Any) -> Any:
     return _sigmoid_of_float(x) if isinstance(x, float) else _sigmoid_of_array(x)
 
 
-def where(condition: Any, a: Any, b: Any) -> Any:
-    """a where condition holds, else b: ``a if condition else b``, elementwise for arrays."""
-    if isinstance(condition, bool):
-        return a if condition else b
-    import numpy
-
-    return numpy.where(condition, a, b)
-
-
-def sign(x: Any) -> Any:
-    """1 for x > 0, -1 for x < 0, and 0 at 0 (a plain number, even for a Value)."""
-    return where(x > 0, 1.0, where(x < 0, -1.0, 0.0))
-
-
 def exact_sum(*xs: float) -> float:
     """Σ x_i, correctly rounded whatever the order of the terms (math.fsum)."""
     return math.fsum(xs)
@@ -131,34 +127,39 @@ def other_factors(ws_xs_out: tuple) -> tuple:
 # fmt: off
 # --- THE OP TABLE ------------------------------------------------------------------------------
 #        name   forward: the value             local derivatives: d out / d each operand
-ADD = Op("+",   lambda a, b: a + b,            lambda a, b, out: (1.0, 1.0), arity=2)
-SUB = Op("-",   lambda a, b: a - b,            lambda a, b, out: (1.0, -1.0), arity=2)
-MUL = Op("*",   lambda a, b: a * b,            lambda a, b, out: (b, a), arity=2)
-DIV = Op("/",   lambda a, b: a / b,            lambda a, b, out: (1 / b, -out / b), arity=2,
-         domain="b != 0", smooth=lambda a, b: abs(b) > 0.1)
-NEG = Op("neg", lambda a: -a,                  lambda a, out: (-1.0,))
+ADD = Op("+",   lambda a, b: a + b,            lambda a, b, out: (1.0, 1.0),
+         arity=2, operator=operator.add)
+SUB = Op("-",   lambda a, b: a - b,            lambda a, b, out: (1.0, -1.0),
+         arity=2, operator=operator.sub)
+MUL = Op("*",   lambda a, b: a * b,            lambda a, b, out: (b, a),
+         arity=2, operator=operator.mul)
+DIV = Op("/",   lambda a, b: a / b,            lambda a, b, out: (1 / b, -out / b),
+         arity=2, operator=operator.truediv, domain="b != 0", smooth=lambda a, b: abs(b) > 0.1)
+NEG = Op("neg", lambda a: -a,                  lambda a, out: (-1.0,), operator=operator.neg)
 # x ** c for a number c, a setting of the op (drawn as "**2")
 POWER = Op("**", lambda x, c: x**c,            lambda x, c, out: (c * x ** (c - 1) if c else 0.0,),
-           settings=("exponent",), domain="x > 0, or x != 0 with an integer exponent",
+           settings=("exponent",), operator=operator.pow,
+           domain="x > 0, or x != 0 with an integer exponent",
            smooth=lambda x, c: abs(x) > 0.1 and (x > 0 or float(c).is_integer()))
 # a ** b for a Value b: two operands
 POW = Op("**",  lambda a, b: a**b,             lambda a, b, out: (b * a ** (b - 1), out * log(a)),
-         arity=2, domain="a positive base (for a Value exponent)",
+         arity=2, operator=operator.pow, domain="a positive base (for a Value exponent)",
          smooth=lambda a, b: a > 0.1 and abs(b) < 4)
 EXP = Op("exp", exp,                           lambda x, out: (out,), smooth=lambda x: x < 4)
 LOG = Op("log", log,                           lambda x, out: (1 / x,),
          domain="x > 0", smooth=lambda x: x > 0.1)
 TANH = Op("tanh", tanh,                        lambda x, out: (1 - out * out,))
 SIGMOID = Op("sigmoid", sigmoid,               lambda x, out: (out * (1 - out),))
-RELU = Op("relu", lambda x: where(x > 0, x, 0.0), lambda x, out: (where(x > 0, 1.0, 0.0),),
-          smooth=lambda x: abs(x) > 0.01)
-LEAKY_RELU = Op("leaky_relu", lambda x, s: where(x > 0, x, s * x),
-                lambda x, s, out: (where(x > 0, 1.0, s),),
-                settings=("slope",), smooth=lambda x, s: abs(x) > 0.01)
+# (x > 0) is True or False, 1 or 0 (elementwise for an array): relu(x) = x (x > 0), and + 0.0
+# turns the -0.0 that a negative x times 0 gives into 0.0
+RELU = Op("relu", lambda x: x * (x > 0) + 0.0, lambda x, out: ((x > 0) * 1.0,), kinks=(0.0,))
+LEAKY_RELU = Op("leaky_relu", lambda x, s: x * (x > 0) + s * x * (x <= 0),
+                lambda x, s, out: ((x > 0) * 1.0 + (x <= 0) * s,),
+                settings=("slope",), kinks=(0.0,))
 SQRT = Op("sqrt", sqrt,                        lambda x, out: (0.5 / out,),
           domain="x > 0", smooth=lambda x: x > 0.1)
-ABS = Op("abs", abs,                           lambda x, out: (sign(x),),
-         smooth=lambda x: abs(x) > 0.01)
+ABS = Op("abs", abs,                           lambda x, out: ((x > 0) * 1.0 - (x < 0) * 1.0,),
+         kinks=(0.0,))
 SUM = Op("sum", exact_sum,                     lambda *xs_out: (1.0,) * (len(xs_out) - 1),
          arity=None)
 DOT = Op("dot", exact_dot,                     lambda *ws_xs_out: other_factors(ws_xs_out),

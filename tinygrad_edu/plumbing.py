@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Real
 from typing import Any
 
-from .ops import Op
+from .ops import DOT, Op
 
 _INF = math.inf
 
@@ -179,66 +179,91 @@ def fast_paths(
     """
     new = object.__new__
 
-    def node(out: float, children: tuple, local_grads: tuple, fn: Op, args: tuple) -> Any:
-        made = new(value_type)
-        made.data, made.grad, made.label = out, 0.0, ""
-        made.children, made.local_grads, made.fn, made.args = children, local_grads, fn, args
-        return made
-
     def unary(fn: Op, x: Any) -> Any:
         if type(x) is value_type:
-            number = x.data
             try:
+                number = x.data
                 out = fn.forward(number)
                 local_grads = fn.derivatives(number, out)
                 if -_INF < out < _INF and -_INF < local_grads[0] < _INF:
-                    args = (x,)
-                    return node(out, args, local_grads, fn, args)
+                    made = new(value_type)
+                    made.data, made.grad, made.label, made.fn = out, 0.0, "", fn
+                    made.children = made.args = (x,)
+                    made.local_grads = local_grads
+                    return made
             except (ArithmeticError, ValueError, TypeError):
                 pass  # apply() says what went wrong
         return apply(fn, x)
 
     def binary(fn: Op, a: Any, b: Any) -> Any:
         try:
-            if type(b) is int:  # x * 2, x ** 2: a constant, stored as the float it stands for
-                b = float(b)
-            elif type(a) is int:
-                a = float(a)
             if type(a) is value_type:
                 if type(b) is value_type:
-                    out = fn.forward(a.data, b.data)
-                    local_grads = fn.derivatives(a.data, b.data, out)
+                    x, y = a.data, b.data
+                    out = fn.forward(x, y)
+                    local_grads = fn.derivatives(x, y, out)
                     d_a, d_b = local_grads
                     if -_INF < out < _INF and -_INF < d_a < _INF and -_INF < d_b < _INF:
-                        args = (a, b)
-                        return node(out, args, local_grads, fn, args)
-                elif type(b) is float and -_INF < b < _INF:
+                        made = new(value_type)
+                        made.data, made.grad, made.label, made.fn = out, 0.0, "", fn
+                        made.children = made.args = (a, b)
+                        made.local_grads = local_grads
+                        return made
+                elif type(b) is float or type(b) is int:
+                    b = float(b)  # a constant is stored as the float it stands for
                     out = fn.forward(a.data, b)
                     local = fn.derivatives(a.data, b, out)[0]
-                    if -_INF < out < _INF and -_INF < local < _INF:
-                        return node(out, (a,), (local,), fn, (a, b))
-            elif type(a) is float and type(b) is value_type and -_INF < a < _INF:
+                    if -_INF < out < _INF and -_INF < local < _INF and -_INF < b < _INF:
+                        made = new(value_type)
+                        made.data, made.grad, made.label, made.fn = out, 0.0, "", fn
+                        made.children, made.local_grads, made.args = (a,), (local,), (a, b)
+                        return made
+            elif type(b) is value_type and (type(a) is float or type(a) is int):
+                a = float(a)
                 out = fn.forward(a, b.data)
                 local = fn.derivatives(a, b.data, out)[1]
-                if -_INF < out < _INF and -_INF < local < _INF:
-                    return node(out, (b,), (local,), fn, (a, b))
+                if -_INF < out < _INF and -_INF < local < _INF and -_INF < a < _INF:
+                    made = new(value_type)
+                    made.data, made.grad, made.label, made.fn = out, 0.0, "", fn
+                    made.children, made.local_grads, made.args = (b,), (local,), (a, b)
+                    return made
         except (ArithmeticError, ValueError, TypeError):
             pass  # apply() says what went wrong
         return apply(fn, a, b)
 
-    values_only, data_of = {value_type}, operator.attrgetter("data")
+    values_only = {value_type}
 
     def dot(fn: Op, ws: Any, xs: Any) -> Any:
         if type(ws) is list and type(xs) is list and len(ws) == len(xs):
-            operands = (*ws, *xs)
-            if set(map(type, operands)) == values_only:
-                numbers = list(map(data_of, operands))
-                out = fn.forward(*numbers)
-                if -_INF < out < _INF:  # the derivatives are the operands' numbers: finite
-                    return node(out, operands, fn.derivatives(*numbers, out), fn, operands)
+            if set(map(type, ws)) == values_only == set(map(type, xs)):
+                return dot_of_values(ws, xs, list(map(_data_of, xs)))
         return apply(fn, *equal_length_lists(ws, xs, "Value.dot"))
 
     return unary, binary, dot
+
+
+_data_of = operator.attrgetter("data")
+
+
+def dot_of_values(ws: list, xs: list, x_data: list[float]) -> Any:
+    """``Value.dot(ws, xs)`` for two lists of Values of equal length, x_data their xs' data.
+
+    DOT's rules written out (tests/test_exactness.py pins them to the row's): a neuron's dot
+    product is most of a network's forward pass, and a layer reads its inputs' data once for
+    all its neurons.
+    """
+    w_data = list(map(_data_of, ws))
+    try:
+        out = math.fsum(map(operator.mul, w_data, x_data))
+    except OverflowError:
+        out = _INF
+    if not -_INF < out < _INF:  # (the derivatives are the operands' data: finite)
+        raise OverflowError(f"Value.dot of {len(ws)} pairs overflows a float")
+    made = object.__new__(type(ws[0]))
+    made.data, made.grad, made.label, made.fn = out, 0.0, "", DOT
+    made.children = made.args = (*ws, *xs)
+    made.local_grads = (*x_data, *w_data)
+    return made
 
 
 # --- ops that users make with @op ----------------------------------------------------------
@@ -247,6 +272,8 @@ def fast_paths(
 class CustomOp(Op):
     """The row of an op made with ``@op``: its function gives the value and the local
     derivatives together; ``value_derivatives`` (optional) gives the derivatives in Values."""
+
+    __slots__ = ("function",)
 
     def __init__(self, fn: Callable, arity: int, settings: tuple[str, ...],
                  value_derivatives: Callable | None) -> None:  # fmt: skip
@@ -382,4 +409,3 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-

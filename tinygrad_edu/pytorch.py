@@ -18,13 +18,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .nn import MLP
+from .nn import ACTIVATIONS, MLP
 
 if TYPE_CHECKING:
     import torch
-
-# MLP activation name <-> torch module class name (linear: no module at all)
-_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 
 
 def to_torch(model: MLP) -> torch.nn.Sequential:
@@ -42,8 +39,8 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
             linear.bias.copy_(torch.from_numpy(state[f"layers.{i}.bias"]))
         modules.append(linear)
         activation = layer.neurons[0].activation
-        if activation in _TORCH_ACTIVATIONS:
-            modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[activation])())
+        if activation != "linear":
+            modules.append(_torch_modules(torch)[activation]())
     return torch.nn.Sequential(*modules)
 
 
@@ -59,7 +56,7 @@ def from_torch(net: torch.nn.Sequential) -> MLP:
             f"got {type(net).__name__}"
         )
     # exact types: a subclass may compute something else in its forward()
-    activation_of = {getattr(torch.nn, name): act for act, name in _TORCH_ACTIVATIONS.items()}
+    activation_of = {module: act for act, module in _torch_modules(torch).items()}
     linears: list[tuple[int, torch.nn.Linear]] = []
     activations: list[str] = []  # one per Linear: "linear" until an activation follows it
     for index, module in enumerate(net):
@@ -119,6 +116,13 @@ def _float64(tensor: torch.Tensor, what: str) -> np.ndarray:
     if not tensor.is_floating_point():
         raise TypeError(f"from_torch: {what} has dtype {tensor.dtype}, not a floating point type")
     return tensor.detach().cpu().double().numpy()
+
+
+def _torch_modules(torch: ModuleType) -> dict[str, type]:
+    """Each activation of an MLP (a row of the op table) with its torch.nn module: the one of
+    the same name, in torch's capitals (relu: ReLU, tanh: Tanh, sigmoid: Sigmoid)."""
+    by_name = {name.lower(): module for name, module in vars(torch.nn).items()}
+    return {act: by_name[act.replace("_", "")] for act, row in ACTIVATIONS.items() if row}
 
 
 def _import_torch(caller: str) -> ModuleType:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .nn import ACTIVATIONS, MLP
+from .ops import sigmoid
 
 # the loss, and the output activation it needs (None: any); the fused pairs are why
 # seed 002 can write dZ2 = A2 - Y without ever forming dL/dA2
@@ -192,24 +193,16 @@ class ReferenceMLP:
 
 
 def _activate(name: str, Z: np.ndarray) -> np.ndarray:
-    if name == "relu":
-        return np.maximum(Z, 0.0)
-    if name == "tanh":
-        return np.tanh(Z)
-    if name == "sigmoid":
-        return _sigmoid(Z)
-    return Z
+    """f(Z), elementwise: the forward rule of the activation's row of the op table."""
+    row = ACTIVATIONS[name]
+    return row.forward(Z) if row else Z
 
 
 def _derivative(name: str, Z: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """f'(Z), written with the activation's output A where that is simpler."""
-    if name == "relu":
-        return (Z > 0.0).astype(float)  # 0 at the kink, as the engine and PyTorch
-    if name == "tanh":
-        return 1.0 - A * A
-    if name == "sigmoid":
-        return A * (1.0 - A)
-    return np.ones_like(Z)
+    """f'(Z), elementwise: the local-derivative rule of the activation's row of the op table,
+    written with the output A where that is simpler (tanh: 1 - A^2; relu: 0 at the kink)."""
+    row = ACTIVATIONS[name]
+    return row.derivatives(Z, A)[0] if row else np.ones_like(Z)
 
 
 def _output_error(loss: str, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, act: str) -> np.ndarray:
@@ -220,7 +213,7 @@ def _output_error(loss: str, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, act: s
     if loss == "bce":  # dℓ/da = (a - y) / (a (1 - a)) meets σ' = a (1 - a): dZ = A - Y
         return (A - Y) / nout
     if loss == "bce_with_logits":
-        return (_sigmoid(Z) - Y) / nout
+        return (sigmoid(Z) - Y) / nout
     return _softmax(Z) - np.eye(nout)[Y]  # cross_entropy: ŷ - y, y one-hot
 
 
@@ -236,11 +229,6 @@ def _loss_value(loss: str, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> float
         return float(np.mean(np.maximum(Z, 0.0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))))
     log_probs = Z - _log_sum_exp(Z)[:, None]
     return float(-np.mean(log_probs[np.arange(len(Y)), Y]))
-
-
-def _sigmoid(Z: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(Z))  # e^-|z| <= 1: never overflows
-    return np.where(Z >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _log_sum_exp(Z: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from hypothesis.errors import NoSuchExample, UnsatisfiedAssumption
 from .engine import Value, interior_nodes_children_first
 from .gradcheck import GradcheckError, gradcheck
 from .nn import ACTIVATIONS, MLP
+from .ops import DOT, NEG, OPS, SUM, TANH, Op
 
 Example = TypeVar("Example")
 
@@ -42,60 +43,50 @@ KINK_MARGIN = 0.01  # |x| at least this far from a kink (relu, abs) or a pole's 
 VALUE_BOUND = 100.0  # every intermediate value stays within ±VALUE_BOUND
 
 
-@dataclass(frozen=True)
-class _OpSpec:
-    arity: int
-    text: str  # how a step is shown: {0}, {1}, ... are the operands, {c} the constant
-    apply: Callable[..., Value]
-    valid: Callable[..., bool]  # on the operands' floats: well inside the domain
-    takes_constant: bool = False
-
-
-def _away_from_kink(x: float) -> bool:
-    return abs(x) > KINK_MARGIN
-
-
-OPS: dict[str, _OpSpec] = {
-    "+": _OpSpec(2, "{0} + {1}", lambda a, b: a + b, lambda a, b: True),
-    "-": _OpSpec(2, "{0} - {1}", lambda a, b: a - b, lambda a, b: True),
-    "*": _OpSpec(2, "{0} * {1}", lambda a, b: a * b, lambda a, b: True),
-    "/": _OpSpec(2, "{0} / {1}", lambda a, b: a / b, lambda a, b: abs(b) > 0.1),
-    "**": _OpSpec(2, "{0} ** {1}", lambda a, b: a**b, lambda a, b: a > 0.1 and abs(b) < 4),
-    "+c": _OpSpec(1, "{0} + {c}", lambda a, c: a + c, lambda a, c: True, True),
-    "*c": _OpSpec(1, "{c} * {0}", lambda a, c: c * a, lambda a, c: True, True),
-    "c-": _OpSpec(1, "{c} - {0}", lambda a, c: c - a, lambda a, c: True, True),
-    "c/": _OpSpec(1, "{c} / {0}", lambda a, c: c / a, lambda a, c: abs(a) > 0.1, True),
-    "2**": _OpSpec(1, "2 ** {0}", lambda a: 2**a, lambda a: a < 6),
-    "neg": _OpSpec(1, "-{0}", lambda a: -a, lambda a: True),
-    "**2": _OpSpec(1, "{0} ** 2", lambda a: a**2, lambda a: True),
-    "**3": _OpSpec(1, "{0} ** 3", lambda a: a**3, lambda a: True),
-    "**-1": _OpSpec(1, "{0} ** -1", lambda a: a**-1, lambda a: abs(a) > 0.1),
-    "**0.5": _OpSpec(1, "{0} ** 0.5", lambda a: a**0.5, lambda a: a > 0.1),
-    "exp": _OpSpec(1, "exp({0})", Value.exp, lambda a: a < 4),
-    "log": _OpSpec(1, "log({0})", Value.log, lambda a: a > 0.1),
-    "tanh": _OpSpec(1, "tanh({0})", Value.tanh, lambda a: True),
-    "sigmoid": _OpSpec(1, "sigmoid({0})", Value.sigmoid, lambda a: True),
-    "relu": _OpSpec(1, "relu({0})", Value.relu, _away_from_kink),
-    "leaky_relu": _OpSpec(1, "leaky_relu({0})", Value.leaky_relu, _away_from_kink),
-    "sqrt": _OpSpec(1, "sqrt({0})", Value.sqrt, lambda a: a > 0.1),
-    "abs": _OpSpec(1, "abs({0})", Value.abs, _away_from_kink),
-    "sum": _OpSpec(3, "Value.sum([{0}, {1}, {2}])", lambda *vs: Value.sum(vs), lambda *xs: True),
-    "dot": _OpSpec(
-        4,
-        "Value.dot([{0}, {1}], [{2}, {3}])",
-        lambda a, b, c, d: Value.dot([a, b], [c, d]),
-        lambda *xs: True,
-    ),
-}
+CONSTANTS = (-2.0, -0.5, 0.5, 1.5, 3.0)  # the plain numbers a step may use and the settings
 
 
 @dataclass(frozen=True)
 class Step:
-    """One node of an Expression: ``op`` applied to earlier registers (and a constant)."""
+    """One node of an Expression: the op table's row ``fn`` applied to its operands (register
+    numbers, ints, or constants, floats) and then its settings (floats)."""
 
-    op: str
-    operands: tuple[int, ...]
-    constant: float | None = None
+    fn: Op
+    operands: tuple[Union[int, float], ...]
+    settings: tuple[float, ...] = ()
+
+    @property
+    def op(self) -> str:
+        return self.fn.name
+
+    def apply(self, registers: Sequence[Value]) -> Value:
+        """The step's Value, made the way Python code spells the op: ``a * b``, ``x.exp()``."""
+        args = [registers[i] if isinstance(i, int) else i for i in self.operands]
+        fn = self.fn
+        if fn.operator is not None:
+            return fn.operator(*args, *self.settings)
+        if fn is DOT:
+            return Value.dot(args[: len(args) // 2], args[len(args) // 2 :])
+        if fn.arity is None:
+            return getattr(Value, fn.name)(args)
+        return getattr(args[0], fn.name)(*args[1:], *self.settings)
+
+    def text(self, names: Sequence[str]) -> str:
+        """The step as a line of code, with registers named by ``names``."""
+        args = [names[i] if isinstance(i, int) else repr(i) for i in self.operands]
+        fn = self.fn
+        if fn is NEG:
+            return f"-{args[0]}"
+        if fn.operator is not None:  # a ** c has its exponent as a setting
+            right = args[1] if len(args) == 2 else repr(self.settings[0])
+            return f"{args[0]} {fn.name} {right}"
+        if fn is DOT:
+            half = len(args) // 2
+            return f"Value.dot([{', '.join(args[:half])}], [{', '.join(args[half:])}])"
+        if fn.arity is None:
+            return f"Value.{fn.name}([{', '.join(args)}])"
+        settings = [f"{name}={c!r}" for name, c in zip(fn.settings, self.settings)]
+        return f"{fn.name}({', '.join(args + settings)})"
 
 
 @dataclass(frozen=True)
@@ -115,7 +106,7 @@ class Expression:
             raise ValueError(f"this expression takes {len(self.inputs)} inputs, got {len(xs)}")
         registers = list(xs)
         for step in self.steps:
-            registers.append(_apply(step, registers))
+            registers.append(step.apply(registers))
         return registers[-1]
 
     def __repr__(self) -> str:
@@ -123,17 +114,10 @@ class Expression:
         lines = [f"{', '.join(names)} = {', '.join(map(repr, self.inputs))}"]
         for step in self.steps:
             name = f"t{len(names)}"
-            operands = [names[i] for i in step.operands]
-            lines.append(f"{name} = {OPS[step.op].text.format(*operands, c=step.constant)}")
+            lines.append(f"{name} = {step.text(names)}")
             names.append(name)
         lines.append(f"return {names[-1]}")
         return "Expression:\n    " + "\n    ".join(lines)
-
-
-def _apply(step: Step, registers: list[Value]) -> Value:
-    spec = OPS[step.op]
-    args = [registers[i] for i in step.operands]
-    return spec.apply(*args, step.constant) if spec.takes_constant else spec.apply(*args)
 
 
 def values(min_value: float = -1e3, max_value: float = 1e3) -> st.SearchStrategy[Value]:
@@ -147,15 +131,21 @@ def values(min_value: float = -1e3, max_value: float = 1e3) -> st.SearchStrategy
 
 
 def expressions(
-    ops: Sequence[str] = tuple(OPS), max_inputs: int = 3, max_steps: int = 8
+    ops: Sequence[str] = tuple(dict.fromkeys(fn.name for fn in OPS)),
+    max_inputs: int = 3,
+    max_steps: int = 8,
 ) -> st.SearchStrategy[Expression]:
-    """Random expression DAGs over ``ops`` (names in ``OPS``), with the point to check at.
+    """Random expression DAGs over ``ops`` (names in the op table, ``tinygrad_edu.ops.OPS``;
+    "**" is both ``x ** c`` and ``a ** b``), with the point to check them at.
 
     Operands are drawn from every earlier register, so inputs and intermediate results are
-    reused (``t3 = t2 * t2``). A drawn step whose operands fall outside the op's comfortable
-    domain, or whose result would leave ±VALUE_BOUND, is left out rather than rejected.
-    An Expression is a function of a list of Values with its point in ``.inputs``; its repr
-    reads as a little program, which is what hypothesis shows for a failing example::
+    reused (``t3 = t2 * t2``); an operand of a two-operand op, or of sum and dot, is sometimes a
+    plain-number constant, and every setting (an exponent, a slope) is drawn too. A step whose
+    operands fall outside where its op is smooth with room to spare (``Op.smooth``, and
+    KINK_MARGIN away from its kinks), or whose result would leave ±VALUE_BOUND, is left out
+    rather than rejected. An Expression is a function of a list of Values with its point in
+    ``.inputs``; its repr reads as a little program, which is what hypothesis shows for a
+    failing example::
 
         @given(expressions(ops=["*", "tanh", "exp"], max_inputs=2, max_steps=5))
         def test_backward(expr):
@@ -167,43 +157,56 @@ def expressions(
         #     t3 = tanh(t2)
         #     return t3
     """
-    unknown = sorted(set(ops) - set(OPS))
+    names = {fn.name for fn in OPS}
+    unknown = sorted(set(ops) - names)
     if unknown or not ops:
-        raise ValueError(f"unknown ops {unknown}; choose from {sorted(OPS)}")
+        raise ValueError(f"unknown ops {unknown}; choose from {sorted(names)}")
     if max_inputs < 1 or max_steps < 1:
         raise ValueError("max_inputs and max_steps must be at least 1")
-    return _expressions(tuple(ops), max_inputs, max_steps)
+    return _expressions(tuple(fn for fn in OPS if fn.name in ops), max_inputs, max_steps)
 
 
 @st.composite
 def _expressions(
-    draw: st.DrawFn, ops: tuple[str, ...], max_inputs: int, max_steps: int
+    draw: st.DrawFn, rows: tuple[Op, ...], max_inputs: int, max_steps: int
 ) -> Expression:
     n_inputs = draw(st.integers(1, max_inputs))
     inputs = tuple(
-        draw(st.floats(-3.0, 3.0, allow_nan=False).filter(_away_from_kink)) for _ in range(n_inputs)
+        draw(st.floats(-3.0, 3.0, allow_nan=False).filter(lambda x: abs(x) > KINK_MARGIN))
+        for _ in range(n_inputs)
     )
     registers = [Value(x) for x in inputs]
     steps: list[Step] = []
     for _ in range(draw(st.integers(1, max_steps))):
-        name = draw(st.sampled_from(list(ops)))
-        spec = OPS[name]
-        operands = tuple(draw(st.integers(0, len(registers) - 1)) for _ in range(spec.arity))
-        constant = (
-            draw(st.sampled_from([-2.0, -0.5, 0.5, 1.5, 3.0])) if spec.takes_constant else None
+        fn = draw(st.sampled_from(rows))
+        count = fn.arity or 2 * draw(st.integers(1, 2)) + (fn is SUM) * draw(st.integers(0, 1))
+        constant = st.sampled_from(CONSTANTS)
+        register = st.integers(0, len(registers) - 1)
+        operands = tuple(
+            draw(constant if fn.arity != 1 and draw(st.integers(0, 3)) == 0 else register)
+            for _ in range(count)
         )
-        data = [registers[i].data for i in operands]
-        if not spec.valid(*data, *([constant] if spec.takes_constant else [])):
+        if not any(isinstance(i, int) for i in operands):
+            operands = (draw(register), *operands[1:])
+        settings = tuple(draw(constant) for _ in fn.settings)
+        step = Step(fn, operands, settings)
+        numbers = [registers[i].data if isinstance(i, int) else i for i in operands]
+        if not _comfortable(fn, numbers, settings):
             continue
-        step = Step(name, operands, constant)
-        result = _apply(step, registers)
+        result = step.apply(registers)
         if abs(result.data) > VALUE_BOUND:
             continue
         steps.append(step)
         registers.append(result)
     if not steps:
-        steps.append(Step("tanh", (0,)))
+        steps.append(Step(TANH, (0,)))
     return Expression(inputs, tuple(steps))
+
+
+def _comfortable(fn: Op, numbers: list[float], settings: tuple[float, ...]) -> bool:
+    """The op is smooth at numbers with room to spare: a finite difference judges it fairly."""
+    away = all(abs(numbers[0] - kink) > KINK_MARGIN for kink in fn.kinks)
+    return away and fn.smooth(*numbers, *settings)
 
 
 @st.composite
@@ -232,12 +235,10 @@ def mlps(
     )
 
 
-KINKED_OPS = ("relu", "leaky_relu", "abs")
-
-
 def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
-    """True when no relu, leaky_relu or abs in root's graph has its input within ``margin``
-    of the kink at 0, where a finite difference would straddle the kink and mislead.
+    """True when no op with a kink in root's graph (relu, leaky_relu, abs: see ``Op.kinks``)
+    has its input within ``margin`` of the kink, where a finite difference would straddle it
+    and mislead.
 
     Use it to ``assume(kink_free(loss))`` before gradchecking a network::
 
@@ -245,11 +246,12 @@ def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
         assume(kink_free(loss))
         assert gradcheck_module(model, lambda m: losses.mse(m(x), y))
     """
-    return all(
-        abs(node.children[0].data) > margin
-        for node in interior_nodes_children_first(root)
-        if node.op in KINKED_OPS
-    )
+    for node in interior_nodes_children_first(root):
+        first = node.args[0]
+        x = first.data if isinstance(first, Value) else first
+        if any(abs(x - kink) <= margin for kink in node.fn.kinks):
+            return False
+    return True
 
 
 Point = Union[Real, Value, Sequence[Union[Real, Value]]]
