@@ -1,17 +1,41 @@
 """The engine's speed tricks change no result: bit for bit what the textbook algorithm gives.
 
 backward() is checked against the straightforward version written out below (the engine's
-own algorithm before any speed work), on the same graphs; the forward fast paths against plain
-float arithmetic. "Bit for bit" is compared with float.hex, so even the sign of a zero counts.
+own algorithm before any speed work), on the same graphs; the forward fast paths
+(plumbing.fast_paths, plumbing.dot_of_values) against engine.apply(), the plain way to apply a
+row of the op table, and against plain float arithmetic. "Bit for bit" is compared with
+float.hex, so even the sign of a zero counts.
 """
 
 import math
 import random
+import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_edu import MLP, Value, losses
+from tinygrad_edu.engine import apply
+from tinygrad_edu.ops import (
+    ABS,
+    ADD,
+    DIV,
+    DOT,
+    EXP,
+    LEAKY_RELU,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    POWER,
+    RELU,
+    SIGMOID,
+    SQRT,
+    SUB,
+    TANH,
+)
+from tinygrad_edu.plumbing import dot_of_values
 from tinygrad_edu.testing import expressions
 
 
@@ -145,3 +169,54 @@ def test_an_mlp_forward_is_the_plain_float_computation():
             ]
             expected = sums if i == len(model.layers) - 1 else [s if s > 0.0 else 0.0 for s in sums]
         assert [v.data.hex() for v in model(x)] == [e.hex() for e in expected]
+
+
+# --- the fast paths build the very node apply() builds --------------------------------------
+
+
+def node_bits(node: Value) -> tuple:
+    args = tuple(a if isinstance(a, Value) else a.hex() for a in node.args)
+    return (node.data.hex(), tuple(g.hex() for g in node.local_grads), node.children, args, node.fn)
+
+
+operand = st.floats(-50, 50, allow_nan=False) | st.integers(-5, 5)
+
+
+@given(operand, operand, st.booleans(), st.booleans())
+def test_every_two_operand_op_is_the_node_apply_makes(a, b, a_is_value, b_is_value):
+    x = Value(a) if a_is_value or not b_is_value else a
+    y = Value(b) if b_is_value or not a_is_value else b
+    # (a Value ** a number is x ** c, the row POWER: tested below)
+    for fn in (ADD, SUB, MUL, DIV) + (POW,) * isinstance(y, Value):
+        try:
+            expected = node_bits(apply(fn, x, y))
+        except (ArithmeticError, ValueError) as error:
+            with pytest.raises(type(error), match=re.escape(str(error))):
+                fn.operator(x, y)
+            continue
+        assert node_bits(fn.operator(x, y)) == expected
+
+
+@given(st.floats(-50, 50, allow_nan=False), st.sampled_from([-2, -0.5, 0, 1, 2.5, 3]))
+def test_every_one_operand_op_and_setting_is_the_node_apply_makes(a, setting):
+    x = Value(a)
+    cases = [(fn, (x,), getattr(x, fn.name)) for fn in (EXP, LOG, TANH, SIGMOID, RELU, SQRT, ABS)]
+    cases += [(NEG, (x,), x.__neg__), (POWER, (x, setting), lambda: x**setting)]
+    cases += [(LEAKY_RELU, (x, setting), lambda: x.leaky_relu(setting))]
+    for fn, args, fast in cases:
+        try:
+            expected = node_bits(apply(fn, *args))
+        except (ArithmeticError, ValueError) as error:
+            with pytest.raises(type(error), match=re.escape(str(error))):
+                fast()
+            continue
+        assert node_bits(fast()) == expected
+
+
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=20))
+def test_a_dot_of_values_is_the_node_apply_makes(numbers):
+    ws = [Value(x) for x in numbers]
+    xs = [Value(x / 3) for x in reversed(numbers)]
+    expected = node_bits(apply(DOT, *ws, *xs))
+    assert node_bits(Value.dot(ws, xs)) == expected
+    assert node_bits(dot_of_values(ws, xs, [x.data for x in xs])) == expected
