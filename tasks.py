@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Set-up and everyday tasks, with nothing but Python 3.10+ installed.
 
-    python3 tasks.py tour    # make .venv, install, run the guided tour
-    python3 tasks.py test    # make .venv, install, run ruff and the test suite
+    python3 tasks.py tour       # make .venv, install, run the guided tour
+    python3 tasks.py test       # make .venv, install, run ruff and the test suite
+    python3 tasks.py lessons    # run the lessons (notebooks/) and write them as web pages
 
 Each task creates ``.venv`` on first use and installs again only when pyproject.toml changes
 or the task needs an extra that is not there yet.
@@ -24,7 +25,12 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 # what each task installs: the tests need everything; the tour does not need PyTorch, which
 # would be a multi-GB download on a machine that does not hold its CPU wheel
-EXTRAS = {"tour": {"viz", "demos"}, "test": {"dev", "viz", "demos", "torch"}}
+EXTRAS = {
+    "tour": {"viz", "demos"},
+    "test": {"dev", "viz", "demos", "torch", "lessons"},
+    "lessons": {"viz", "demos", "lessons"},
+}
+LESSONS_OUT = ROOT / "out" / "lessons"
 
 
 def ensure_venv(extras: set[str]) -> None:
@@ -60,14 +66,28 @@ def run(command: list[object]) -> None:
 
 def main(argv: list[str]) -> None:
     task, rest = (argv[0], argv[1:]) if argv else ("", [])
-    if task not in ("tour", "test"):
+    if task not in EXTRAS:
         sys.exit(__doc__)
     ensure_venv(EXTRAS[task])
     if task == "tour":
         run([BIN / "tinygrad-edu", "tour", *rest])
+    elif task == "lessons":
+        lessons()
     else:
         run([PYTHON, "-m", "ruff", "check", "."])
         run([PYTHON, "-m", "pytest", *rest])
+
+
+def lessons() -> None:
+    """Run every lesson top to bottom and write it, with its outputs, as an HTML page."""
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    run(
+        [PYTHON, "-m", "jupyter", "nbconvert", "--to", "html", "--execute"]
+        + ["--output-dir", LESSONS_OUT, "--log-level", "ERROR", *notebooks]
+    )
+    print(f"The lessons as web pages, to open in a browser, in {LESSONS_OUT}:")
+    for notebook in notebooks:
+        print(f"  {notebook.stem}.html")
 
 
 if __name__ == "__main__":

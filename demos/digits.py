@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""handwritten digits 8×8, 64 → 32 ReLU → 10, mini-batches, Adam (000).
+"""handwritten digits 8×8, 64 → 32 ReLU → 10, mini-batches, Adam.
 
     python demos/digits.py [--epochs N] [--seed S] [--out DIR]
 

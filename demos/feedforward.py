@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""3 → 4 ReLU → 2 softmax: dL/dz2 = ŷ − y, autograd = hand backprop (001/002).
+"""3 → 4 ReLU → 2 softmax: dL/dz2 = ŷ − y, autograd = hand backprop.
 
     python demos/feedforward.py [--epochs N] [--seed S] [--out DIR]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""house prices, 3 linear layers that collapse to one linear map (003).
+"""house prices, 3 linear layers that collapse to one linear map.
 
     python demos/houses.py [--epochs N] [--seed S] [--out DIR]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""two moons, 2 → 10 ReLU → 1 sigmoid, and the numpy reference alongside (002).
+"""two moons, 2 → 10 ReLU → 1 sigmoid, and the numpy reference alongside.
 
     python demos/moons.py [--epochs N] [--seed S] [--out DIR]
 

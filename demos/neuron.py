@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""one neuron y = f(w·x + b): forward, loss, backward, optimize (seed 000).
+"""one neuron y = f(w·x + b): forward, loss, backward, optimize.
 
     python demos/neuron.py [--epochs N] [--seed S] [--out DIR]
 

@@ -1,4 +1,4 @@
-"""Regenerate the README's example pictures.
+"""Regenerate the example pictures of docs/rendering.md and docs/demos.md.
 
     .venv/bin/python docs/make_examples.py     # docs/neuron.svg, docs/mlp_loss.svg (instant)
                                                # and docs/moons_loss.png (the moons demo, ~1 min)
@@ -52,7 +52,7 @@ def moons_loss(out: Path) -> Path:
 
 
 def graphs(out: Path = DOCS) -> list[Path]:
-    """The two graph pictures of the "Rendering graphs" section."""
+    """The two graph pictures of docs/rendering.md."""
     loss, model = mlp_loss()
     return [
         render(neuron(), out / "neuron.svg"),

@@ -211,9 +211,77 @@ def test_an_array_answer_names_the_first_wrong_entry():
     wrong = answer(6, mse_grad=lambda p, y: 2 * (p - y))
     (part,) = check_module(EXERCISES[6], wrong, EXAMPLES).parts
     assert part.message == "dL/dy_hat[0] is wrong"
-    # the simplest failing case has two predictions: with one, 2(p - y) and 2(p - y)/N agree
-    assert part.input == "y_hat = [0.0, 0.0], y = [1.0, 1.0]"
-    assert part.expected.startswith("[-1, -1]") and part.got == "[-2, -2]"
+    # with one prediction 2(p - y) and 2(p - y)/N agree; with two, a lost 1/N would look like
+    # a stray factor of 2, so the counterexample shown has three
+    assert part.input == "y_hat = [0.0, 0.0, 0.0], y = [1.0, 1.0, 1.0]"
+    assert part.expected.startswith("[-0.66666667, -0.66666667, -0.66666667]")
+    assert part.got == "[-2, -2, -2]"
+
+
+def test_a_lost_one_over_m_is_shown_at_a_batch_size_other_than_two():
+    (part,) = check_module(
+        EXERCISES[8], answer(8, backward=backward_with(scale=lambda m: 1.0)), EXAMPLES
+    ).parts
+    assert part.input.startswith("X = [[0.0], [0.0], [0.0]], ")  # a batch of three
+    assert part.expected.startswith("[[0.5]]") and part.got == "[[1.5]]"  # 3 times: m
+
+
+def times(factor, right):
+    """A right answer with every derivative it returns multiplied by factor."""
+
+    def wrong(*args):
+        got = right(*args)
+        return tuple(factor * g for g in got) if isinstance(got, tuple) else factor * got
+
+    return wrong
+
+
+CONSTANT_FACTORS = {
+    "the 2 of the square lost": (
+        6,
+        {"mse_grad": lambda p, y: (p - y) / len(p)},
+        "off by a factor of 1/2 everywhere: check constant factors such as 1/N",
+    ),
+    "a stray 2": (
+        2,
+        {"sigmoid_derivative": times(2, solution(2).sigmoid_derivative)},
+        "off by a factor of 2 everywhere: check constant factors such as 1/N",
+    ),
+    "a sign error": (
+        6,
+        {"mse_grad": lambda p, y: 2 * (y - p) / len(p)},
+        "off by a factor of -1 everywhere: check the sign",
+    ),
+    "three quarters of every derivative": (
+        7,
+        {"dense_backward": times(0.75, solution(7).dense_backward)},
+        "off by a factor of 3/4 everywhere: check constant factors such as 1/N",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", CONSTANT_FACTORS)
+def test_an_answer_off_by_one_constant_factor_everywhere_is_told_so(mistake):
+    number, functions, hint = CONSTANT_FACTORS[mistake]
+    result = check_module(EXERCISES[number], answer(number, **functions), EXAMPLES)
+    (part,) = [p for p in result.parts if p.status == "fail"]
+    assert part.hint == hint
+    assert f"         hint      {hint}" in format_report([result]).splitlines()
+
+
+@pytest.mark.parametrize(
+    "number, functions",
+    [
+        (6, {"mse_grad": lambda p, y: 2 * (p - y)}),  # off by N: a factor, but not a constant
+        (2, {"sigmoid_derivative": sigmoid}),  # off by 1 / (1 - s), different at every x
+        (4, {"relu_derivative": lambda x: float(x >= 0)}),  # right but at the kink
+    ],
+)
+def test_an_answer_off_by_a_varying_factor_gets_no_such_hint(number, functions):
+    result = check_module(EXERCISES[number], answer(number, **functions), EXAMPLES)
+    (part,) = [p for p in result.parts if p.status == "fail"]
+    assert part.hint == ""
+    assert "hint" not in format_report([result])
 
 
 def test_a_wrong_shape_is_reported_as_such():

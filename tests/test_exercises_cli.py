@@ -91,20 +91,21 @@ def test_a_wrong_a_looping_and_a_broken_answer_are_each_reported_and_stop_nothin
     status, out = check(tmp_path, capsys, 2, 6, 9, 3, "--timeout", "4")
     assert status == 1
     lines = [" ".join(line.split()) for line in out.out.splitlines()]  # spacing aside
-    assert lines[1:6] == [
+    assert lines[1:7] == [
         "2 sigmoid FAIL",
         "sigmoid_derivative: d sigmoid(x)/dx is wrong",
         "input x = 0.0",
         "expected 0.25 (engine; finite differences give 0.25)",
         "got -0.25",
+        "hint off by a factor of -1 everywhere: check the sign",
     ]
-    assert lines[6:8] == [
+    assert lines[7:9] == [
         "6 mean squared error TIMEOUT",
         "no result within 4 s: an endless loop? (stopped)",
     ]
-    assert lines[8] == "9 a custom op: swish ERROR"
-    assert lines[9].startswith("ex09_custom_op.py does not load: SyntaxError")
-    assert lines[10] == "3 tanh pass"  # checked after the loop was stopped
+    assert lines[9] == "9 a custom op: swish ERROR"
+    assert lines[10].startswith("ex09_custom_op.py does not load: SyntaxError")
+    assert lines[11] == "3 tanh pass"  # checked after the loop was stopped
     assert lines[-1] == "1 of 4 passed; 1 failed, 1 with errors, 1 timed out."
 
 

@@ -1,4 +1,4 @@
-"""The seed articles' network in numpy, with its backward pass derived and written out by hand.
+"""A small MLP in numpy, with its backward pass derived and written out by hand.
 
 This module is two things at once.
 
@@ -14,17 +14,17 @@ the forward pass.
 
 Shapes are PyTorch's: layer l has weights ``W[l]`` of shape (nout, nin) and biases ``b[l]`` of
 shape (nout,); a batch ``X`` is (m, nin), one sample per row. For m samples, with the loss the
-batch mean L = (1/m) Σ_i ℓ_i, the formulas of the seeds are
+batch mean L = (1/m) Σ_i ℓ_i, the formulas are
 
     forward    Z = A_prev @ W.T + b,   A = f(Z)
     output     dZ = ŷ - y                     (sigmoid + BCE, softmax + cross-entropy)
-               dZ = 2 (ŷ - y) / nout ⊙ f'(Z)  (MSE: seed 003's 2(ŷ - y)/N, with N = m·nout)
+               dZ = 2 (ŷ - y) / nout ⊙ f'(Z)  (MSE: 2(ŷ - y)/N, with N = m·nout)
     backward   dW = dZ.T @ A_prev / m,  db = Σ_rows dZ / m,  dA_prev = dZ @ W
                dZ_prev = dA_prev ⊙ f'(Z_prev)  (ReLU: the mask Z_prev > 0)
 
-Seed 002 writes dW = X.T @ dZ / m for weights stored (nin, nout); this is the same matrix,
-transposed. Seed 003's "two local derivatives" of a dense layer are the A_prev in dW
-(dZ/dW = A_prev) and the W in dA_prev (dZ/dA_prev = W).
+With weights stored (nin, nout) instead, dW = X.T @ dZ / m: the same matrix, transposed.
+The two local derivatives every dense layer needs are the A_prev in dW (dZ/dW = A_prev) and
+the W in dA_prev (dZ/dA_prev = W).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from .nn import ACTIVATIONS, MLP
 from .ops import sigmoid
 
 # the loss, and the output activation it needs (None: any); the fused pairs are why
-# seed 002 can write dZ2 = A2 - Y without ever forming dL/dA2
+# dZ2 = A2 - Y holds without ever forming dL/dA2
 LOSSES: dict[str, str | None] = {
     "mse": None,
     "bce": "sigmoid",
@@ -140,7 +140,7 @@ class ReferenceMLP:
         return Gradients(_loss_value(loss, Zs[-1], As[-1], Y), dW, db)
 
     def train_step(self, X: np.ndarray, Y: np.ndarray, loss: str, lr: float) -> float:
-        """One step of plain gradient descent, W -= lr dW and b -= lr db, as the seeds do.
+        """One step of plain gradient descent, W -= lr dW and b -= lr db.
 
         Returns the loss before the step.
         """

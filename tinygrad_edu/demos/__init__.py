@@ -1,4 +1,4 @@
-"""The seed articles' networks, built and trained with tinygrad_edu: ``tinygrad-edu demo NAME``.
+"""Five small networks, built and trained with tinygrad_edu: ``tinygrad-edu demo NAME``.
 
 Each demo is a module with ``run(epochs, seed, out) -> result`` (the numbers, and the files it
 wrote) and ``main(argv)`` (the command line: ``--epochs``, ``--seed``, ``--out``). They need
@@ -13,11 +13,11 @@ from types import ModuleType
 
 # name -> what it shows
 DEMOS: dict[str, str] = {
-    "neuron": "one neuron y = f(w·x + b): forward, loss, backward, optimize (seed 000)",
-    "feedforward": "3 → 4 ReLU → 2 softmax: dL/dz2 = ŷ − y, autograd = hand backprop (001/002)",
-    "moons": "two moons, 2 → 10 ReLU → 1 sigmoid, and the numpy reference alongside (002)",
-    "houses": "house prices, 3 linear layers that collapse to one linear map (003)",
-    "digits": "handwritten digits 8×8, 64 → 32 ReLU → 10, mini-batches, Adam (000)",
+    "neuron": "one neuron y = f(w·x + b): forward, loss, backward, optimize",
+    "feedforward": "3 → 4 ReLU → 2 softmax: dL/dz2 = ŷ − y, autograd = hand backprop",
+    "moons": "two moons, 2 → 10 ReLU → 1 sigmoid, and the numpy reference alongside",
+    "houses": "house prices, 3 linear layers that collapse to one linear map",
+    "digits": "handwritten digits 8×8, 64 → 32 ReLU → 10, mini-batches, Adam",
 }
 
 EXTRA_HINT = "the demos need the demos extra: pip install 'tinygrad-edu[demos]'"

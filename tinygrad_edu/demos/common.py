@@ -33,7 +33,7 @@ def parser(prog: str, description: str, default_epochs: int) -> argparse.Argumen
         help=f"training epochs or steps (default {default_epochs})",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the initial weights (default 0)"
+        "--seed", type=int, default=0, help="random seed of the initial weights (default 0)"
     )
     parser.add_argument(
         "--out",

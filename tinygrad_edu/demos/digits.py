@@ -1,4 +1,4 @@
-"""Handwritten digits (seed 000's digit recognizer): 64 → 32 ReLU → 10, softmax cross-entropy.
+"""Handwritten digits: 64 → 32 ReLU → 10, softmax cross-entropy, Adam on mini-batches.
 
 Real handwriting: scikit-learn's ``load_digits``, 1,797 images of 8×8 pixels (shipped inside
 scikit-learn, no download), split 80/20. The pixels (0 to 16) are scaled to [0, 1]; the network

@@ -1,6 +1,6 @@
-"""Feed-forward and backpropagation (seeds 001 and 002): 3 → 4 ReLU → 2 softmax, cross-entropy.
+"""Feed-forward and backpropagation: 3 → 4 ReLU → 2 softmax, cross-entropy.
 
-The articles' example: the input [0.5, 0.2, 0.8] goes through W1 (4×3) + b1 and a ReLU, then
+The input [0.5, 0.2, 0.8] goes through W1 (4×3) + b1 and a ReLU, then
 W2 (2×4) + b2 and a softmax; the true class is 0. The demo shows the "key insight" of the
 backward pass, dL/dz2 = ŷ − y for softmax with cross-entropy, read off the engine's graph, and
 that the numpy reference (hand-derived dW1, db1, dW2, db2) gives the engine's gradients. Then

@@ -1,7 +1,6 @@
-"""One neuron (seed 000): y = f(w·x + b), and the cycle Forward → Loss → Backward → Optimize.
+"""One neuron: y = f(w·x + b), and the cycle Forward → Loss → Backward → Optimize.
 
-A sigmoid neuron with three inputs is taught to answer 1.0 for the input [0.5, 0.2, 0.8]
-(seed 000: "if the correct answer is 1.0 and the prediction was 0.1, the error is high").
+A sigmoid neuron with three inputs is taught to answer 1.0 for the input [0.5, 0.2, 0.8].
 Each step prints the numbers of the four stages, and checks the engine's gradients against the
 chain rule written out by hand: dL/dw_i = 2 (y - t) · y (1 - y) · x_i. The first step's graph,
 with every data and grad, is drawn to ``neuron_graph.png``.

@@ -7,7 +7,7 @@ from pathlib import Path
 from . import DEMOS, load
 
 # short enough for the whole tour to take well under a minute; each demo's own default
-# (tinygrad-edu demo NAME) is the article's full run
+# (tinygrad-edu demo NAME) is its full run
 TOUR_EPOCHS = {"neuron": 3, "feedforward": 3, "moons": 200, "houses": 125, "digits": 2}
 
 

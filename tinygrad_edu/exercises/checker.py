@@ -8,7 +8,8 @@ within ``|got - expected| <= ATOL + RTOL * |expected|``. At a kink (a relu or ab
 finite differences mean nothing, so there only the engine judges.
 
 Hypothesis draws the inputs; when an answer fails, it shrinks the input to the simplest one
-that still fails, which is what the learner is shown.
+that still fails, which is what the learner is shown. When a wrong derivative is the right one
+times the same constant at every input tried (a lost 2, a stray 1/N), the report says so.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -81,6 +83,7 @@ class PartResult:
     input: str = ""
     expected: str = ""
     got: str = ""
+    hint: str = ""
 
 
 @dataclass
@@ -128,10 +131,11 @@ def _check_part(part: Part, module: Any, max_examples: int) -> PartResult:
     if not callable(fn):
         return PartResult(part.function, ERROR, f"there is no function {part.function} to check")
     unfinished = []
+    compared: list[tuple[np.ndarray, np.ndarray]] = []  # (answer, engine) at every input tried
 
     def judge(case: Case) -> None:
         try:
-            _judge(part, fn, case)
+            _judge(part, fn, case, compared)
         except NotImplementedError:  # a stub: not a failure to shrink, nothing to show
             unfinished.append(case)
 
@@ -147,16 +151,23 @@ def _check_part(part: Part, module: Any, max_examples: int) -> PartResult:
         expected = error.expected
         if error.variable:
             expected = _Truth(part, case).both(part.variables.index(error.variable))
-        return PartResult(part.function, FAIL, error.message, shown, expected, error.got)
+        hint = _constant_factor_hint(compared)
+        return PartResult(part.function, FAIL, error.message, shown, expected, error.got, hint)
     raised = f"{part.function} raised {type(error).__name__}: {error}{_where(error, fn)}"
     if part.answer is None and isinstance(error, TypeError):
         raised += " (an @op function gets floats and returns (value, (derivative,)))"
     return PartResult(part.function, ERROR, raised, shown)
 
 
-def _judge(part: Part, fn: Callable[..., Any], case: Case) -> None:
+def _judge(
+    part: Part,
+    fn: Callable[..., Any],
+    case: Case,
+    compared: list[tuple[np.ndarray, np.ndarray]],
+) -> None:
     """Raise WrongAnswer unless fn's derivatives at this case (and, for an op, its value) match
-    the engine's and, away from kinks, finite differences."""
+    the engine's and, away from kinks, finite differences. Each derivative that has the right
+    shape is appended to ``compared`` with the engine's, right or wrong."""
     if part.answer is None:
         value, got = _call_op(part, fn, case)
     else:
@@ -168,6 +179,7 @@ def _judge(part: Part, fn: Callable[..., Any], case: Case) -> None:
         )
     names = [part.derivative.format(v) for v in part.variables]
     answers = [_as_array(*each) for each in zip(names, part.variables, got, truth.engine)]
+    compared.extend(zip(answers, (np.asarray(e, dtype=float) for e in truth.engine)))
     # the engine first: it is one backward pass, finite differences are two forward passes
     # per input, needed only for an answer that got past the engine
     for references in (truth.engine, truth.numeric()):
@@ -281,6 +293,32 @@ def _compare(name: str, variable: str, answer: np.ndarray, reference: np.ndarray
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         at = f"[{', '.join(map(str, index))}]" if index else ""
         raise WrongAnswer(f"{name}{at} is wrong", got=_show(answer), variable=variable)
+
+
+def _constant_factor_hint(compared: list[tuple[np.ndarray, np.ndarray]]) -> str:
+    """'off by a factor of 2 everywhere: ...' when every derivative the answer gave, at every
+    input tried, is the engine's times one constant other than 1; otherwise ''."""
+    if not compared:
+        return ""
+    got = np.concatenate([np.ravel(answer) for answer, _ in compared])
+    expected = np.concatenate([np.ravel(engine) for _, engine in compared])
+    nonzero = np.abs(expected) > ATOL
+    if np.count_nonzero(nonzero) < 3:  # too few numbers to say "everywhere"
+        return ""
+    factor = float(np.median(got[nonzero] / expected[nonzero]))
+    if _close(np.float64(factor), np.float64(1.0)) or not np.all(_close(got, factor * expected)):
+        return ""
+    if _close(np.float64(factor), np.float64(-1.0)):
+        return "off by a factor of -1 everywhere: check the sign"
+    return f"off by a factor of {_simple(factor)} everywhere: check constant factors such as 1/N"
+
+
+def _simple(x: float) -> str:
+    """x as a small fraction when it is one (2, 1/2, -3/4), else to 4 significant digits."""
+    fraction = Fraction(x).limit_denominator(12)
+    if abs(float(fraction) - x) > 1e-9 * abs(x):
+        return f"{x:.4g}"
+    return str(fraction)
 
 
 def _close(got: np.ndarray, expected: np.ndarray) -> np.ndarray:

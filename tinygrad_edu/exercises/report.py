@@ -59,6 +59,8 @@ def _part_details(part: PartResult) -> list[str]:
     if part.status == FAIL:
         lines.append(f"  expected  {part.expected}")
         lines.append(f"  got       {part.got}")
+    if part.hint:
+        lines.append(f"  hint      {part.hint}")
     return lines
 
 
