@@ -7,9 +7,9 @@ Every op on Values makes a new Value, a node of a computation graph, which keeps
 
 from the op's row in the op table (``ops.py``: each op's forward rule beside its local
 derivatives). ``backward()`` then walks the graph from the output back to the inputs and
-applies the chain rule, written once, here:  ``child.grad += local_grad * node.grad``.
-``grad(output, inputs, create_graph=True)`` applies the same rules to Values instead of
-floats, so that a gradient is itself a graph, which can be differentiated again.
+applies the chain rule to each edge:  ``child.grad += local_grad * node.grad``.
+``grad(output, inputs, create_graph=True)`` sums the same products into a table instead, with
+the rules applied to Values, so that a gradient is itself a graph to differentiate again.
 
 A Value always holds a finite float: an op whose result or local derivative would be NaN or
 infinite raises (ValueError, ZeroDivisionError or OverflowError, naming the op and its operands)
@@ -22,27 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Union
 
-from . import plumbing
-from .ops import (
-    ABS,
-    ADD,
-    DIV,
-    DOT,
-    EXP,
-    LEAKY_RELU,
-    LOG,
-    MUL,
-    NEG,
-    POW,
-    POWER,
-    RELU,
-    SIGMOID,
-    SQRT,
-    SUB,
-    SUM,
-    TANH,
-    Op,
-)
+from . import ops, plumbing
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -71,13 +51,13 @@ class Value:
         self.label = plumbing.checked_label(label)
         self.children: tuple[Value, ...] = ()
         self.local_grads: tuple[float, ...] = ()
-        self.fn: Op | None = None
+        self.fn: ops.Op | None = None
         self.args: tuple = ()
 
     @property
     def op(self) -> str:
         """The op's name as a graph shows it: "+", "tanh", "**2" ("" for a leaf)."""
-        if self.fn is POWER:
+        if self.fn is ops.POWER:
             return f"**{self.args[1]:g}"
         return self.fn.name if self.fn else ""
 
@@ -93,39 +73,39 @@ class Value:
     # Each op applies its row of the table. For one or two operands, `unary` and `binary` make
     # the very node that apply() makes, only faster (plumbing.fast_paths).
     # fmt: off
-    def __add__(self, other: Operand) -> Value: return binary(ADD, self, other)
-    def __radd__(self, other: Number) -> Value: return binary(ADD, other, self)
-    def __sub__(self, other: Operand) -> Value: return binary(SUB, self, other)
-    def __rsub__(self, other: Number) -> Value: return binary(SUB, other, self)
-    def __mul__(self, other: Operand) -> Value: return binary(MUL, self, other)
-    def __rmul__(self, other: Number) -> Value: return binary(MUL, other, self)
-    def __truediv__(self, other: Operand) -> Value: return binary(DIV, self, other)
-    def __rtruediv__(self, other: Number) -> Value: return binary(DIV, other, self)
+    def __add__(self, other: Operand) -> Value: return binary(ops.ADD, self, other)
+    def __radd__(self, other: Number) -> Value: return binary(ops.ADD, other, self)
+    def __sub__(self, other: Operand) -> Value: return binary(ops.SUB, self, other)
+    def __rsub__(self, other: Number) -> Value: return binary(ops.SUB, other, self)
+    def __mul__(self, other: Operand) -> Value: return binary(ops.MUL, self, other)
+    def __rmul__(self, other: Number) -> Value: return binary(ops.MUL, other, self)
+    def __truediv__(self, other: Operand) -> Value: return binary(ops.DIV, self, other)
+    def __rtruediv__(self, other: Number) -> Value: return binary(ops.DIV, other, self)
     def __pow__(self, other: Operand) -> Value:
-        return binary(POW if isinstance(other, Value) else POWER, self, other)
-    def __rpow__(self, other: Number) -> Value: return binary(POW, other, self)
-    def __neg__(self) -> Value: return unary(NEG, self)
+        return binary(ops.POW if isinstance(other, Value) else ops.POWER, self, other)
+    def __rpow__(self, other: Number) -> Value: return binary(ops.POW, other, self)
+    def __neg__(self) -> Value: return unary(ops.NEG, self)
     def __pos__(self) -> Value: return self
-    def exp(self) -> Value: return unary(EXP, self)
-    def log(self) -> Value: return unary(LOG, self)
-    def tanh(self) -> Value: return unary(TANH, self)
-    def sigmoid(self) -> Value: return unary(SIGMOID, self)
-    def relu(self) -> Value: return unary(RELU, self)
-    def leaky_relu(self, slope: float = 0.01) -> Value: return binary(LEAKY_RELU, self, slope)
-    def sqrt(self) -> Value: return unary(SQRT, self)
-    def abs(self) -> Value: return unary(ABS, self)
+    def exp(self) -> Value: return unary(ops.EXP, self)
+    def log(self) -> Value: return unary(ops.LOG, self)
+    def tanh(self) -> Value: return unary(ops.TANH, self)
+    def sigmoid(self) -> Value: return unary(ops.SIGMOID, self)
+    def relu(self) -> Value: return unary(ops.RELU, self)
+    def leaky_relu(self, slope: float = 0.01) -> Value: return binary(ops.LEAKY_RELU, self, slope)
+    def sqrt(self) -> Value: return unary(ops.SQRT, self)
+    def abs(self) -> Value: return unary(ops.ABS, self)
     __abs__ = abs
     # fmt: on
 
     @staticmethod
     def sum(values: Sequence[Operand]) -> Value:
         """Σ v_i as ONE node (a neuron is one node, not a chain);  d/dv_i = 1"""
-        return apply(SUM, *plumbing.operand_list(values, "Value.sum"))
+        return apply(ops.SUM, *plumbing.operand_list(values, "Value.sum"))
 
     @staticmethod
     def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
         """Σ w_i x_i as ONE node;  d/dw_i = x_i, d/dx_i = w_i"""
-        return dot(DOT, ws, xs)  # apply(DOT, *ws, *xs) after checks, faster: plumbing
+        return dot(ops.DOT, ws, xs)  # apply(ops.DOT, *ws, *xs) after checks, faster: plumbing
 
     # Comparisons compare the data, so `if loss < 0.01:` and sorted(values) work; `==` stays
     # identity, so that Values can be kept in sets and dicts.
@@ -158,7 +138,7 @@ def _number(x: Operand) -> float:
     return x.data if isinstance(x, Value) else x
 
 
-def apply(fn: Op, *args: Operand) -> Value:
+def apply(fn: ops.Op, *args: Operand) -> Value:
     """The node ``fn(*args)``: the operands' numbers in, the value and local derivatives out.
 
     A plain number among the operands is a constant: it shapes the result but is no child
