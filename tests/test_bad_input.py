@@ -8,6 +8,7 @@ for "nothing changed".
 """
 
 import copy
+import hashlib
 import json
 import math
 import sys
@@ -138,6 +139,21 @@ def json_edit(change):
         return json.dumps(document).encode()
 
     return edit
+
+
+def forged(change):
+    """An edit of the file's document by its author: the sha256 is recomputed to match."""
+
+    def forge(document):
+        change(document)
+        canonical = json.dumps(
+            {k: document[k] for k in ("architecture", "state_dict")},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        document["sha256"] = hashlib.sha256(canonical.encode()).hexdigest()
+
+    return json_edit(forge)
 
 
 def set_weight(value):
@@ -575,6 +591,18 @@ TABLE = {
         lambda case: load(case[0], into=case[1]),
         ModelFileError,
         ("NaN", "finite"),
+    ),
+    "load of a forged file claiming 100,000,000 neurons": Bad(
+        lambda tmp: saved(tmp, forged(lambda d: d["architecture"].update(nouts=[100_000_000, 1]))),
+        lambda case: load(case[0]),  # before any check, this built the network for 77 s
+        ModelFileError,
+        ("m.json", "do not fit the architecture", "(100000000, 2)", "holds (3, 2)"),
+    ),
+    "load of a file of 100,000 nested brackets": Bad(
+        lambda tmp: saved(tmp, lambda data: b"[" * 100_000 + b"]" * 100_000),
+        lambda case: load(case[0]),  # json's RecursionError, once
+        ModelFileError,
+        ("m.json", "nests too deeply"),
     ),
     "load of a file that does not exist": Bad(
         lambda tmp: (tmp / "missing.json", model()),
