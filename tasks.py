@@ -67,7 +67,7 @@ def ensure_venv(extras: set[str], venv: Path = VENV, base: Path | None = None) -
     return python
 
 
-def test_venv(venv: Path, version: str, base: Path | None = None) -> Path:
+def venv_for_tests(venv: Path, version: str, base: Path | None = None) -> Path:
     """ensure_venv with what the tests need on Python ``version``: torch only where it installs."""
     torch = {"torch"} if version == TORCH_PYTHON else set()
     return ensure_venv(EXTRAS["test"] | torch, venv, base)
@@ -97,7 +97,7 @@ def test_all(pytest_args: list[str]) -> None:
     if found.get(SLOW_PYTHON) is None:
         sys.exit(f"the slow tests run on Python {SLOW_PYTHON}, which is not installed")
     pythons = {
-        version: test_venv(ROOT / f".venv-{version}", version, path)
+        version: venv_for_tests(ROOT / f".venv-{version}", version, path)
         for version, path in found.items()
         if path is not None
     }
@@ -128,7 +128,7 @@ def main(argv: list[str]) -> None:
         ensure_venv(EXTRAS["tour"])
         run([BIN / "tinygrad-edu", "tour", *rest])
     elif task == "test":
-        python = test_venv(VENV, "%d.%d" % sys.version_info[:2])
+        python = venv_for_tests(VENV, "%d.%d" % sys.version_info[:2])
         run([python, "-m", "ruff", "check", "."])
         run([python, "-m", "pytest", *PARALLEL, *rest])
     elif task == "test-all":
