@@ -618,6 +618,12 @@ TABLE = {
         ModelFileError,
         ("m.json", "nests too deeply"),
     ),
+    "load of a file holding 1e999": Bad(
+        lambda tmp: saved(tmp, lambda data: data.replace(b'bias": [', b'bias": [1e999, ', 1)),
+        lambda case: load(case[0], into=case[1]),  # json reads it as inf, a bare ValueError
+        ModelFileError,
+        ("m.json", "beyond the float range"),
+    ),
     "load of a file that does not exist": Bad(
         lambda tmp: (tmp / "missing.json", model()),
         lambda case: load(case[0], into=case[1]),
