@@ -90,9 +90,13 @@ def test_all(pytest_args: list[str]) -> None:
     """ruff; the fast suite on every Python of PYTHONS; the slow tests on SLOW_PYTHON."""
     found = {version: find_python(version) for version in PYTHONS}
     missing = [version for version, path in found.items() if path is None]
+    ci = bool(os.environ.get("CI"))
     for version in missing:
-        print(f"Python {version}: not found (pyenv or python{version} on PATH); skipped")
-    if missing and os.environ.get("CI"):
+        print(
+            f"Python {version}: not found (pyenv, or python{version} on PATH)"
+            + "; skipped" * (not ci)
+        )
+    if missing and ci:
         sys.exit(f"CI tests every supported Python, and {', '.join(missing)} is not installed")
     if found.get(SLOW_PYTHON) is None:
         sys.exit(f"the slow tests run on Python {SLOW_PYTHON}, which is not installed")
