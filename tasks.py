@@ -1,61 +1,129 @@
 #!/usr/bin/env python3
 """Set-up and everyday tasks, with nothing but Python 3.10+ installed.
 
-    python3 tasks.py tour       # make .venv, install, run the guided tour
-    python3 tasks.py test       # make .venv, install, run ruff and the test suite
-    python3 tasks.py lessons    # run the lessons (notebooks/) and write them as web pages
+    python3 tasks.py tour        # make .venv, install, run the guided tour
+    python3 tasks.py test        # make .venv, install, run ruff and the fast test suite
+    python3 tasks.py test-all    # ruff, the fast suite on every supported Python (one
+                                 # .venv-3.X each), then the slow tests on 3.11: what CI runs
+    python3 tasks.py lessons     # run the lessons (notebooks/) and write them as web pages
 
-Each task creates ``.venv`` on first use and installs again only when pyproject.toml changes
-or the task needs an extra that is not there yet.
-Extra arguments after ``test`` go to pytest (``python3 tasks.py test -m slow``).
+Each task creates its virtual environment on first use and installs again only when
+pyproject.toml changes or the task needs an extra that is not there yet. The suite runs in
+parallel (pytest-xdist, one worker a core). Extra arguments after ``test`` or ``test-all`` go to
+pytest (``python3 tasks.py test -m slow``, ``python3 tasks.py test -n 0 -k memory``).
+
+``test-all`` finds each Python among pyenv's versions or as ``python3.X`` on PATH; locally, a
+Python that is not there is named in one line and skipped, but with ``CI=true`` it is an error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-# what each task installs: the tests need everything; the tour does not need PyTorch, which
-# would be a multi-GB download on a machine that does not hold its CPU wheel
+# every CPython that pyproject.toml's requires-python (>=3.10) promises and CI tests
+PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+# the pinned PyTorch (the torch extra) has a CPU wheel on the project's machines for this Python
+# only; anywhere else pip would download a multi-GB CUDA build, so there the PyTorch tests skip
+TORCH_PYTHON = "3.11"
+SLOW_PYTHON = "3.11"  # test-all runs the slow tests once, here
+# what each task installs (the tests add torch on TORCH_PYTHON)
 EXTRAS = {
     "tour": {"viz", "demos"},
-    "test": {"dev", "viz", "demos", "torch", "lessons"},
+    "test": {"dev", "viz", "demos", "lessons"},
     "lessons": {"viz", "demos", "lessons"},
 }
 LESSONS_OUT = ROOT / "out" / "lessons"
+PARALLEL = ["-n", "auto", "--dist", "worksteal"]  # pytest-xdist; "-n 0" after it runs serially
 
 
-def ensure_venv(extras: set[str]) -> None:
+def ensure_venv(extras: set[str], venv: Path = VENV, base: Path | None = None) -> Path:
+    """venv's python, with tinygrad_edu and ``extras`` installed; the venv is made with
+    ``base`` (default: the Python running this script) if it does not exist."""
     if sys.version_info < (3, 10):
         sys.exit(f"tinygrad_edu needs Python 3.10 or newer; this is {sys.version.split()[0]}")
-    if not PYTHON.exists():
-        print(f"creating {VENV.relative_to(ROOT)} ...", flush=True)
-        try:
-            venv.create(VENV, with_pip=True)
-        except (OSError, subprocess.CalledProcessError) as error:
+    python = venv / PYTHON.relative_to(VENV)
+    if not python.exists():
+        print(f"creating {venv.relative_to(ROOT)} ...", flush=True)
+        made = subprocess.run([str(base or sys.executable), "-m", "venv", str(venv)])
+        if made.returncode != 0:
             sys.exit(
-                f"could not create a virtual environment ({error}); on Debian or Ubuntu, "
-                "install it with: apt-get install python3-venv"
+                f"could not create the virtual environment {venv.name}; on Debian or Ubuntu, "
+                "install venv with: apt-get install python3-venv"
             )
     # the stamp records pyproject.toml's hash and the extras installed with it
-    stamp = VENV / ".installed"
+    stamp = venv / ".installed"
     project = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     recorded, *installed = stamp.read_text().split() if stamp.exists() else [""]
     have = set(installed) if recorded == project else set()
     if not extras <= have:
-        print("installing tinygrad_edu and its dependencies into .venv ...", flush=True)
+        print(f"installing tinygrad_edu and its dependencies into {venv.name} ...", flush=True)
         wanted = ",".join(sorted(extras | have))
-        run([PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-        run([PYTHON, "-m", "pip", "install", "--quiet", "-e", f".[{wanted}]"])
+        run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        run([python, "-m", "pip", "install", "--quiet", "-e", f".[{wanted}]"])
         stamp.write_text(" ".join([project, *sorted(extras | have)]))
+    return python
+
+
+def venv_for_tests(venv: Path, version: str, base: Path | None = None) -> Path:
+    """ensure_venv with what the tests need on Python ``version``: torch only where it installs."""
+    torch = {"torch"} if version == TORCH_PYTHON else set()
+    return ensure_venv(EXTRAS["test"] | torch, venv, base)
+
+
+def find_python(version: str) -> Path | None:
+    """A CPython ``version`` ("3.12") to make a venv with: pyenv's, else python3.12 on PATH."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = sorted(versions.glob(f"{version}.*/bin/python{version}"))
+    candidates += [Path(p) for p in [shutil.which(f"python{version}")] if p]
+    for candidate in candidates:  # a pyenv shim on PATH exists but fails for an absent version
+        check = "import sys; print('%d.%d' % sys.version_info[:2])"
+        answer = subprocess.run([candidate, "-c", check], capture_output=True, text=True)
+        if answer.returncode == 0 and answer.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def test_all(pytest_args: list[str]) -> None:
+    """ruff; the fast suite on every Python of PYTHONS; the slow tests on SLOW_PYTHON."""
+    found = {version: find_python(version) for version in PYTHONS}
+    missing = [version for version, path in found.items() if path is None]
+    ci = bool(os.environ.get("CI"))
+    for version in missing:
+        print(
+            f"Python {version}: not found (pyenv, or python{version} on PATH)"
+            + "; skipped" * (not ci)
+        )
+    if missing and ci:
+        sys.exit(f"CI tests every supported Python, and {', '.join(missing)} is not installed")
+    if found.get(SLOW_PYTHON) is None:
+        sys.exit(f"the slow tests run on Python {SLOW_PYTHON}, which is not installed")
+    pythons = {
+        version: venv_for_tests(ROOT / f".venv-{version}", version, path)
+        for version, path in found.items()
+        if path is not None
+    }
+    run([pythons[SLOW_PYTHON], "-m", "ruff", "check", "."])
+    runs = [(version, []) for version in pythons] + [(SLOW_PYTHON, ["-m", "slow"])]
+    results = []
+    for version, marker in runs:
+        title = f"Python {version}" + (" slow tests" if marker else "")
+        print(f"\n=== {title} ===", flush=True)
+        command = [pythons[version], "-m", "pytest", *PARALLEL, *marker, *pytest_args]
+        results.append((title, subprocess.run([str(c) for c in command], cwd=ROOT).returncode))
+    print()
+    for title, code in results:
+        print(f"{title}: " + ("ok" if code == 0 else f"FAILED (pytest exit status {code})"))
+    if any(code for _, code in results):
+        sys.exit(1)
 
 
 def run(command: list[object]) -> None:
@@ -66,23 +134,27 @@ def run(command: list[object]) -> None:
 
 def main(argv: list[str]) -> None:
     task, rest = (argv[0], argv[1:]) if argv else ("", [])
-    if task not in EXTRAS:
-        sys.exit(__doc__)
-    ensure_venv(EXTRAS[task])
     if task == "tour":
+        ensure_venv(EXTRAS["tour"])
         run([BIN / "tinygrad-edu", "tour", *rest])
+    elif task == "test":
+        python = venv_for_tests(VENV, "%d.%d" % sys.version_info[:2])
+        run([python, "-m", "ruff", "check", "."])
+        run([python, "-m", "pytest", *PARALLEL, *rest])
+    elif task == "test-all":
+        test_all(rest)
     elif task == "lessons":
         lessons()
     else:
-        run([PYTHON, "-m", "ruff", "check", "."])
-        run([PYTHON, "-m", "pytest", *rest])
+        sys.exit(__doc__)
 
 
 def lessons() -> None:
     """Run every lesson top to bottom and write it, with its outputs, as an HTML page."""
+    python = ensure_venv(EXTRAS["lessons"])
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
     run(
-        [PYTHON, "-m", "jupyter", "nbconvert", "--to", "html", "--execute"]
+        [python, "-m", "jupyter", "nbconvert", "--to", "html", "--execute"]
         + ["--output-dir", LESSONS_OUT, "--log-level", "ERROR", *notebooks]
     )
     print(f"The lessons as web pages, to open in a browser, in {LESSONS_OUT}:")

@@ -166,6 +166,7 @@ def test_every_demo_has_a_script_and_a_module():
         load("nope")
 
 
+@pytest.mark.slow  # among the longest: CI runs the slow tests once, on 3.11
 def test_the_tour_runs_every_demo_and_ends_with_where_the_pictures_are(
     tmp_path, capsys, monkeypatch
 ):

@@ -59,6 +59,7 @@ def test_init_refuses_a_file_for_a_folder(tmp_path, capsys):
     assert status == 1 and "is a file" in out.err
 
 
+@pytest.mark.slow  # among the longest: CI runs the slow tests once, on 3.11
 def test_the_stubs_as_shipped_are_not_attempted(tmp_path, capsys):
     init(tmp_path, capsys)
     status, out = check(tmp_path, capsys)
@@ -76,6 +77,7 @@ def test_solved_exercises_pass_with_exit_status_0(tmp_path, capsys):
     assert out.out.splitlines()[-1] == "All 2 checked passed."
 
 
+@pytest.mark.slow  # among the longest: CI runs the slow tests once, on 3.11
 def test_a_wrong_a_looping_and_a_broken_answer_are_each_reported_and_stop_nothing(tmp_path, capsys):
     init(tmp_path, capsys)
     solve(tmp_path, 3, 6)

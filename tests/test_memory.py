@@ -1,5 +1,7 @@
 """Memory over long runs: each step's graph is freed when its loss goes out of scope, by
-reference counting alone, and a graph a million nodes deep is freed without a crash."""
+reference counting alone (after warm-up, a step leaves less than half a node's bytes behind,
+a bound that a leak of a single node per step breaks), and a graph a million nodes deep is
+freed without a crash."""
 
 import gc
 import subprocess
@@ -7,37 +9,74 @@ import sys
 import textwrap
 import tracemalloc
 
-from tinygrad_edu import MLP, losses, optim
+from tinygrad_edu import MLP, Value, losses, optim
 
 
-def test_a_500_step_training_loop_keeps_memory_flat():
-    model = MLP(2, [8, 8, 1], activation="tanh", seed=0)
+def training_step():
+    """One step of training a small MLP: a graph of about 50 nodes, built and dropped."""
+    model = MLP(2, [4, 4, 1], activation="tanh", seed=0)
     opt = optim.Adam(model.parameters(), lr=0.01)
-    xs = [[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8], [0.1, 2.0]]
-    ys = [0.2, -0.4, 0.9, 0.0]
+    xs = [[0.5, -1.0], [1.5, 0.3]]
+    ys = [0.2, -0.4]
 
-    def train_step():
+    def step():
         loss = losses.mse([model(x)[0] for x in xs], ys)  # freed when this function returns
         opt.zero_grad()
         loss.backward()
         opt.step()
 
-    gc.disable()  # so that only reference counting frees: a graph with a cycle would pile up
+    return step
+
+
+def bytes_of_a_node():
+    """What one Value takes, the smallest thing a leak can keep: measured, as tracemalloc sees."""
+    nodes = [None] * 1000
+    x = 0.5
     tracemalloc.start()
     try:
-        for _ in range(100):  # settle Adam's state and Python's free lists
-            train_step()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(len(nodes)):
+            nodes[i] = Value(x)
+        return (tracemalloc.get_traced_memory()[0] - before) / len(nodes)
+    finally:
+        tracemalloc.stop()
+
+
+def retained_per_step(step, warm_up=100, steps=1000):
+    """Bytes that each call of step leaves allocated, once warm_up calls have settled Adam's
+    state and Python's free lists; and the peak a step's work takes while it lives. Only
+    reference counting frees (gc is off): a graph with a reference cycle would pile up."""
+    gc.disable()
+    tracemalloc.start()
+    try:
+        for _ in range(warm_up):
+            step()
         settled = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        for _ in range(400):
-            train_step()
+        for _ in range(steps):
+            step()
         now, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
         gc.enable()
-    one_graph = peak - settled  # what a step's graph takes while it lives
-    assert one_graph > 20_000
-    assert now - settled < one_graph / 20  # 400 steps later, not even one graph is left over
+    return (now - settled) / steps, peak - settled
+
+
+def test_a_training_loop_retains_under_half_a_node_per_step():
+    node = bytes_of_a_node()
+    per_step, one_graph = retained_per_step(training_step())
+    assert one_graph > 50 * node  # each step really builds its graph of ~50 nodes
+    assert per_step < node / 2, f"{per_step:.1f} bytes a step stay allocated; a node is {node:.0f}"
+
+
+def test_the_measure_catches_a_leak_of_one_node_per_step():
+    step, kept = training_step(), []
+
+    def leaky_step():
+        step()
+        kept.append(Value(1.0))
+
+    assert retained_per_step(leaky_step)[0] > bytes_of_a_node() / 2
 
 
 def test_a_million_deep_graph_is_freed_without_crashing():

@@ -8,7 +8,10 @@ from hypothesis import given
 from tinygrad_edu import MLP, from_torch, to_torch
 from tinygrad_edu.testing import mlps
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip(
+    "torch",
+    reason="no PyTorch: tasks.py installs its pinned CPU build on Python 3.11 only",
+)
 nn = torch.nn
 
 

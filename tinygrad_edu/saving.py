@@ -31,6 +31,11 @@ target (``os.replace``), so a crash at any moment leaves either the old file or 
 never half of one. ``load`` checks everything before changing anything: a file that is not a
 model file, truncated, corrupted or of another version raises ``ModelFileError`` (a
 ValueError) and leaves the model untouched.
+
+A model file may come from anyone (its checksum guards against corruption, not against its
+author), so ``load`` trusts none of it: the architecture must name, key for key and shape for
+shape, the arrays the file itself holds before any module is built. A file of n bytes costs
+time and memory in proportion to n, whatever sizes its architecture claims.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from typing import Optional, Union
 import numpy as np
 
 from .files import write_atomically
-from .nn import MLP, Layer, Module, Neuron, _checked_array
+from .nn import ACTIVATIONS, MLP, Layer, Module, Neuron, _checked_array
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -101,12 +106,7 @@ def load(path: PathLike, into: Optional[Module] = None) -> Module:
     architecture, state = _read(path)
     if into is None:
         module = _build(architecture, path)
-        try:
-            module.load_state_dict(state)
-        except (TypeError, ValueError) as error:
-            raise ModelFileError(
-                f"{path}: the weights do not fit the architecture: {error}"
-            ) from None
+        module.load_state_dict(state)  # _read checked every key and shape, and numbers are finite
         return module
     expected = architecture_of(into)
     if architecture is not None and expected is not None and architecture != expected:
@@ -155,8 +155,12 @@ def _read(path: Path) -> tuple[Optional[dict[str, object]], dict[str, np.ndarray
         raise ModelFileError(
             f"{path} is truncated or corrupted: it is not complete JSON ({error})"
         ) from None
-    except ValueError as error:  # _refuse_constant
+    except ValueError as error:  # _refuse_constant, or an integer of thousands of digits
         raise ModelFileError(f"{path} is corrupted: {error}") from None
+    except RecursionError:  # the C parser's guard against [[[[... nested without end
+        raise ModelFileError(
+            f"{path} is not a tinygrad_edu model file: its JSON nests too deeply"
+        ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ModelFileError(
             f'{path} is not a tinygrad_edu model file (it has no "format": "{FORMAT}")'
@@ -176,11 +180,20 @@ def _read(path: Path) -> tuple[Optional[dict[str, object]], dict[str, np.ndarray
         architecture is None or isinstance(architecture, dict)
     ):
         raise ModelFileError(f"{path} is corrupted: its state_dict or architecture is malformed")
-    if document["sha256"] != _digest(architecture, tensors):
+    try:
+        digest = _digest(architecture, tensors)
+    except ValueError:  # json reads 1e999 as inf, which it will not write back
+        raise ModelFileError(
+            f"{path} is corrupted: it holds a number beyond the float range"
+        ) from None
+    if document["sha256"] != digest:
         raise ModelFileError(
             f"{path} is corrupted: its contents do not match the sha256 checksum written with them"
         )
-    return architecture, {name: _array(t, name, path) for name, t in tensors.items()}
+    state = {name: _array(t, name, path) for name, t in tensors.items()}
+    if architecture is not None:
+        _check_fit(_shapes(architecture, path), state, path)
+    return architecture, state
 
 
 def _refuse_constant(name: str) -> None:
@@ -197,24 +210,87 @@ def _array(nested: object, name: str, path: Path) -> np.ndarray:
     return array.astype(np.float64)
 
 
+def _shapes(architecture: dict[str, object], path: Path) -> dict[str, tuple[int, ...]]:
+    """The state_dict keys and shapes of the module that architecture describes, from its
+    numbers alone (nothing is built); ModelFileError unless it is exactly what save writes."""
+    kind = architecture.get("type")
+    fields = {
+        "MLP": ("nin", "nouts", "activation", "output_activation"),
+        "Layer": ("nin", "nout", "activation"),
+        "Neuron": ("nin", "activation"),
+    }
+    if not isinstance(kind, str) or kind not in fields:
+        raise ModelFileError(f"{path}: unknown architecture type {kind!r:.80}")
+    keys = ["type", *fields[kind]]
+    if sorted(architecture) != sorted(keys):
+        raise ModelFileError(
+            f"{path}: a {kind} architecture has the keys {', '.join(keys)}, "
+            f"but this one has {', '.join(map(repr, architecture))[:200]}"
+        )
+
+    def size(name: str, n: object) -> int:
+        if type(n) is not int or n < 1:  # bool is not int here
+            raise ModelFileError(f"{path}: {name} must be a positive int, got {n!r:.80}")
+        return n
+
+    for name in fields[kind]:
+        activation = architecture[name]
+        if "activation" in name and not (isinstance(activation, str) and activation in ACTIVATIONS):
+            raise ModelFileError(
+                f"{path}: unknown {name} {activation!r:.80}; "
+                f"the activations are {', '.join(ACTIVATIONS)}"
+            )
+    nin = size("nin", architecture["nin"])
+    if kind == "Neuron":
+        return {"weight": (1, nin), "bias": (1,)}
+    if kind == "Layer":
+        nout = size("nout", architecture["nout"])
+        return {"weight": (nout, nin), "bias": (nout,)}
+    nouts = architecture["nouts"]
+    if not isinstance(nouts, list) or not nouts:
+        raise ModelFileError(f"{path}: nouts must be a non-empty list of sizes, got {nouts!r:.80}")
+    sizes = [nin] + [size("each of nouts", n) for n in nouts]
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        shapes[f"layers.{i}.weight"] = (n_out, n_in)
+        shapes[f"layers.{i}.bias"] = (n_out,)
+    return shapes
+
+
+def _check_fit(
+    shapes: dict[str, tuple[int, ...]], state: dict[str, np.ndarray], path: Path
+) -> None:
+    """ModelFileError unless state holds exactly the arrays of these shapes."""
+    missing = [name for name in shapes if name not in state]
+    unexpected = [name for name in state if name not in shapes]
+    if missing or unexpected:
+        problems = [f"no {', '.join(missing[:3])}"] * bool(missing)
+        problems += [f"an unexpected {', '.join(unexpected[:3])}"] * bool(unexpected)
+        raise ModelFileError(
+            f"{path}: the weights do not fit the architecture: it has {' and '.join(problems)}"
+            + " (and more)" * (len(missing) > 3 or len(unexpected) > 3)
+        )
+    for name, shape in shapes.items():
+        if state[name].shape != shape:
+            raise ModelFileError(
+                f"{path}: the weights do not fit the architecture: it says {name} has shape "
+                f"{shape}, but the file holds {state[name].shape}"
+            )
+
+
 def _build(architecture: Optional[dict[str, object]], path: Path) -> Module:
+    """The module of an architecture that _shapes has checked, with fresh weights."""
     if architecture is None:
         raise ValueError(
             f"{path} holds the parameters of a custom Module, which load cannot rebuild: "
             "build the module and pass it as load(path, into=module)"
         )
-    builders = {
-        "MLP": lambda a: MLP(a["nin"], a["nouts"], a["activation"], a["output_activation"]),
-        "Layer": lambda a: Layer(a["nin"], a["nout"], a["activation"]),
-        "Neuron": lambda a: Neuron(a["nin"], a["activation"]),
-    }
-    builder = builders.get(architecture.get("type"))
-    if builder is None:
-        raise ModelFileError(f"{path}: unknown architecture type {architecture.get('type')!r}")
-    try:
-        return builder(architecture)
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelFileError(f"{path}: bad architecture {architecture}: {error!s}") from None
+    a = architecture
+    if a["type"] == "MLP":
+        return MLP(a["nin"], a["nouts"], a["activation"], a["output_activation"])
+    if a["type"] == "Layer":
+        return Layer(a["nin"], a["nout"], a["activation"])
+    return Neuron(a["nin"], a["activation"])
 
 
 def _describe(architecture: dict[str, object]) -> str:
