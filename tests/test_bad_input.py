@@ -35,8 +35,11 @@ from tinygrad_edu import (
     Value,
     draw_graph,
     from_torch,
+    grad,
     gradcheck,
     gradcheck_module,
+    gradgradcheck,
+    hessian,
     load,
     losses,
     numerical_grad,
@@ -49,6 +52,12 @@ from tinygrad_edu import (
 )
 from tinygrad_edu.cli import main
 from tinygrad_edu.optim import Optimizer
+
+
+@op
+def no_value_rule(x):
+    """x^2, with its derivative as a float only (no rule in Values)"""
+    return x * x, (2 * x,)
 
 
 @dataclass(frozen=True)
@@ -507,6 +516,39 @@ TABLE = {
         lambda xs: gradcheck(lambda vs: vs[0], xs, rtol=math.nan),
         ValueError,
         ("rtol", "nan"),
+    ),
+    "grad of a list of outputs": Bad(
+        lambda _: values(1.0, 2.0),
+        lambda v: grad(v, v),
+        TypeError,
+        ("one Value", "list", "call grad on each"),
+    ),
+    "grad by an input the output does not use": Bad(
+        lambda _: values(1.0, 2.0),
+        lambda v: grad(v[0] * 3.0, v),
+        ValueError,
+        ("does not depend", "allow_unused=True"),
+    ),
+    "grad with create_graph through an @op with no rule in Values": Bad(
+        lambda _: values(0.5),
+        lambda v: grad(no_value_rule(v[0]), v, create_graph=True),
+        NotImplementedError,
+        ("no_value_rule", "@op(derivatives="),
+    ),
+    "hessian of a function returning a list": Bad(
+        lambda _: [1.0, 2.0],
+        lambda xs: hessian(losses.softmax, xs),
+        TypeError,
+        ("single Value", "list"),
+    ),
+    "gradgradcheck with a negative eps": Bad(
+        lambda _: [1.0],
+        lambda xs: gradgradcheck(lambda vs: vs[0] ** 3, xs, eps=-1e-6),
+        ValueError,
+        ("eps", "positive"),
+    ),
+    "@op on something not a function": Bad(
+        lambda _: None, lambda _: op(3), TypeError, ("@op decorates a function", "int")
     ),
     "gradcheck_module with a loss_fn returning a list": Bad(
         lambda _: model(),

@@ -144,14 +144,15 @@ def apply(fn: ops.Op, *args: Operand) -> Value:
     A plain number among the operands is a constant: it shapes the result but is no child
     (``x * 2`` has the one child x). With no Value among the operands the result is a leaf.
     """
-    numbers = plumbing.numbers_of(fn, args, Value)  # checks: plumbing.numbers_of
-    out, local_grads = plumbing.evaluated(fn, numbers)  # errors named: plumbing.evaluated
-    kept = [(a, d) for a, d in zip(args[: fn.arity], local_grads) if isinstance(a, Value)]
+    is_value = [isinstance(a, Value) for a in args]
+    numbers = plumbing.numbers_of(fn, args, is_value)  # checks: plumbing.numbers_of
+    out, local_grads = plumbing.evaluated(fn, numbers, is_value)  # errors named: plumbing
+    kept = [(a, d) for a, d, v in zip(args, local_grads, is_value) if v]
     node = Value(out)
     if kept:
         node.children, node.local_grads = tuple(a for a, _ in kept), tuple(d for _, d in kept)
         node.fn = fn
-        node.args = tuple(a if isinstance(a, Value) else n for a, n in zip(args, numbers))
+        node.args = tuple(a if v else n for a, n, v in zip(args, numbers, is_value))
     return node
 
 

@@ -4,7 +4,8 @@ A neuron computes ``act(w · x + b)``: one ``dot`` node, one ``+`` node and (unl
 one activation node. Layers are lists of neurons; an MLP is a list of layers.
 
 ``state_dict()`` and ``load_state_dict()`` move a module's numbers in and out as numpy arrays,
-in PyTorch's layout: a layer is a ``weight`` matrix (nout x nin) and a ``bias`` vector.
+in PyTorch's layout (a layer is a ``weight`` matrix, nout x nin, and a ``bias`` vector); that
+machinery lives with the file format, in ``saving.py``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence, Set
 from numbers import Integral
-from typing import Callable, NamedTuple, Optional, Union
-
-import numpy as np
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from .engine import Operand, Value
 from .ops import RELU, SIGMOID, TANH, Op
 from .plumbing import dot_of_values
 
-Seed = Union[int, np.random.Generator, None]
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .saving import IncompatibleKeys
+
+Seed = Union[int, "np.random.Generator", None]
 
 # the op table's rows a neuron may end with, by name ("linear": no activation node at all)
 ACTIVATIONS: dict[str, Optional[Op]] = {fn.name: fn for fn in (RELU, TANH, SIGMOID)}
@@ -47,106 +51,22 @@ class Module:
         for p in self.parameters():
             p.grad = 0.0
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Every parameter's data by name, as float64 numpy arrays (copies), PyTorch's layout.
+    # The numbers of a module, in and out, and the file format: saving.py, imported on first use
+    # (saving sits above nn, and numpy need not load with the network)
 
-        A ``Neuron`` or ``Layer`` gives ``weight`` (nout x nin; 1 x nin for a neuron) and
-        ``bias`` (nout), like ``torch.nn.Linear``; an ``MLP`` gives ``layers.{i}.weight`` and
-        ``layers.{i}.bias``. Any other Module gives each Value attribute as a 0-d array under
-        its ``named_parameters()`` name, and each sub-Module's entries under its attribute name.
-        """
-        return {
-            e.name: np.array([p.data for p in e.params], dtype=np.float64).reshape(e.shape)
-            for e in self._state_entries("")
-        }
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Every parameter's data by name, as float64 numpy arrays (copies), PyTorch's layout:
+        see ``saving.state_dict``."""
+        from .saving import state_dict
+
+        return state_dict(self)
 
     def load_state_dict(self, state: Mapping[str, object], strict: bool = True) -> IncompatibleKeys:
-        """Set the parameters' data from ``state`` (as ``state_dict()`` gives), checking first.
+        """Set the parameters' data from ``state``, checking everything first: see
+        ``saving.load_state_dict``."""
+        from .saving import load_state_dict
 
-        Every key, shape and value is checked before any parameter changes, so on an error the
-        module is exactly as before. ``strict`` (the default) requires exactly the keys of
-        ``state_dict()``; with ``strict=False`` missing keys leave their parameters alone and
-        unexpected keys are ignored. Returns the missing and unexpected keys, as PyTorch does.
-        Gradients are left as they are.
-        """
-        if not isinstance(state, Mapping):
-            raise TypeError(
-                "load_state_dict takes a mapping of names to arrays, as state_dict() gives, "
-                f"got {type(state).__name__}"
-            )
-        if not isinstance(strict, bool):
-            raise TypeError(f"strict must be True or False, got {type(strict).__name__}")
-        entries = list(self._state_entries(""))
-        names = {e.name for e in entries}
-        missing = [e.name for e in entries if e.name not in state]
-        unexpected = [key for key in state if key not in names]
-        if strict and (missing or unexpected):
-            problems = [f"missing keys {missing}"] * bool(missing)
-            problems += [f"unexpected keys {unexpected}"] * bool(unexpected)
-            raise ValueError(
-                f"load_state_dict: {' and '.join(problems)} for {self!r}; "
-                f"it expects {[e.name for e in entries]}"
-            )
-        updates = [
-            (e.params, _checked_array(state[e.name], e.name, e.shape))
-            for e in entries
-            if e.name in state
-        ]
-        for params, array in updates:
-            for p, x in zip(params, array.ravel().tolist()):
-                p.data = x
-        return IncompatibleKeys(missing, unexpected)
-
-    def _state_entries(self, prefix: str) -> Iterator[_Entry]:
-        """The state_dict entries: each a name, a shape, and its Values in row-major order."""
-        for name, attribute in vars(self).items():
-            if not name.startswith("_"):
-                yield from _entries_in(attribute, prefix + name)
-
-
-class _Entry(NamedTuple):
-    """One entry of a state dict: its parameters, in row-major order, with their shape."""
-
-    name: str
-    shape: tuple[int, ...]
-    params: list[Value]
-
-
-class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` did not load, and what it ignored."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
-def _entries_in(x: object, name: str) -> Iterator[_Entry]:
-    if isinstance(x, Value):
-        yield _Entry(name, (), [x])
-    elif isinstance(x, Module):
-        yield from x._state_entries(name + ".")
-    elif isinstance(x, (list, tuple)):
-        for i, item in enumerate(x):
-            yield from _entries_in(item, f"{name}.{i}")
-
-
-def _checked_array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """value as a float64 array of this shape with finite entries, or an error naming it."""
-    try:
-        array = np.asarray(value)
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise TypeError(f"{name} is not an array of numbers: {error}") from None
-    if array.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
-    if array.shape != shape:
-        hint = " (transposed? a weight is nout x nin, as in PyTorch)" * (array.shape == shape[::-1])
-        raise ValueError(f"{name} has shape {array.shape}, but this module's is {shape}{hint}")
-    array = array.astype(np.float64)
-    not_finite = np.flatnonzero(~np.isfinite(array))
-    if not_finite.size:
-        index = tuple(int(i) for i in np.unravel_index(not_finite[0], shape))
-        where = f"{name}[{', '.join(map(str, index))}]" if shape else name
-        raise ValueError(f"{where} = {float(array[index])!r} is not finite; parameters must be")
-    return array
+        return load_state_dict(self, state, strict)
 
 
 def _named_values(attributes: dict[str, object], prefix: str) -> Iterator[tuple[str, Value]]:
@@ -197,11 +117,6 @@ class Neuron(Module):
         z = dot_of_values(self.w, x, x_data) + self.b
         return self._act(z) if self._act else z
 
-    def _state_entries(self, prefix: str) -> Iterator[_Entry]:
-        # a neuron is a layer of one: torch.nn.Linear(nin, 1)
-        yield _Entry(prefix + "weight", (1, len(self.w)), list(self.w))
-        yield _Entry(prefix + "bias", (1,), [self.b])
-
     def __repr__(self) -> str:
         return f"Neuron({len(self.w)}, activation={self.activation!r})"
 
@@ -220,12 +135,6 @@ class Layer(Module):
     def _forward(self, x: list[Value]) -> list[Value]:
         x_data = [xi.data for xi in x]
         return [neuron._forward(x, x_data) for neuron in self.neurons]
-
-    def _state_entries(self, prefix: str) -> Iterator[_Entry]:
-        weights = [w for neuron in self.neurons for w in neuron.w]
-        shape = (len(self.neurons), len(self.neurons[0].w))
-        yield _Entry(prefix + "weight", shape, weights)
-        yield _Entry(prefix + "bias", (len(self.neurons),), [n.b for n in self.neurons])
 
     def __repr__(self) -> str:
         first = self.neurons[0]
@@ -291,6 +200,8 @@ def _activation(name: object) -> Optional[Callable[[Value], Value]]:
 
 def _generator(seed: object, name: str) -> np.random.Generator:
     """numpy's Generator for a seed (an int >= 0), a Generator, or None (fresh entropy)."""
+    import numpy as np  # here, not at the top: a graph of Values needs no numpy
+
     accepted = (Integral, np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, accepted)):
         raise TypeError(

@@ -65,10 +65,12 @@ def constant(x: object, op: str) -> float:
     return finite_float(x, f"a constant operand of {op}")
 
 
-def numbers_of(fn: Op, args: Sequence[Any], value_type: type) -> list[float]:
+def numbers_of(fn: Op, args: Sequence[Any], is_value: Sequence[bool]) -> list[float]:
     """The numbers fn computes with: each Value's data, each constant and setting checked."""
     arity, name = (len(args), f"Value.{fn.name}") if fn.arity is None else (fn.arity, fn.name)
-    numbers = [a.data if isinstance(a, value_type) else constant(a, name) for a in args[:arity]]
+    numbers = [
+        a.data if value else constant(a, name) for a, value in zip(args[:arity], is_value)
+    ]
     for setting_name, setting in zip(fn.settings, args[arity:]):
         numbers.append(finite_float(setting, f"{name}'s {setting_name}"))
     return numbers
@@ -96,17 +98,20 @@ def equal_length_lists(ws: object, xs: object, where: str) -> list:
 # --- evaluating a row, with errors that say what went wrong -----------------------------------
 
 
-def evaluated(fn: Op, numbers: list[float]) -> tuple[float, tuple[float, ...]]:
-    """fn's value and local derivatives at numbers, all finite floats, or an error naming the
-    op and its operands: ArithmeticError and ValueError keep their type, a result that is not
-    a real number is a ValueError, one too large for a float an OverflowError."""
+def evaluated(
+    fn: Op, numbers: list[float], is_value: Sequence[bool]
+) -> tuple[float, tuple[float, ...]]:
+    """fn's value and local derivatives at numbers, finite floats (the derivatives by the
+    operands that are Values: one by a constant is never used), or an error naming the op and
+    its operands: ArithmeticError and ValueError keep their type, a result that is not a real
+    number is a ValueError, one too large for a float an OverflowError."""
     call = _call_text(fn, numbers)
     if isinstance(fn, CustomOp):  # one function gives both; its errors are the user's own
         try:
             out, local_grads = fn.evaluate(*numbers)
         except (ArithmeticError, ValueError) as error:
             raise type(error)(f"{call}: {error}") from None
-        return _real(out, call, ""), _local_grads(fn, numbers, local_grads, call)
+        return _real(out, call, ""), _local_grads(fn, numbers, local_grads, call, is_value)
     needs = f": {fn.name} needs {fn.domain}" if fn.domain else ""
     try:
         out = fn.forward(*numbers)
@@ -125,7 +130,7 @@ def evaluated(fn: Op, numbers: list[float]) -> tuple[float, tuple[float, ...]]:
         raise ValueError(f"the derivative of {call} is infinite{needs}") from None
     except ValueError:
         raise ValueError(f"the derivative of {call} is not defined{needs}") from None
-    return out, _local_grads(fn, numbers, local_grads, call)
+    return out, _local_grads(fn, numbers, local_grads, call, is_value)
 
 
 def _real(x: object, call: str, needs: str) -> float:
@@ -137,7 +142,9 @@ def _real(x: object, call: str, needs: str) -> float:
     return finite_float(x, f"the value of {call}")
 
 
-def _local_grads(fn: Op, numbers: list[float], local_grads: object, call: str) -> tuple:
+def _local_grads(
+    fn: Op, numbers: list[float], local_grads: object, call: str, is_value: Sequence[bool]
+) -> tuple:
     arity = len(numbers) if fn.arity is None else fn.arity
     if isinstance(local_grads, (str, bytes)) or not isinstance(local_grads, Sequence):
         raise TypeError(f"{fn.name} must give its local derivatives as a sequence, one per operand")
@@ -146,8 +153,8 @@ def _local_grads(fn: Op, numbers: list[float], local_grads: object, call: str) -
             f"{fn.name} returned {len(local_grads)} local derivatives for {arity} operand(s)"
         )
     return tuple(
-        finite_float(d, f"the derivative of {call} by operand {i}")
-        for i, d in enumerate(local_grads)
+        finite_float(d, f"the derivative of {call} by operand {i}") if value else d
+        for i, (d, value) in enumerate(zip(local_grads, is_value))
     )
 
 

@@ -1,4 +1,5 @@
-"""Saving and loading models: a small, versioned JSON file, written atomically.
+"""Saving and loading models: a small, versioned JSON file, written atomically; and the
+numbers of a module in and out of numpy arrays (``state_dict``, ``load_state_dict``).
 
     save(model, "model.json")
     model = load("model.json")              # rebuilds the MLP (or Layer, Neuron) from the file
@@ -43,13 +44,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Optional, Union
+from typing import NamedTuple, Optional, Union
 
 import numpy as np
 
+from .engine import Value
 from .files import write_atomically
-from .nn import ACTIVATIONS, MLP, Layer, Module, Neuron, _checked_array
+from .nn import ACTIVATIONS, MLP, Layer, Module, Neuron
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -139,6 +142,125 @@ def architecture_of(module: Module) -> Optional[dict[str, object]]:
     if type(module) is Neuron:
         return {"type": "Neuron", "nin": len(module.w), "activation": module.activation}
     return None
+
+
+# --- a module's numbers: state_dict and load_state_dict ----------------------------------------
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` did not load, and what it ignored."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class _Entry(NamedTuple):
+    """One entry of a state dict: its parameters, in row-major order, with their shape."""
+
+    name: str
+    shape: tuple[int, ...]
+    params: list[Value]
+
+
+def state_dict(module: Module) -> dict[str, np.ndarray]:
+    """Every parameter's data by name, as float64 numpy arrays (copies), PyTorch's layout.
+
+    A ``Neuron`` or ``Layer`` gives ``weight`` (nout x nin; 1 x nin for a neuron) and ``bias``
+    (nout), like ``torch.nn.Linear``; an ``MLP`` gives ``layers.{i}.weight`` and
+    ``layers.{i}.bias``. Any other Module gives each Value attribute as a 0-d array under its
+    ``named_parameters()`` name, and each sub-Module's entries under its attribute name.
+    """
+    return {
+        e.name: np.array([p.data for p in e.params], dtype=np.float64).reshape(e.shape)
+        for e in _entries(module, "")
+    }
+
+
+def load_state_dict(
+    module: Module, state: Mapping[str, object], strict: bool = True
+) -> IncompatibleKeys:
+    """Set the parameters' data from ``state`` (as ``state_dict()`` gives), checking first.
+
+    Every key, shape and value is checked before any parameter changes, so on an error the
+    module is exactly as before. ``strict`` (the default) requires exactly the keys of
+    ``state_dict()``; with ``strict=False`` missing keys leave their parameters alone and
+    unexpected keys are ignored. Returns the missing and unexpected keys, as PyTorch does.
+    Gradients are left as they are.
+    """
+    if not isinstance(state, Mapping):
+        raise TypeError(
+            "load_state_dict takes a mapping of names to arrays, as state_dict() gives, "
+            f"got {type(state).__name__}"
+        )
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False, got {type(strict).__name__}")
+    entries = list(_entries(module, ""))
+    names = {e.name for e in entries}
+    missing = [e.name for e in entries if e.name not in state]
+    unexpected = [key for key in state if key not in names]
+    if strict and (missing or unexpected):
+        problems = [f"missing keys {missing}"] * bool(missing)
+        problems += [f"unexpected keys {unexpected}"] * bool(unexpected)
+        raise ValueError(
+            f"load_state_dict: {' and '.join(problems)} for {module!r}; "
+            f"it expects {[e.name for e in entries]}"
+        )
+    updates = [
+        (e.params, _checked_array(state[e.name], e.name, e.shape))
+        for e in entries
+        if e.name in state
+    ]
+    for params, array in updates:
+        for p, x in zip(params, array.ravel().tolist()):
+            p.data = x
+    return IncompatibleKeys(missing, unexpected)
+
+
+def _entries(module: Module, prefix: str) -> Iterator[_Entry]:
+    """The state_dict entries of module: each a name, a shape, and its Values in row-major
+    order. (``_shapes`` below gives the same keys and shapes from an architecture alone.)"""
+    if isinstance(module, Neuron):  # a neuron is a layer of one: torch.nn.Linear(nin, 1)
+        yield _Entry(prefix + "weight", (1, len(module.w)), list(module.w))
+        yield _Entry(prefix + "bias", (1,), [module.b])
+    elif isinstance(module, Layer):
+        weights = [w for neuron in module.neurons for w in neuron.w]
+        shape = (len(module.neurons), len(module.neurons[0].w))
+        yield _Entry(prefix + "weight", shape, weights)
+        yield _Entry(prefix + "bias", (len(module.neurons),), [n.b for n in module.neurons])
+    else:
+        for name, attribute in vars(module).items():
+            if not name.startswith("_"):
+                yield from _entries_in(attribute, prefix + name)
+
+
+def _entries_in(x: object, name: str) -> Iterator[_Entry]:
+    if isinstance(x, Value):
+        yield _Entry(name, (), [x])
+    elif isinstance(x, Module):
+        yield from _entries(x, name + ".")
+    elif isinstance(x, (list, tuple)):
+        for i, item in enumerate(x):
+            yield from _entries_in(item, f"{name}.{i}")
+
+
+def _checked_array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """value as a float64 array of this shape with finite entries, or an error naming it."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"{name} is not an array of numbers: {error}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
+    if array.shape != shape:
+        hint = " (transposed? a weight is nout x nin, as in PyTorch)" * (array.shape == shape[::-1])
+        raise ValueError(f"{name} has shape {array.shape}, but this module's is {shape}{hint}")
+    array = array.astype(np.float64)
+    not_finite = np.flatnonzero(~np.isfinite(array))
+    if not_finite.size:
+        index = tuple(int(i) for i in np.unravel_index(not_finite[0], shape))
+        where = f"{name}[{', '.join(map(str, index))}]" if shape else name
+        raise ValueError(f"{where} = {float(array[index])!r} is not finite; parameters must be")
+    return array
 
 
 # --- reading ---------------------------------------------------------------------------------
