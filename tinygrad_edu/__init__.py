@@ -19,12 +19,13 @@ from .engine import Value, grad, op
 from .gradcheck import GradcheckError, gradcheck, gradcheck_module, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
+from .steps import backprop_steps
 
 if TYPE_CHECKING:
     from . import reference
     from .pytorch import from_torch, to_torch
     from .saving import ModelFileError, load, save
-    from .viz import draw_graph, render
+    from .viz import draw_graph, render, show_backprop
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "draw_graph": "viz",
     "render": "viz",
+    "show_backprop": "viz",
     "ModelFileError": "saving",
     "load": "saving",
     "save": "saving",
@@ -62,6 +64,7 @@ __all__ = [
     "Module",
     "Neuron",
     "Value",
+    "backprop_steps",
     "cyclic_gc_paused",
     "draw_graph",
     "from_torch",
@@ -76,5 +79,6 @@ __all__ = [
     "reference",
     "render",
     "save",
+    "show_backprop",
     "to_torch",
 ]
