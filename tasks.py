@@ -24,7 +24,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 # what each task installs: the tests need everything; the tour does not need PyTorch, which
 # would be a multi-GB download on a machine that does not hold its CPU wheel
-EXTRAS = {"tour": {"viz", "demos"}, "test": {"dev", "viz", "demos", "torch"}}
+EXTRAS = {"tour": {"viz", "demos"}, "test": {"dev", "viz", "demos", "torch", "browser", "notebook"}}
 
 
 def ensure_venv(extras: set[str]) -> None:

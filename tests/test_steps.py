@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 
 from tinygrad_edu import MLP, Neuron, Value, backprop_steps, losses, op
+from tinygrad_edu.engine import interior_nodes_children_first
 from tinygrad_edu.steps import formula, forward_order, value_names
 from tinygrad_edu.testing import expressions
 
@@ -75,6 +76,8 @@ def test_random_graphs_give_backwards_gradients_bit_for_bit_and_change_nothing(e
     assert snapshot(out) == before  # building the steps changes no Value
     out.backward()
     assert list(steps.values) == every_value(out)
+    backward_order = [steps.values[s.value] for s in steps.backward]
+    assert backward_order == interior_nodes_children_first(out)[::-1]  # backward()'s order
     assert [bits(g) for g in steps.grads] == [bits(v.grad) for v in steps.values]
     # the running totals are backward()'s sums, use by use
     for step in steps.backward:
@@ -85,6 +88,17 @@ def test_random_graphs_give_backwards_gradients_bit_for_bit_and_change_nothing(e
     edges = [c for s in steps.forward for c in s.children]
     for i in range(len(steps.values)):
         assert len(steps.uses(i)) == edges.count(i) >= (i != steps.result)
+
+
+def test_the_sums_are_made_in_backwards_order_where_order_changes_the_float():
+    x = Value(1.0, label="x")
+    y = Value.sum([x * 1.0, x * 1e16, x * -1e16])  # dy/dx = 0 exactly, 1 + 1e16 - 1e16 ...
+    steps = backprop_steps(y)
+    y.backward()
+    # ... = 0.0 in floats in backward()'s order (1 + 1e16 rounds to 1e16); the other way
+    # round, -1e16 + 1e16 + 1 = 1.0
+    assert x.grad == 0.0 and steps.grads[0] == 0.0
+    assert [steps.names[s.value] for s in steps.backward] == ["v4", "v1", "v2", "v3"]
 
 
 def test_a_reused_value_accumulates_one_contribution_per_use():

@@ -28,6 +28,11 @@ from .steps import BackpropSteps, box_number
 TEMPLATE = "stepthrough.html"
 _SLOT = re.compile(r"/\*\{(\w+)\}\*/")  # /*{NAME}*/ in the template
 _SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+# what Graphviz writes that the page does without: comments and tooltips naming the DOT ids,
+# and two attributes on every text that the page's CSS sets once (a big page loads faster)
+_SVG_SPARE = re.compile(
+    r'<!--.*?-->\n?|<title>[^<]*</title>\n?| xml:space="preserve"| font-family="[^"]*"'
+)
 
 
 def page_html(steps: BackpropSteps, svg: str, drawn: Sequence[int], note: str = "") -> str:
@@ -42,7 +47,7 @@ def page_html(steps: BackpropSteps, svg: str, drawn: Sequence[int], note: str = 
         "TITLE": html.escape(f"Backprop step by step: {result}"),
         "RESULT": html.escape(result),
         "CSP": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'",
-        "SVG": svg[svg.index("<svg") :],
+        "SVG": _SVG_SPARE.sub("", svg[svg.index("<svg") :]),
         "DATA": _json_in_html(_page_data(steps, drawn, note)),
     }
     return _SLOT.sub(lambda m: slots[m.group(1)], template)
@@ -60,9 +65,9 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
     for i, (value, name) in enumerate(zip(steps.values, steps.names)):
         forward = steps.forward[i]
         if i == steps.result:
-            kind = "the result"
+            kind = "the result: " + (steps.forward_text(forward) if forward.formula else "a leaf")
         elif forward.formula:
-            kind = f"computed: {steps.forward_text(forward)}"
+            kind = ""  # computed: the page shows its forward step's formula
         else:
             kind = "a leaf: a number given to the graph (an input or a parameter)"
         values.append(
