@@ -90,9 +90,11 @@ def formula(node: Value, operands: Sequence[str | float]) -> str:
     if fn is POWER:  # x ** c: the exponent is a setting, written as an operand
         operand_list, settings = operand_list + [settings[0]], ()
     in_a_call = fn not in (*INFIX, NEG, SUM, DOT)  # tanh(x), leaky_relu(x, slope=0.2)
-    terms = [
-        x if isinstance(x, str) else number(x) if in_a_call else factor(x) for x in operand_list
-    ]
+    # a call's arguments stand apart, tanh(x * w); an operator's need parentheses, (x * w) + b
+    if in_a_call:
+        terms = [x if isinstance(x, str) else number(x) for x in operand_list]
+    else:
+        terms = [term(x) if isinstance(x, str) else factor(x) for x in operand_list]
     if in_a_call:
         named = [f"{name}={number(v)}" for name, v in zip(fn.settings, settings)]
         return f"{fn.name}({', '.join(terms + named)})"
@@ -366,7 +368,7 @@ def backprop_steps(root: Value, params: Params = None) -> BackpropSteps:
         forward.append(
             ForwardStep(
                 i,
-                formula(v, [term(named[c]) for c in v.children]),
+                formula(v, [named[c] for c in v.children]),
                 formula(v, [c.data for c in v.children]),
                 v.data,
                 children,
