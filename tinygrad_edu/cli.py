@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -108,14 +109,20 @@ def _add_graph_command(commands: argparse._SubParsersAction) -> None:
     graph = commands.add_parser(
         "graph",
         help="draw an expression's computation graph, with its gradients, or step through it",
-        description="Evaluate EXPR at the given values, run backward() from the result and "
-        "draw the computation graph with every data and grad. EXPR uses numbers, variables, "
-        "+ - * / **, and " + ", ".join(f"{f}()" for f in FUNCTIONS) + ". With --steps, "
-        "print backprop step by step: each value from its operands, then the chain rule from "
-        "the result back to the inputs. With -o FILE.html, write the step-through page: open "
-        "it in a browser and step through backprop with the arrow keys.",
-        epilog='examples: tinygrad-edu graph "tanh(x*w + b)" --set x=2 --set w=-3 --set b=6.88 '
-        '-o graph.svg\n          tinygrad-edu graph "x*x + x" --set x=3 --steps -o page.html',
+        description=textwrap.fill(
+            "Evaluate EXPR at the given values, run backward() from the result and draw the "
+            "computation graph with every data and grad. EXPR uses numbers, variables, "
+            "+ - * / **, and " + ", ".join(f"{f}()" for f in FUNCTIONS) + "."
+        )
+        + "\n\n"
+        + textwrap.fill(
+            "With --steps, print backprop step by step: each value from its operands, then the "
+            "chain rule from the result back to the inputs. With -o FILE.html, write the "
+            "step-through page: open it in a browser and step through backprop with the arrow "
+            "keys."
+        ),
+        epilog='examples:\n  tinygrad-edu graph "tanh(x*w + b)" --set x=2 --set w=-3 --set b=6.88 '
+        '-o graph.svg\n  tinygrad-edu graph "x*x + x" --set x=3 --steps -o page.html',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     graph.add_argument("expression", metavar="EXPR", help='for example "tanh(x*w + b)"')
