@@ -219,6 +219,11 @@ def test_the_neuron_step_by_step_with_the_keyboard_then_the_buttons(open_page, t
     assert page.page.text_content("#play") == "❚❚ Pause"
     page.click("play")
     assert page.page.text_content("#play") == "▶ Play"
+    # the neuron fits a 1280-pixel window: scaled to fit, which a checkbox turns off
+    assert page.page.is_checked("#fit")
+    assert page.page.evaluate("document.querySelector('#graph svg').classList.contains('fit')")
+    page.page.uncheck("#fit")
+    assert not page.page.evaluate("document.querySelector('#graph svg').classList.contains('fit')")
 
 
 def test_a_reused_value_shows_each_contribution_then_the_sum(open_page, tmp_path):
