@@ -11,20 +11,12 @@ import warnings
 import pytest
 
 from tinygrad_edu import MLP, Value, losses, render, show_backprop
+from tinygrad_edu.steps import forward_order
 from tinygrad_edu.viz import GraphCutWarning, backprop_page
 
 pytestmark = pytest.mark.usefixtures("no_system_graphviz")
 
 HOSTILE = ["<img src=x onerror=window.pwned=1>", "<script>window.pwned=1</script>", "\"q\" & 'a'"]
-
-
-def neuron():
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
-    return o
 
 
 def batch_loss(samples):
@@ -34,18 +26,8 @@ def batch_loss(samples):
     return losses.mse([model(x)[0] for x in xs], [1.0] * samples), model
 
 
-def value_count(root):
-    seen, stack = {root}, [root]
-    while stack:
-        for child in stack.pop().children:
-            if child not in seen:
-                seen.add(child)
-                stack.append(child)
-    return len(seen)
-
-
-def test_the_page_is_one_file_that_fetches_nothing_and_runs_only_its_own_script(tmp_path):
-    path = render(neuron(), tmp_path / "backprop.html")
+def test_the_page_is_one_file_that_fetches_nothing_and_runs_only_its_own_script(neuron, tmp_path):
+    path = render(neuron, tmp_path / "backprop.html")
     page = path.read_text(encoding="utf-8")
     assert list(tmp_path.iterdir()) == [path]
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page
@@ -61,7 +43,7 @@ def test_the_page_is_one_file_that_fetches_nothing_and_runs_only_its_own_script(
 
 def test_a_200_value_graph_makes_a_page_under_1_mb():
     loss, model = batch_loss(6)
-    assert 200 <= value_count(loss) <= 250
+    assert 200 <= len(forward_order(loss)) <= 250
     # the parameters' long names ("layers.0.neurons.1.w.0") in every step that uses them
     size = len(backprop_page(loss, max_nodes=None, params=model).encode("utf-8"))
     assert size <= 1_000_000, size
@@ -80,15 +62,15 @@ def test_hostile_labels_stay_text_in_the_file():
     assert page.count("<script") == 2  # the data and the page's own script
 
 
-def test_building_the_page_changes_no_value():
-    o = neuron()
+def test_building_the_page_changes_no_value(neuron):
+    o = neuron
     values = [o, *o.children]
     before = [(v.data, v.grad) for v in values]
     backprop_page(o)
     assert [(v.data, v.grad) for v in values] == before
 
 
-def test_a_big_graph_is_cut_as_draw_graph_cuts_it_and_the_page_says_so():
+def test_a_big_graph_is_cut_as_draw_graph_cuts_it_and_the_page_says_so(neuron):
     loss, _ = batch_loss(20)
     with pytest.warns(GraphCutWarning, match="showing the 100 of"):
         page = backprop_page(loss, max_nodes=100)
@@ -96,21 +78,21 @@ def test_a_big_graph_is_cut_as_draw_graph_cuts_it_and_the_page_says_so():
     assert "The steps of the values left out are listed all the same" in page
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a graph within max_nodes is drawn whole, silently
-        backprop_page(neuron())
+        backprop_page(neuron)
 
 
-def test_render_checks_the_page_options_as_draw_graph_does(tmp_path):
+def test_render_checks_the_page_options_as_draw_graph_does(neuron, tmp_path):
     with pytest.raises(ValueError, match="max_nodes"):
-        render(neuron(), tmp_path / "p.html", max_nodes=0)
+        render(neuron, tmp_path / "p.html", max_nodes=0)
     with pytest.raises(TypeError, match="show_grad"):
-        render(neuron(), tmp_path / "p.html", show_grad=False)  # the page always shows them
+        render(neuron, tmp_path / "p.html", show_grad=False)  # the page always shows them
     with pytest.raises(TypeError, match="needs a Value"):
         backprop_page(1.0)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_show_backprop_carries_the_whole_page_in_an_iframe():
-    o = neuron()
+def test_show_backprop_carries_the_whole_page_in_an_iframe(neuron):
+    o = neuron
     shown = show_backprop(o, height=500)
     markup = shown._repr_html_()
     (srcdoc,) = re.findall(r'<iframe srcdoc="([^"]*)"', markup)

@@ -134,15 +134,6 @@ def open_page(browser):
         assert page.errors == [], "the page's script failed"
 
 
-def neuron():
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
-    return o
-
-
 def engine_grads(root, steps):
     """backward()'s grads, as the boxes show them, by name."""
     root.backward()
@@ -152,8 +143,8 @@ def engine_grads(root, steps):
 # --- stepping: keyboard, buttons, slider -------------------------------------------------------
 
 
-def test_the_neuron_step_by_step_with_the_keyboard_then_the_buttons(open_page, tmp_path):
-    o = neuron()
+def test_the_neuron_step_by_step_with_the_keyboard_then_the_buttons(neuron, open_page, tmp_path):
+    o = neuron
     steps = backprop_steps(o)
     page = open_page(render(o, tmp_path / "neuron.html"))
     last = steps.step_count - 1

@@ -11,16 +11,6 @@ from tinygrad_edu.steps import formula, forward_order, value_names
 from tinygrad_edu.testing import expressions
 
 
-def neuron():
-    """micrograd's neuron, o = tanh(x1 w1 + x2 w2 + b), as the README builds it."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    o = (x1 * w1 + x2 * w2 + b).tanh()
-    o.label = "o"
-    return o
-
-
 def bits(x):
     return struct.pack("<d", x)
 
@@ -37,8 +27,8 @@ def snapshot(root):
     ]
 
 
-def test_the_neuron_step_by_step():
-    o = neuron()
+def test_the_neuron_step_by_step(neuron):
+    o = neuron
     steps = backprop_steps(o)
     assert steps.names == ("x1", "w1", "x2", "w2", "b", "v1", "v2", "v3", "v4", "o")
     assert [steps.forward_text(s) for s in steps.forward[5:]] == [
@@ -220,8 +210,8 @@ def test_names_compound_labels_in_parentheses_and_the_same_graph_the_same_names(
     assert [list(n.values()) for n in names] == [["v1", "v2", "v3", "v4", "v5"]] * 2
 
 
-def test_the_table_numbers_the_steps_as_the_page_does():
-    steps = backprop_steps(neuron())
+def test_the_table_numbers_the_steps_as_the_page_does(neuron):
+    steps = backprop_steps(neuron)
     table = str(steps)
     assert table.startswith("Forward pass")
     assert "   6  v1 = x1 * w1 = 2.0 * (-3.0) = -6.0\n" in table
