@@ -16,8 +16,12 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinygrad_edu import MLP, Value, backprop_steps, losses, render
+
+if TYPE_CHECKING:  # the browser extra's Playwright, imported only where a browser is used
+    from playwright.sync_api import Browser, Page, Playwright
 
 DOCS = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's: apt-get install chromium
@@ -66,13 +70,13 @@ def moons_loss(out: Path) -> Path:
         return Path(shutil.copy(curve, out / curve.name))
 
 
-def launch_chromium(playwright):  # a playwright.sync_api.Playwright
+def launch_chromium(playwright: Playwright) -> Browser:
     """Debian's Chromium, headless, through Playwright (whose own browser download is not
     needed)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
 
 
-def backprop_screenshot(browser, out: Path = DOCS) -> Path:
+def backprop_screenshot(browser: Browser, out: Path = DOCS) -> Path:
     """``backprop_page.png``: the neuron's step-through page in the middle of the backward
     pass, v1 = x1 * w1 passing its gradient to x1 and w1, with x1's chain rule open."""
     o = neuron()
@@ -95,7 +99,7 @@ def backprop_screenshot(browser, out: Path = DOCS) -> Path:
     return path
 
 
-def _record_number(page, name: str) -> str:
+def _record_number(page: Page, name: str) -> str:
     """The number of the record that shows ``name`` in the page's picture."""
     return page.evaluate(
         """name => [...document.querySelectorAll("g.node[id^=v]")]

@@ -147,6 +147,12 @@ class BackpropPage:
     def __init__(self, page: str, height: int = 640) -> None:
         self.html, self.height = page, height
 
+    def __repr__(self) -> str:
+        return (
+            f"<BackpropPage, {len(self.html):,} characters: Jupyter shows it when it ends a cell; "
+            "elsewhere write it with render(root, 'backprop.html') and open it in a browser>"
+        )
+
     def _repr_html_(self) -> str:
         return (
             f'<iframe srcdoc="{html.escape(self.html, quote=True)}" sandbox="allow-scripts" '
