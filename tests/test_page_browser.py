@@ -30,7 +30,7 @@ pytestmark = pytest.mark.usefixtures("no_system_graphviz")
 def missing() -> str:
     """What this machine lacks for the browser tests, or ""."""
     if not EXAMPLES["CHROMIUM"].exists():
-        return "Chromium at /usr/bin/chromium: apt-get install -y chromium"
+        return f"Chromium at {EXAMPLES['CHROMIUM']}: apt-get install -y chromium"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
