@@ -38,7 +38,7 @@ SLOW_PYTHON = "3.11"  # test-all runs the slow tests once, here
 # what each task installs (the tests add torch on TORCH_PYTHON)
 EXTRAS = {
     "tour": {"viz", "demos"},
-    "test": {"dev", "viz", "demos", "lessons"},
+    "test": {"dev", "viz", "demos", "lessons", "browser"},
     "lessons": {"viz", "demos", "lessons"},
 }
 LESSONS_OUT = ROOT / "out" / "lessons"

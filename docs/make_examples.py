@@ -1,9 +1,13 @@
 """Regenerate the example pictures of docs/rendering.md and docs/demos.md.
 
-    .venv/bin/python docs/make_examples.py     # docs/neuron.svg, docs/mlp_loss.svg (instant)
+    .venv/bin/python docs/make_examples.py     # docs/neuron.svg, docs/mlp_loss.svg (instant),
+                                               # docs/backprop_page.png (headless Chromium)
                                                # and docs/moons_loss.png (the moons demo, ~1 min)
 
-All are drawn by tinygrad_edu itself, so they show exactly what users get.
+All are drawn by tinygrad_edu itself, so they show exactly what users get. The screenshot of
+the step-through page is taken by Debian's Chromium (``apt-get install chromium``) driven by
+Playwright (the ``browser`` extra); the browser tests take it the same way, with the same
+function.
 """
 
 from __future__ import annotations
@@ -12,10 +16,25 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tinygrad_edu import MLP, Value, losses, render
+from tinygrad_edu import MLP, Value, backprop_steps, losses, render
+
+if TYPE_CHECKING:  # the browser extra's Playwright, imported only where a browser is used
+    from playwright.sync_api import Browser, Page, Playwright
 
 DOCS = Path(__file__).resolve().parent
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's: apt-get install chromium
+# headless, and nothing reaching out: without the networking flags Chromium calls home
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 
 
 def neuron() -> Value:
@@ -51,6 +70,44 @@ def moons_loss(out: Path) -> Path:
         return Path(shutil.copy(curve, out / curve.name))
 
 
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, through Playwright (whose own browser download is not
+    needed)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def backprop_screenshot(browser: Browser, out: Path = DOCS) -> Path:
+    """``backprop_page.png``: the neuron's step-through page in the middle of the backward
+    pass, v1 = x1 * w1 passing its gradient to x1 and w1, with x1's chain rule open."""
+    o = neuron()
+    steps = backprop_steps(o)
+    (v1,) = [b for b, s in enumerate(steps.backward) if steps.names[s.value] == "v1"]
+    step = 1 + len(steps.forward) + 1 + v1  # the page's numbering: see BackpropSteps.table
+    with tempfile.TemporaryDirectory() as folder:
+        page_path = render(o, Path(folder) / "neuron_backprop.html")
+        page = browser.new_page(viewport={"width": 1280, "height": 640})
+        try:
+            page.goto(page_path.as_uri())
+            page.wait_for_selector("body[data-ready=yes]")
+            for _ in range(step):
+                page.keyboard.press("ArrowRight")
+            page.click("#v" + _record_number(page, "x1"))
+            path = out / "backprop_page.png"
+            page.screenshot(path=path)
+        finally:
+            page.close()
+    return path
+
+
+def _record_number(page: Page, name: str) -> str:
+    """The number of the record that shows ``name`` in the page's picture."""
+    return page.evaluate(
+        """name => [...document.querySelectorAll("g.node[id^=v]")]
+            .find(g => g.querySelector("text").textContent === name).id.slice(1)""",
+        name,
+    )
+
+
 def graphs(out: Path = DOCS) -> list[Path]:
     """The two graph pictures of docs/rendering.md."""
     loss, model = mlp_loss()
@@ -60,7 +117,19 @@ def graphs(out: Path = DOCS) -> list[Path]:
     ]
 
 
+def screenshots(out: Path = DOCS) -> list[Path]:
+    """The step-through page's screenshot, taken in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            return [backprop_screenshot(browser, out)]
+        finally:
+            browser.close()
+
+
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS
-    for path in [*graphs(out), moons_loss(out)]:
+    for path in [*graphs(out), *screenshots(out), moons_loss(out)]:
         print(f"wrote {path}")

@@ -38,3 +38,20 @@ def no_system_graphviz(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("PATH", str(path))
     monkeypatch.setattr(dot_command, "DOT_BINARY", Path("dot"))
     return path
+
+
+# --- the README's neuron -------------------------------------------------------------------
+
+
+@pytest.fixture
+def neuron():
+    """micrograd's neuron as the README builds it, o = tanh(x1 w1 + x2 w2 + b), before
+    backward(): each test gets a graph of its own."""
+    from tinygrad_edu import Value
+
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.label = "o"
+    return o

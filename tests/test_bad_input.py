@@ -33,6 +33,7 @@ from tinygrad_edu import (
     Module,
     Neuron,
     Value,
+    backprop_steps,
     draw_graph,
     from_torch,
     grad,
@@ -48,6 +49,7 @@ from tinygrad_edu import (
     reference,
     render,
     save,
+    show_backprop,
     to_torch,
 )
 from tinygrad_edu.cli import main
@@ -546,6 +548,15 @@ TABLE = {
         lambda xs: gradgradcheck(lambda vs: vs[0] ** 3, xs, eps=-1e-6),
         ValueError,
         ("eps", "positive"),
+    ),
+    "backprop_steps of a number": Bad(
+        lambda _: None, lambda _: backprop_steps(2.0), TypeError, ("backprop_steps", "float")
+    ),
+    "show_backprop with a tiny height": Bad(
+        lambda _: values(1.0),
+        lambda v: show_backprop(v[0].tanh(), height=10),
+        ValueError,
+        ("height", "10"),
     ),
     "@op on something not a function": Bad(
         lambda _: None, lambda _: op(3), TypeError, ("@op decorates a function", "int")

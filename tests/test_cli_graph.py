@@ -152,3 +152,29 @@ def test_junk_expressions_only_ever_give_the_clean_error(tmp_path, capsys, junk)
     else:
         assert status == 0 and out.read_text().startswith("digraph")
         capsys.readouterr()
+
+
+def test_steps_prints_backprop_step_by_step_and_writes_nothing_unasked(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(["graph", "x*x + x", "--set", "x=3", "--steps"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("Forward pass: each value from its operands")
+    assert "  2  x * x = 3.0 * 3.0 = 9.0\n" in printed
+    assert (
+        "d(x * x + x)/dx += 3.0 × 1.0 = 3.0   (use 3 of 3; total so far 4.0 + 3.0 = 7.0)" in printed
+    )
+    assert "  d(x * x + x)/dx = 7.0\n" in printed and "d/dx = +7" in printed
+    assert list(tmp_path.iterdir()) == []  # no graph.svg: the steps were asked for
+
+
+def test_an_html_output_is_the_step_through_page(tmp_path, capsys):
+    out = tmp_path / "page.html"
+    assert main(["graph", *NEURON, "--steps", "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in page
+    assert "Backprop step by step: tanh(x * w + b)" in page
+    printed = capsys.readouterr().out
+    assert "d(tanh(x * w + b))/dx += (-3.0) × 0.5 = -1.5" in printed
+    assert f"wrote {out}: open it in a browser to step through backprop" in printed

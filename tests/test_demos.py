@@ -36,8 +36,10 @@ def test_the_neuron_learns_and_its_gradients_are_the_chain_rule_by_hand(tmp_path
     out = capsys.readouterr().out
     for stage in ("1. Forward", "2. Loss", "3. Backward", "4. Optimize"):
         assert out.count(stage) == 4
-    assert result.files == [tmp_path / "neuron_graph.png"]
+    assert result.files == [tmp_path / "neuron_graph.png", tmp_path / "neuron_backprop.html"]
     assert_valid_png(result.files[0], min_width=1000, min_height=100)
+    page = result.files[1].read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "Backprop step by step: L" in page
 
 
 def test_feedforward_shows_dl_dz2_is_prediction_minus_truth_and_autograd_is_hand_backprop(
@@ -176,13 +178,14 @@ def test_the_tour_runs_every_demo_and_ends_with_where_the_pictures_are(
     assert list(tour.TOUR_EPOCHS) == list(DEMOS)
     for name in DEMOS:
         assert f"  {name}: " in out
-    ending = out[out.index("The pictures (plots, and the neuron's computation graph) are in") :]
+    ending = out[out.index("The pictures (plots, and the neuron's computation graph) and") :]
     assert str(tmp_path.resolve()) in ending
     pictures = sorted(tmp_path.glob("*.png"))
     assert len(pictures) == 9  # eight plots and the neuron's graph
     assert tmp_path / "neuron_graph.png" in pictures
-    for path in pictures:
-        assert path.name in ending
+    for path in [*pictures, tmp_path / "neuron_backprop.html"]:
+        assert path.is_file() and f"  {path.name}\n" in ending
+    assert "Open neuron_backprop.html in a browser to watch backprop step by step" in ending
 
 
 @pytest.mark.slow

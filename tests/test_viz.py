@@ -4,6 +4,7 @@ Every rendering test runs with no `dot` on PATH (the no_system_graphviz fixture)
 pictures come from graphviz-pure, as on a fresh machine after the README's install command.
 """
 
+import math
 import struct
 import xml.etree.ElementTree as ET
 
@@ -56,6 +57,22 @@ def node_with_text(svg_text, text):
     return node
 
 
+def ovals(svg_text):
+    """The texts of the op nodes, nearest the result first (a line of text each)."""
+    return [
+        "\n".join(texts(g))
+        for g in svg_groups(svg_text, "node")
+        if g.find(SVG + "ellipse") is not None
+    ]
+
+
+def edge_labels(svg_text):
+    """(title, label) for each edge: its title "from->to" and its label's text, or None."""
+    return [
+        (g.find(SVG + "title").text, (texts(g) or [None])[0]) for g in svg_groups(svg_text, "edge")
+    ]
+
+
 def fill(node):
     return next(node.iter(SVG + "polygon")).get("fill")
 
@@ -81,8 +98,9 @@ def test_each_record_shows_label_data_and_grad():
     assert texts(node_with_text(svg, "x1")) == ["x1", "data 2.0000", "grad -1.5000"]
     assert texts(node_with_text(svg, "w1")) == ["w1", "data -3.0000", "grad 1.0000"]
     assert texts(node_with_text(svg, "o")) == ["o", "data 0.7071", "grad 1.0000"]
-    # an unlabelled interior value: x1*w1 = -6, do/d(x1*w1) = 1 - o^2 = 0.5
-    assert ["data -6.0000", "grad 0.5000"] in [texts(g) for g in svg_groups(svg, "node")]
+    # an unlabelled interior value, named in forward order: v1 = x1*w1 = -6, do/dv1 = 0.5
+    assert texts(node_with_text(svg, "v1")) == ["v1", "data -6.0000", "grad 0.5000"]
+    assert texts(node_with_text(svg, "v2")) == ["v2", "data 0.0000", "grad 0.5000"]  # x2*w2
 
 
 def test_show_grad_false_leaves_the_grads_out():
@@ -101,11 +119,78 @@ def test_a_reused_operand_draws_two_edges():
     assert texts(node_with_text(svg, "x")) == ["x", "data 3.0000", "grad 6.0000"]
 
 
-def test_constants_are_not_nodes():
+def test_constants_are_not_nodes_but_written_in_their_ops_oval():
     x = Value(1.5, label="x")
     svg = draw_graph(x * 2 + 1).pipe(format="svg", encoding="utf-8")
     data = sorted(t for g in svg_groups(svg, "node") for t in texts(g) if t.startswith("data"))
     assert data == ["data 1.5000", "data 3.0000", "data 4.0000"]  # no node for the 2 or the 1
+    assert ovals(svg) == ["+ 1.0", "* 2.0"]
+
+
+def test_every_constant_and_setting_of_a_loss_is_in_the_picture():
+    y, w = Value(0.5, label="y"), Value(2.0, label="w")
+    loss = losses.mse([y * w, y.leaky_relu(0.2)], [1.0, -3.0])  # (p - t)**2 summed, / 2
+    svg = draw_graph(loss).pipe(format="svg", encoding="utf-8")
+    assert sorted(ovals(svg)) == sorted(
+        ["/ 2.0", "sum", "** 2.0", "** 2.0", "- 1.0", "- (-3.0)", "*", "leaky_relu\nslope=0.2"]
+    )
+
+
+@pytest.mark.parametrize(
+    "make, oval, letters",
+    [
+        (lambda x, y: x - y, "a - b", ["a", "b"]),
+        (lambda x, y: y - x, "a - b", ["b", "a"]),  # x is the second operand: b
+        (lambda x, y: x / y, "a / b", ["a", "b"]),
+        (lambda x, y: x**y, "a ** b", ["a", "b"]),
+        (lambda x, y: 2 / x, "2.0 / b", ["b", None]),  # the letters say where, the
+        (lambda x, y: 2 - y, "2.0 - b", [None, "b"]),  # constant is operand a
+        (lambda x, y: 2**x, "2.0 ** b", ["b", None]),
+        (lambda x, y: Value.dot([x, y], [y, 3.0]), "a1 * b1 + a2 * 3.0", ["a1", "a2"]),
+    ],
+)
+def test_operand_order_is_in_the_picture(make, oval, letters):
+    x, y = Value(1.5, label="x"), Value(2.5, label="y")
+    out = make(x, y)
+    svg = draw_graph(out).pipe(format="svg", encoding="utf-8")
+    assert ovals(svg) == [oval]
+    labels = edge_labels(svg)
+
+    def letters_from(name):  # the labels of the edges leaving name's record
+        record = node_with_text(svg, name).find(SVG + "title").text
+        return sorted(v for k, v in labels if k.startswith(f"{record}->"))
+
+    for name, letter in zip("xy", letters):
+        if letter is not None:  # the edge from x (or y) carries its operand's letter
+            assert letter in letters_from(name)
+    if out.fn.name == "dot":  # y is both b1, x's partner, and a2: two edges, two letters
+        assert letters_from("y") == ["a2", "b1"]
+
+
+def test_commutative_ops_and_functions_draw_no_letters():
+    x, y = Value(1.5, label="x"), Value(2.5, label="y")
+    for out in (x + y, x * y, Value.sum([x, y, x]), x.tanh(), x * 3, 3 + x):
+        svg = draw_graph(out).pipe(format="svg", encoding="utf-8")
+        assert {label for _, label in edge_labels(svg)} == {None}
+
+
+def test_unlabelled_values_are_named_in_forward_order_and_avoid_the_labels_in_use():
+    a, b = Value(1.0), Value(2.0, label="v1")
+    out = (a * b).exp() + a
+    svg = draw_graph(out).pipe(format="svg", encoding="utf-8")
+    # leaves first (a is v2, as v1 is taken), then a*b, exp(a*b) and the sum
+    assert [texts(node_with_text(svg, name))[0] for name in ("v2", "v3", "v4", "v5")] == [
+        "v2",
+        "v3",
+        "v4",
+        "v5",
+    ]
+    assert texts(node_with_text(svg, "v2"))[1] == "data 1.0000"
+    assert texts(node_with_text(svg, "v3"))[1] == "data 2.0000"  # a * b
+    assert texts(node_with_text(svg, "v5"))[1] == f"data {math.exp(2) + 1:.4f}"
+    # the same graph built again gets the same names
+    again = draw_graph((Value(1.0) * Value(2.0, label="v1")).exp() + Value(1.0)).source
+    assert "v2 |" in again and "v5 |" in again
 
 
 def test_leaves_parameters_and_the_result_look_different():
@@ -116,7 +201,7 @@ def test_leaves_parameters_and_the_result_look_different():
     svg = draw_graph(loss, params=model).pipe(format="svg", encoding="utf-8")
     nodes = svg_groups(svg, "node")
     result = nodes[0]
-    assert texts(result)[0].startswith("data") and fill(result) == viz._FILL["result"]
+    assert texts(result)[1].startswith("data") and fill(result) == viz._FILL["result"]
     assert fill(node_with_text(svg, "x")) == viz._FILL["leaf"]
     # parameters are named after the Module's attributes, and all have the parameter colour
     w = node_with_text(svg, "layers.0.neurons.1.w.0")

@@ -26,12 +26,13 @@ from .gradcheck import (
 )
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
+from .steps import backprop_steps
 
 if TYPE_CHECKING:
     from . import reference
     from .pytorch import from_torch, to_torch
     from .saving import ModelFileError, load, save
-    from .viz import draw_graph, render
+    from .viz import draw_graph, render, show_backprop
 
 __version__ = "0.1.0"
 
@@ -39,6 +40,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "draw_graph": "viz",
     "render": "viz",
+    "show_backprop": "viz",
     "ModelFileError": "saving",
     "load": "saving",
     "save": "saving",
@@ -69,6 +71,7 @@ __all__ = [
     "Module",
     "Neuron",
     "Value",
+    "backprop_steps",
     "cyclic_gc_paused",
     "draw_graph",
     "from_torch",
@@ -85,5 +88,6 @@ __all__ = [
     "reference",
     "render",
     "save",
+    "show_backprop",
     "to_torch",
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from graphviz import CalledProcessError
 
-from tinygrad_edu import MLP, Value, gradcheck, losses, optim, render
+from tinygrad_edu import MLP, Value, backprop_steps, gradcheck, losses, optim, render
 from tinygrad_edu._argtypes import positive_float, positive_int
 from tinygrad_edu.demos import DEMOS
 from tinygrad_edu.demos import load as load_demo
@@ -28,7 +29,7 @@ from tinygrad_edu.exercises import (
 )
 from tinygrad_edu.expression import FUNCTIONS, ExpressionError, parse_expression
 from tinygrad_edu.renderer import RendererNotFoundError
-from tinygrad_edu.viz import RANKDIRS, output_format
+from tinygrad_edu.viz import PAGE_FORMATS, RANKDIRS, output_format
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,12 +108,22 @@ def _tour(args: argparse.Namespace) -> int:
 def _add_graph_command(commands: argparse._SubParsersAction) -> None:
     graph = commands.add_parser(
         "graph",
-        help="draw an expression's computation graph, with its gradients",
-        description="Evaluate EXPR at the given values, run backward() from the result and "
-        "draw the computation graph with every data and grad. EXPR uses numbers, variables, "
-        "+ - * / **, and " + ", ".join(f"{f}()" for f in FUNCTIONS) + ".",
-        epilog='example: tinygrad-edu graph "tanh(x*w + b)" --set x=2 --set w=-3 --set b=6.88 '
-        "-o graph.svg",
+        help="draw an expression's computation graph, with its gradients, or step through it",
+        description=textwrap.fill(
+            "Evaluate EXPR at the given values, run backward() from the result and draw the "
+            "computation graph with every data and grad. EXPR uses numbers, variables, "
+            "+ - * / **, and " + ", ".join(f"{f}()" for f in FUNCTIONS) + "."
+        )
+        + "\n\n"
+        + textwrap.fill(
+            "With --steps, print backprop step by step: each value from its operands, then the "
+            "chain rule from the result back to the inputs. With -o FILE.html, write the "
+            "step-through page: open it in a browser and step through backprop with the arrow "
+            "keys."
+        ),
+        epilog='examples:\n  tinygrad-edu graph "tanh(x*w + b)" --set x=2 --set w=-3 --set b=6.88 '
+        '-o graph.svg\n  tinygrad-edu graph "x*x + x" --set x=3 --steps -o page.html',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     graph.add_argument("expression", metavar="EXPR", help='for example "tanh(x*w + b)"')
     graph.add_argument(
@@ -129,10 +140,15 @@ def _add_graph_command(commands: argparse._SubParsersAction) -> None:
         "--output",
         metavar="FILE",
         type=_graph_file,
-        default="graph.svg",
-        help="the picture, .svg or .png, or the DOT text, .gv (default graph.svg)",
+        help="the picture, .svg or .png, the DOT text, .gv, or the step-through page, .html "
+        "(default graph.svg; none with --steps)",
     )
     graph.add_argument("--rankdir", choices=RANKDIRS, default="LR", help="layout direction")
+    graph.add_argument(
+        "--steps",
+        action="store_true",
+        help="print backprop step by step: the forward pass, then the chain rule, as a table",
+    )
     graph.set_defaults(run=_graph)
 
 
@@ -173,16 +189,23 @@ def _graph(args: argparse.Namespace) -> int:
         result = expression.evaluate(leaves)
     except ExpressionError as error:
         _graph_error(str(error))
+    if args.steps:
+        print(backprop_steps(result), end="\n\n")
     result.backward()
-    try:
-        render(result, args.output, rankdir=args.rankdir)
-    except (RendererNotFoundError, CalledProcessError, OSError) as error:
-        print(f"tinygrad-edu graph: error: {error}", file=sys.stderr)
-        return 1
+    output = args.output or (None if args.steps else "graph.svg")
+    if output:
+        try:
+            render(result, output, rankdir=args.rankdir)
+        except (RendererNotFoundError, CalledProcessError, OSError) as error:
+            print(f"tinygrad-edu graph: error: {error}", file=sys.stderr)
+            return 1
     print(f"{result.label} = {result.data:.6g}")
     for name in expression.variables:
         print(f"  d/d{name} = {leaves[name].grad:+.6g}")
-    print(f"wrote {args.output}")
+    if output and output_format(output) in PAGE_FORMATS:
+        print(f"wrote {output}: open it in a browser to step through backprop (keys: → ←)")
+    elif output:
+        print(f"wrote {output}")
     return 0
 
 

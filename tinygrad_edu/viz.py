@@ -1,10 +1,17 @@
 """Pictures of computation graphs: what a result was computed from, and every gradient.
 
-Each Value is a record ``label | data 2.0000 | grad -0.5000``; each op is a small node between
+Each Value is a record ``name | data 2.0000 | grad -0.5000``; each op is a small node between
 its operands and its result, so ``o = tanh(x*w + b)`` reads left to right as
 
-    x, w -> (*) -> x*w ;  x*w, b -> (+) -> n ;  n -> (tanh) -> o
+    x, w -> (*) -> v1 ;  v1, b -> (+) -> v2 ;  v2 -> (tanh) -> o
 
+A Value's name is its label, else its parameter name (``params``), else an automatic short
+name, ``v1``, ``v2``, ... in the order the forward pass computes them (``steps.value_names``):
+the pictures, the steps and the step-through page use the same names. The picture holds every
+number a value depends on: a constant operand is written in its op's oval (``* 2.0``,
+``- 1.0``, ``/ 4.0``, ``2.0 - a``), and so is a setting (``leaky_relu`` with ``slope=0.2``).
+Where operand order matters (``a - b``, ``a / b``, ``a ** b``, a dot product) the oval is
+a formula in ``a``, ``b``, ... and each edge into it is labelled with its operand's letter.
 An operand used twice (``x * x``) draws two edges. Colour says what a Value is: blue for the
 leaves (inputs and constants), yellow for a Module's parameters, green with a bold frame for
 the result; interior values are white.
@@ -12,7 +19,9 @@ the result; interior values are white.
 :func:`draw_graph` returns a ``graphviz.Digraph``, so ``.source``, ``.render()``, ``.pipe()``
 and inline display in Jupyter work as usual; it renders with the system's ``dot`` or, with no
 Graphviz installed, the graphviz-pure program of the ``viz`` extra (see ``renderer.py``).
-:func:`render` writes a picture (``.svg``, ``.png``) or the DOT text (``.gv``) in one call.
+:func:`render` writes a picture (``.svg``, ``.png``), the DOT text (``.gv``) or the
+step-through page (``.html``: backprop step by step, see ``page.py``) in one call;
+:func:`show_backprop` shows that page in a Jupyter notebook.
 
 Big graphs: an MLP on a batch has tens of thousands of Values, and Graphviz's layout time
 grows faster than the graph. ``draw_graph`` draws at most ``max_nodes`` Values, those nearest
@@ -27,16 +36,29 @@ import functools
 import inspect
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar, Union
+from typing import TypeVar
 
 import graphviz
 
 from .engine import Value
 from .files import write_atomically
-from .nn import Module
+from .ops import ADD, DOT, MUL, POWER, SUM
+from .page import BackpropPage, page_html
 from .renderer import use_renderer
+from .steps import (
+    INFIX,
+    Params,
+    backprop_steps,
+    box_number,
+    factor,
+    formula,
+    forward_order,
+    number,
+    parameter_names,
+    value_names,
+)
 
 DEFAULT_MAX_NODES = 500  # Values drawn by default: renders in a few seconds, still legible
 # nodes + edges past which a layout is refused, not started: about 20 s of layout on a 2-core
@@ -52,12 +74,13 @@ BITMAP_FORMATS = ("png", "jpg", "jpeg", "jpe")
 RANKDIRS = ("LR", "RL", "TB", "BT")
 PICTURE_FORMATS = ("svg", "png")
 SOURCE_FORMATS = ("gv", "dot")  # DOT text, written without a renderer
+PAGE_FORMATS = ("html",)  # the step-through page
+COMMUTATIVE = (ADD, MUL, SUM)  # ops whose operand order changes nothing
 
 _FILL = {"result": "#bbf7d0", "parameter": "#fde68a", "leaf": "#dbeafe", "interior": "white"}
 _RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '\\{}|<>"'})
 _QUOTED_SPECIAL = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
-Params = Union[Module, Iterable[Value], None]
 PathT = TypeVar("PathT", str, os.PathLike)
 
 
@@ -126,8 +149,20 @@ def draw_graph(
     ``rankdir``: "LR" (inputs on the left), "TB", "RL" or "BT". ``show_grad``: add each
     Value's grad to its record. ``max_nodes``: draw at most this many Values, those nearest
     ``root``, marking what is left out (None: draw all). ``params``: a Module, or Values, whose
-    parameters are drawn as such; a Module's parameter names label the ones with no label.
+    parameters are drawn as such; a Module's parameter names name the ones with no label.
     """
+    _check_drawing(root, rankdir, max_nodes)
+    names = value_names(forward_order(root), params)
+
+    def fields(value: Value) -> list[str]:
+        data = f"data {box_number(value.data)}"
+        return [data, f"grad {box_number(value.grad)}"] if show_grad else [data]
+
+    graph, _ = _drawing(root, rankdir, max_nodes, names, set(parameter_names(params)), fields)
+    return graph
+
+
+def _check_drawing(root: Value, rankdir: str, max_nodes: int | None) -> None:
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph needs a Value, got {type(root).__name__}: {root!r:.60}")
     if rankdir not in RANKDIRS:
@@ -136,8 +171,20 @@ def draw_graph(
         isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
     ):
         raise ValueError(f"max_nodes must be a positive int or None, got {max_nodes!r}")
-    param_names = _parameter_names(params)
 
+
+def _drawing(
+    root: Value,
+    rankdir: str,
+    max_nodes: int | None,
+    names: dict[Value, str],
+    parameters: set[Value],
+    fields: Callable[[Value], list[str]],
+) -> tuple[ComputationGraph, list[Value]]:
+    """The graph, and the Values drawn: ``shown[i]`` is the record ``v{i}``, its op the oval
+    ``op{i}``, the edge from its k-th operand ``e{i}_{k}`` and the edge from its op ``r{i}``
+    (ids that the SVG keeps, for the step-through page). A record holds the value's name and
+    ``fields(value)``."""
     values = _values_nearest_first(root)
     shown = values if max_nodes is None else values[:max_nodes]
     index = {v: i for i, v in enumerate(shown)}
@@ -152,19 +199,21 @@ def draw_graph(
     # nodes grouped by kind under one default each, then the edges: a compact DOT text
     graph.attr("node", style="filled", fillcolor=_FILL["interior"])
     for i, value in enumerate(shown):
-        kind = _kind(value, i == 0, value in param_names)
-        label = value.label or param_names.get(value, "")
+        kind = _kind(value, i == 0, value in parameters)
         graph.node(
             f"v{i}",
-            _record(label, value, show_grad, fields_across),
+            _record([names[value], *fields(value)], fields_across),
             shape="record",
             fillcolor=None if kind == "interior" else _FILL[kind],
             penwidth="2" if kind == "result" else None,
+            id=f"v{i}",
         )
     interior = [(i, value) for i, value in enumerate(shown) if value.children]
     graph.attr("node", fillcolor="#e5e7eb", color="#6b7280", width="0.35", height="0.3")
+    operand_letters = {}
     for i, value in interior:
-        graph.node(f"op{i}", value.op.translate(_QUOTED_SPECIAL), shape="ellipse")
+        oval, operand_letters[i] = op_label(value)
+        graph.node(f"op{i}", oval.translate(_QUOTED_SPECIAL), shape="ellipse", id=f"op{i}")
     cut = {}  # op index -> how many of its operands are not drawn
     for i, value in interior:
         left_out = sum(1 for child in value.children if child not in index)
@@ -175,11 +224,15 @@ def draw_graph(
         graph.node(f"cut{i}", f"... {left_out} more", shape="plaintext")
 
     edges = 0
+    # an operand's letter sits at the arrow's head, by the oval it is an operand of
+    graph.attr(
+        "edge", fontname="Helvetica", fontsize="10", fontcolor="#1d4ed8", labeldistance="1.6"
+    )
     for i, value in interior:
-        graph.edge(f"op{i}", f"v{i}")
-        for child in value.children:
+        graph.edge(f"op{i}", f"v{i}", id=f"r{i}")
+        for k, (child, letter) in enumerate(zip(value.children, operand_letters[i])):
             if child in index:
-                graph.edge(f"v{index[child]}", f"op{i}")
+                graph.edge(f"v{index[child]}", f"op{i}", headlabel=letter or None, id=f"e{i}_{k}")
                 edges += 1
     for i in cut:
         graph.edge(f"cut{i}", f"op{i}", style="dashed", color="#9ca3af")
@@ -187,13 +240,53 @@ def draw_graph(
     edges += len(interior) + len(cut)
     graph.layout_size = nodes + edges
     if len(shown) < len(values):
-        note = (
-            f"showing the {len(shown):,} of {len(values):,} values nearest the result "
-            f"(max_nodes={max_nodes}); '...' marks operands left out"
-        )
+        note = cut_note(len(shown), len(values), max_nodes)
         graph.attr(label=note, labelloc="t", fontsize="12", fontcolor="#b45309")
-        warnings.warn(f"draw_graph: {note}", GraphCutWarning, stacklevel=2)
-    return graph
+        warnings.warn(f"draw_graph: {note}", GraphCutWarning, stacklevel=3)
+    return graph, shown
+
+
+def cut_note(shown: int, total: int, max_nodes: int | None) -> str:
+    """What a picture of ``shown`` of a graph's ``total`` values says about the rest."""
+    return (
+        f"showing the {shown:,} of {total:,} values nearest the result "
+        f"(max_nodes={max_nodes}); '...' marks operands left out"
+    )
+
+
+def op_label(node: Value) -> tuple[str, list[str]]:
+    """The text of node's op oval and, for each child, the label of its edge ("" for none).
+
+    Every constant and setting is written in the oval. Where operand order matters, the oval
+    is a formula in letters and each edge carries its operand's letter::
+
+        x + y -> "+"            x * 2 -> "* 2.0"        x - 1 -> "- 1.0"     x ** 2 -> "** 2.0"
+        x - y -> "a - b", edges "a", "b"                 2 / x -> "2.0 / b", edge "b"
+        x.leaky_relu(0.2) -> "leaky_relu" over "slope=0.2"
+        Value.dot([w1, w2], [x1, x2]) -> "a1 * b1 + a2 * b2", edges "a1", "a2", "b1", "b2"
+    """
+    fn = node.fn
+    arity = len(node.args) - len(fn.settings)
+    operands = node.args[:arity]
+    constants = [a for a in operands if not isinstance(a, Value)]
+    settings = node.args[arity:]
+    unlabelled = [""] * len(node.children)
+    if fn in COMMUTATIVE:
+        return " ".join([fn.name, *(factor(c) for c in constants)]), unlabelled
+    if arity == 1:  # a function of one operand: tanh, or leaky_relu with its slope
+        named = [f"{name}={number(v)}" for name, v in zip(fn.settings, settings)]
+        if fn is POWER:
+            return f"** {factor(settings[0])}", unlabelled
+        return "\n".join([fn.name, ", ".join(named)] if named else [fn.name]), unlabelled
+    if fn in INFIX and isinstance(operands[0], Value) and len(constants) == 1:
+        return f"{fn.name} {factor(constants[0])}", unlabelled  # x - 1: "- 1.0"
+    if fn is DOT:
+        n = arity // 2
+        letters = [f"a{p + 1}" for p in range(n)] + [f"b{p + 1}" for p in range(n)]
+    else:
+        letters = [chr(ord("a") + p) if arity <= 26 else f"a{p + 1}" for p in range(arity)]
+    used = [letter for letter, a in zip(letters, operands) if isinstance(a, Value)]
+    return formula(node, used), used
 
 
 def render(
@@ -205,8 +298,9 @@ def render(
     """Draw ``root``'s graph (see :func:`draw_graph`, which takes ``draw_options``) to a file.
 
     The format comes from ``format`` or else the suffix: "svg" and "png" are pictures, "gv"
-    (or "dot") the DOT text, which needs no renderer. The file is replaced whole or not at all.
-    Returns ``path``.
+    (or "dot") the DOT text, which needs no renderer, and "html" the step-through page of
+    backprop (see :func:`backprop_page`, which takes the same options but ``show_grad``).
+    The file is replaced whole or not at all. Returns ``path``.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"render's path must be a str or os.PathLike, got {type(path).__name__}")
@@ -214,24 +308,83 @@ def render(
     format = output_format(target, format)
     if not target.parent.is_dir():  # before the drawing, which may take a while
         raise FileNotFoundError(f"no directory {str(target.parent)!r} to write {target.name} in")
-    graph = draw_graph(root, **draw_options)
-    if format in SOURCE_FORMATS:
-        content = graph.source.encode("utf-8")
+    if format in PAGE_FORMATS:
+        content = backprop_page(root, **draw_options).encode("utf-8")
+    elif format in SOURCE_FORMATS:
+        content = draw_graph(root, **draw_options).source.encode("utf-8")
     else:
-        content = graph.pipe(format=format)
+        content = draw_graph(root, **draw_options).pipe(format=format)
     write_atomically(target, content)
     return path
 
 
+def backprop_page(
+    root: Value,
+    rankdir: str = "LR",
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    params: Params = None,
+) -> str:
+    """The step-through page of root's backpropagation: one self-contained HTML document.
+
+    The graph is drawn as by :func:`draw_graph` (same options, same names, same cut of a big
+    graph: the page says what was left out); the steps are :func:`backprop_steps`'s, so the
+    grads shown are exactly backward()'s. Forward, each value appears with its formula in
+    numbers; backward, each node passes its gradient on, ``child.grad += local × grad``, and
+    the grads fill in. No Value is changed: calling backward() first is not needed.
+    """
+    _check_drawing(root, rankdir, max_nodes)
+    steps = backprop_steps(root, params)
+    position = {v: i for i, v in enumerate(steps.values)}
+
+    # each box is laid out with the widest grad text it will show, so that every text fits
+    widest = [f"grad {box_number(g)}" for g in steps.grads]
+    for step in steps.backward:
+        for u in step.updates:
+            if u.use < u.uses:  # a running total, shown "grad 3.0000 + ?"
+                widest[u.child] = max(widest[u.child], f"grad {box_number(u.after)} + ?", key=len)
+
+    def fields(value: Value) -> list[str]:
+        return [f"data {box_number(value.data)}", widest[position[value]]]
+
+    names = dict(zip(steps.values, steps.names))
+    graph, shown = _drawing(root, rankdir, max_nodes, names, set(parameter_names(params)), fields)
+    svg = graph.pipe(format="svg", encoding="utf-8")
+    drawn = {v: i for i, v in enumerate(shown)}
+    note = ""
+    if len(shown) < len(steps.values):
+        note = (
+            f"{cut_note(len(shown), len(steps.values), max_nodes)}. The steps of the values "
+            "left out are listed all the same; for the whole graph, pass max_nodes=None."
+        )
+    return page_html(steps, svg, [drawn.get(v, -1) for v in steps.values], note)
+
+
+def show_backprop(
+    root: Value,
+    rankdir: str = "LR",
+    max_nodes: int | None = DEFAULT_MAX_NODES,
+    params: Params = None,
+    height: int = 640,
+) -> BackpropPage:
+    """The step-through page of :func:`backprop_page`, shown inline in a Jupyter notebook
+    (JupyterLab, Notebook, VS Code, Colab) when it ends a cell: an iframe that holds the whole
+    page, so the saved notebook keeps it. Nothing to install in Jupyter. ``height``: the
+    iframe's height in pixels."""
+    if isinstance(height, bool) or not isinstance(height, int) or height < 100:
+        raise ValueError(f"height must be an int of at least 100 (pixels), got {height!r}")
+    return BackpropPage(backprop_page(root, rankdir, max_nodes, params), height)
+
+
 def output_format(path: str | os.PathLike, format: str | None = None) -> str:
     """What :func:`render` writes to path: ``format`` if given, else the path's suffix;
-    a ValueError unless it is one of PICTURE_FORMATS or SOURCE_FORMATS."""
+    a ValueError unless it is one of PICTURE_FORMATS, SOURCE_FORMATS or PAGE_FORMATS."""
     chosen = (format or Path(os.fspath(path)).suffix.lstrip(".")).lower()
-    if chosen not in PICTURE_FORMATS + SOURCE_FORMATS:
-        formats = ", ".join(PICTURE_FORMATS + SOURCE_FORMATS)
+    if chosen not in PICTURE_FORMATS + SOURCE_FORMATS + PAGE_FORMATS:
+        formats = ", ".join(PICTURE_FORMATS + SOURCE_FORMATS + PAGE_FORMATS)
         raise ValueError(
             f"cannot write {os.fspath(path)!r} as {chosen or 'a file with no suffix'!r}: "
-            f"the formats are {formats} (gv and dot: the DOT text)"
+            f"the formats are {formats} (gv and dot: the DOT text; html: the step-through "
+            "page of backprop)"
         )
     return chosen
 
@@ -244,20 +397,10 @@ def _kind(value: Value, is_result: bool, is_parameter: bool) -> str:
     return "interior" if value.children else "leaf"
 
 
-def _record(label: str, value: Value, show_grad: bool, across: bool) -> str:
-    """A record label ``label | data 2.0000 | grad -0.5000``, with braces to lay it across."""
-    fields = [label.translate(_RECORD_SPECIAL).replace("\n", " ")] if label else []
-    fields.append(f"data {_number(value.data)}")
-    if show_grad:
-        fields.append(f"grad {_number(value.grad)}")
-    text = " | ".join(fields)
+def _record(fields: list[str], across: bool) -> str:
+    """A record label ``name | data 2.0000 | grad -0.5000``, with braces to lay it across."""
+    text = " | ".join(f.translate(_RECORD_SPECIAL).replace("\n", " ") for f in fields)
     return "{" + text + "}" if across else text
-
-
-def _number(x: float) -> str:
-    """Four decimals, or four significant digits where decimals would hide the number."""
-    x += 0.0  # no "-0.0000"
-    return f"{x:.4f}" if x == 0.0 or 1e-4 <= abs(x) < 1e7 else f"{x:.4e}"
 
 
 def _values_nearest_first(root: Value) -> list[Value]:
@@ -270,20 +413,3 @@ def _values_nearest_first(root: Value) -> list[Value]:
                 seen.add(child)
                 order.append(child)
     return order
-
-
-def _parameter_names(params: Params) -> dict[Value, str]:
-    """Each parameter Value with its name in a Module ("" for a bare Value)."""
-    if params is None:
-        return {}
-    if isinstance(params, Module):
-        return {value: name for name, value in params.named_parameters()}
-    if isinstance(params, Value) or not isinstance(params, Iterable):
-        raise TypeError(
-            f"params must be a Module or an iterable of Values, got {type(params).__name__}"
-        )
-    params = list(params)
-    for p in params:
-        if not isinstance(p, Value):
-            raise TypeError(f"params must hold Values only, got {type(p).__name__}: {p!r:.60}")
-    return {p: "" for p in params}

@@ -3,7 +3,8 @@
 A sigmoid neuron with three inputs is taught to answer 1.0 for the input [0.5, 0.2, 0.8].
 Each step prints the numbers of the four stages, and checks the engine's gradients against the
 chain rule written out by hand: dL/dw_i = 2 (y - t) · y (1 - y) · x_i. The first step's graph,
-with every data and grad, is drawn to ``neuron_graph.png``.
+with every data and grad, is drawn to ``neuron_graph.png``, and its backprop, step by step, to
+the page ``neuron_backprop.html`` (open it in a browser).
 """
 
 from __future__ import annotations
@@ -79,15 +80,18 @@ def run(
 
 
 def _draw(loss: Value, neuron: Neuron, out: Path) -> list[Path]:
-    """The graph of the first step's loss, gradients filled in; [] (and why) with no renderer."""
+    """The graph of the first step's loss, gradients filled in, and its step-through page;
+    [] (and why) with no renderer."""
     out.mkdir(parents=True, exist_ok=True)
     try:
-        path = render(loss, out / "neuron_graph.png", params=neuron)
+        picture = render(loss, out / "neuron_graph.png", params=neuron)
+        page = render(loss, out / "neuron_backprop.html", params=neuron)
     except RendererNotFoundError as error:
         common.say(f"               (graph not drawn: {error})")
         return []
-    common.say(f"               the graph of this step, with every grad: {path}")
-    return [path]
+    common.say(f"               the graph of this step, with every grad: {picture}")
+    common.say(f"               its backprop step by step, in a browser: {page}")
+    return [picture, page]
 
 
 def _signed(v: float) -> str:

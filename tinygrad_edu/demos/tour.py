@@ -18,8 +18,15 @@ def run(out: Path, seed: int = 0) -> list[Path]:
         title = f"4.{number}  {name}: {DEMOS[name]}"
         print(f"\n{title}\n{'-' * len(title)}")
         files += load(name).run(epochs=epochs, seed=seed, out=out).files
-    print(f"\nThe pictures (plots, and the neuron's computation graph) are in {out.resolve()}:")
+    print(
+        "\nThe pictures (plots, and the neuron's computation graph) and the neuron's "
+        f"step-through page are in {out.resolve()}:"
+    )
     for path in files:
         print(f"  {path.name}")
+    print(
+        "Open neuron_backprop.html in a browser to watch backprop step by step: the values, "
+        "then the chain rule filling in every grad (keys: → next, ← back)."
+    )
     print("Each demo runs in full with: tinygrad-edu demo NAME (NAME: " + ", ".join(DEMOS) + ")")
     return files

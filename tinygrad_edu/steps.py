@@ -1,0 +1,411 @@
+"""Backpropagation step by step, in plain numbers: the one model behind every view of it.
+
+The terminal table (``tinygrad-edu graph EXPR --steps``, or ``print(backprop_steps(root))``),
+the step-through page (``render(root, "backprop.html")``) and the notebook view
+(``show_backprop(root)``) all show the steps that :func:`backprop_steps` returns:
+
+- **forward**: every value of the graph, leaves first, then each op node after its operands,
+  with its formula in numbers (``v1 = x1 * w1 = 2.0 * (-3.0) = -6.0``) and its local
+  derivatives, d node / d operand (here dv1/dx1 = w1 = -3.0 and dv1/dw1 = x1 = 2.0);
+- **backward**: the chain rule, node by node in the order ``backward()`` uses. The result's
+  gradient with respect to itself is 1; then each node, once its own gradient is complete,
+  passes it on to each operand (child)::
+
+      child.grad += local × grad        e.g.  do/dx1 += (-3.0) × 0.5 = -1.5
+
+  A value used more than once receives one contribution per use, and its gradient is their sum:
+  dL/dx = Σ over the uses u of x of dL/du × du/dx.
+
+The numbers are exactly ``backward()``'s: the same products and sums in the same order, so the
+final gradients equal ``backward()``'s bit for bit, starting, as after ``zero_grad()``, from
+every gradient at 0. Building the steps reads the graph and changes no Value.
+
+Every value gets a name: its label, else its name in a Module (``params``), else an automatic
+short name ``v1``, ``v2``, ... numbered in forward order, the same for the same graph. The
+pictures (``draw_graph``), the steps and the page all use these names.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+from .engine import Value, interior_nodes_children_first
+from .nn import Module
+from .ops import ADD, DIV, DOT, MUL, NEG, POW, POWER, SUB, SUM
+
+Params = Union[Module, Iterable[Value], None]
+
+INFIX = (ADD, SUB, MUL, DIV, POW, POWER)  # rows of the op table written a + b, a ** 2
+
+
+# --- names and numbers as the steps write them --------------------------------------------------
+
+
+def number(x: float) -> str:
+    """A number as the steps write it: 6 significant digits, with a point or an exponent
+    ("2.0", "-1.5", "0.707107", "1e-07"). The page and ``repr`` give the exact value."""
+    text = f"{x + 0.0:.6g}"  # + 0.0: no "-0"
+    return text if "." in text or "e" in text else text + ".0"
+
+
+def box_number(x: float) -> str:
+    """A number as a value's box shows it (``data 2.0000``): four decimals, or four
+    significant digits where decimals would hide the number."""
+    x += 0.0  # no "-0.0000"
+    return f"{x:.4f}" if x == 0.0 or 1e-4 <= abs(x) < 1e7 else f"{x:.4e}"
+
+
+def factor(x: float) -> str:
+    """A number as an operand in a formula: negative numbers in parentheses, ``(-3.0)``."""
+    return f"({number(x)})" if x < 0 else number(x)
+
+
+def term(name: str) -> str:
+    """A name as an operand in a formula: in parentheses unless it is a plain name (x1,
+    layers.0.w.1), so that a label such as ``x * w`` reads as one operand: ``(x * w) + b``."""
+    plain = name.replace("_", "a").replace(".", "a").isalnum()
+    return name if plain else f"({name})"
+
+
+def formula(node: Value, operands: Sequence[str | float]) -> str:
+    """node's op written out with ``operands[k]`` (a name, or a number) for its k-th child in
+    operand order, and each constant and setting as its number::
+
+        formula(x - 1, ["x"]) == "x - 1.0"           formula(2 / x, [-4.0]) == "2.0 / (-4.0)"
+        formula(x.tanh(), ["x"]) == "tanh(x)"        formula(x ** 3, ["x"]) == "x ** 3.0"
+        formula(x.leaky_relu(0.2), ["x"]) == "leaky_relu(x, slope=0.2)"
+        formula(Value.dot([w1, w2], [x1, x2]), ["w1", "w2", "x1", "x2"])
+            == "w1 * x1 + w2 * x2"
+    """
+    fn = node.fn
+    if fn is None:
+        raise ValueError(f"a leaf has no formula: {node!r}")
+    arity = len(node.args) - len(fn.settings)
+    given = iter(operands)
+    operand_list = [next(given) if isinstance(a, Value) else a for a in node.args[:arity]]
+    settings = node.args[arity:]
+    if fn is POWER:  # x ** c: the exponent is a setting, written as an operand
+        operand_list, settings = operand_list + [settings[0]], ()
+    in_a_call = fn not in (*INFIX, NEG, SUM, DOT)  # tanh(x), leaky_relu(x, slope=0.2)
+    # a call's arguments stand apart, tanh(x * w); an operator's need parentheses, (x * w) + b
+    if in_a_call:
+        terms = [x if isinstance(x, str) else number(x) for x in operand_list]
+    else:
+        terms = [term(x) if isinstance(x, str) else factor(x) for x in operand_list]
+    if in_a_call:
+        named = [f"{name}={number(v)}" for name, v in zip(fn.settings, settings)]
+        return f"{fn.name}({', '.join(terms + named)})"
+    if fn is NEG:
+        return f"-{terms[0]}"
+    if fn is DOT:
+        n = len(terms) // 2
+        return " + ".join(f"{w} * {x}" for w, x in zip(terms[:n], terms[n:]))
+    return f" {'+' if fn is SUM else fn.name} ".join(terms)
+
+
+def forward_order(root: Value) -> list[Value]:
+    """Every Value of root's graph once, in the order a learner computes them by hand: the
+    leaves (the given numbers) first, then each op node after its operands, left operand
+    first, as Python evaluates ``x1*w1 + x2*w2`` (x1*w1, then x2*w2, then the sum). The result
+    comes last. (backward() may visit siblings in another order; both are topological.)"""
+    order: list[Value] = []
+    visited = {root}
+    stack = [(root, iter(root.children))]  # a depth-first search with its own stack: any depth
+    while stack:
+        node, children = stack[-1]
+        for child in children:
+            if child not in visited:
+                visited.add(child)
+                stack.append((child, iter(child.children)))
+                break
+        else:  # every operand placed: the node comes next
+            stack.pop()
+            order.append(node)
+    return [v for v in order if not v.children] + [v for v in order if v.children]
+
+
+def parameter_names(params: Params) -> dict[Value, str]:
+    """Each parameter Value with its name in a Module ("" for a bare Value in a list)."""
+    if params is None:
+        return {}
+    if isinstance(params, Module):
+        return {value: name for name, value in params.named_parameters()}
+    if isinstance(params, Value) or not isinstance(params, Iterable):
+        raise TypeError(
+            f"params must be a Module or an iterable of Values, got {type(params).__name__}"
+        )
+    params = list(params)
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"params must hold Values only, got {type(p).__name__}: {p!r:.60}")
+    return {p: "" for p in params}
+
+
+def value_names(values: Sequence[Value], params: Params = None) -> dict[Value, str]:
+    """A name for each of ``values`` (a graph in forward order, see :func:`forward_order`):
+    its label, else its name in params, else ``v1``, ``v2``, ... in order, skipping any name
+    the graph already uses. The same graph always gets the same names."""
+    given = parameter_names(params)
+    names = {v: v.label or given.get(v, "") for v in values}
+    taken = set(names.values())
+    count = 0
+    for v in values:
+        if not names[v]:
+            count += 1
+            while f"v{count}" in taken:
+                count += 1
+            names[v] = f"v{count}"
+    return names
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ForwardStep:
+    """One value computed: ``values[value] = formula = numbers = result``, with the local
+    derivatives d value / d children[k] = local_grads[k]. A leaf has no formula: it is given."""
+
+    value: int  # index into BackpropSteps.values
+    formula: str  # with names: "x1 * w1" ("" for a leaf)
+    numbers: str  # the same with numbers: "2.0 * (-3.0)" ("" for a leaf)
+    result: float
+    children: tuple[int, ...]  # the Value operands, in operand order (a reused one twice)
+    local_grads: tuple[float, ...]  # one per child
+
+
+@dataclass(frozen=True)
+class Update:
+    """One edge of the backward pass: ``child.grad += local × upstream = contribution``,
+    taking the child's gradient from ``before`` to ``after``. ``use`` counts the child's
+    uses as they pass their gradient back: the ``use``-th of ``uses``."""
+
+    child: int
+    local: float  # d node / d child
+    upstream: float  # d result / d node: the node's complete gradient
+    contribution: float  # local * upstream, as backward() computes it
+    before: float
+    after: float  # before + contribution, as backward() computes it
+    use: int
+    uses: int
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """A node passing its complete gradient ``grad`` on to its children. A node whose
+    gradient is 0 passes nothing on (backward() skips it): no updates."""
+
+    value: int
+    grad: float
+    updates: tuple[Update, ...]
+
+
+@dataclass(frozen=True)
+class BackpropSteps:
+    """The forward and backward steps of one backward() from zeroed gradients.
+
+    ``values``: every Value of the graph in forward order (the result last), ``names`` theirs;
+    ``grads[i]``: d result / d values[i] when backward is done, bit for bit backward()'s;
+    ``complete_after[i]``: the index of the backward step after which ``grads[i]`` is complete
+    (all uses of the value have passed their gradient back; -1 for the result, whose gradient
+    is 1 from the start). ``print(steps)`` prints them as a table.
+    """
+
+    values: tuple[Value, ...]
+    names: tuple[str, ...]
+    forward: tuple[ForwardStep, ...]
+    backward: tuple[BackwardStep, ...]
+    grads: tuple[float, ...]
+    complete_after: tuple[int, ...]
+
+    @property
+    def result(self) -> int:
+        """The index of the result, the value differentiated: the last one."""
+        return len(self.values) - 1
+
+    # --- the steps in words: the same lines for the table and the page ---
+
+    def d(self, i: int) -> str:
+        """The gradient of the result with respect to values[i], written ``do/dx1``."""
+        return f"d{term(self.names[self.result])}/d{term(self.names[i])}"
+
+    def forward_text(self, step: ForwardStep) -> str:
+        """``v1 = x1 * w1 = 2.0 * (-3.0) = -6.0``, or ``x1 = 2.0`` for a leaf."""
+        name, result = self.names[step.value], number(step.result)
+        if not step.formula:
+            return f"{name} = {result}"
+        parts = [name] + ([step.formula] if step.formula != name else []) + [step.numbers]
+        return " = ".join(parts + [result])
+
+    def locals_text(self, step: ForwardStep) -> str:
+        """The local derivatives: ``dv1/dx1 = -3.0, dv1/dw1 = 2.0``."""
+        name = term(self.names[step.value])
+        return ", ".join(
+            f"d{name}/d{term(self.names[c])} = {number(g)}"
+            for c, g in zip(step.children, step.local_grads)
+        )
+
+    def backward_text(self, step: BackwardStep) -> str:
+        """The node's gradient, complete when its step comes, and what it does with it."""
+        name = self.names[step.value]
+        if not step.grad:
+            return f"{self.d(step.value)} = 0.0: nothing to pass on (backward() skips it)"
+        return f"{self.d(step.value)} = {number(step.grad)}, passed on to {name}'s operands"
+
+    def update_text(self, update: Update) -> str:
+        """``dL/dx1 += (-3.0) × 0.5 = -1.5``; from a value's second use on, with its running
+        total: ``; total so far 1.0 + 1.0 = 2.0``."""
+        text = (
+            f"{self.d(update.child)} += {factor(update.local)} × {factor(update.upstream)}"
+            f" = {number(update.contribution)}"
+        )
+        if update.uses > 1:
+            text += f"   (use {update.use} of {update.uses}"
+            if update.use > 1:
+                text += (
+                    f"; total so far {number(update.before)} + {factor(update.contribution)}"
+                    f" = {number(update.after)}"
+                )
+            text += ")"
+        return text
+
+    def seed_text(self) -> str:
+        """The start of the backward pass: the result's gradient with respect to itself."""
+        return f"{self.d(self.result)} = 1.0: the result changes one for one with itself"
+
+    def uses(self, i: int) -> list[tuple[BackwardStep, int]]:
+        """Each use of values[i] as (the user's backward step, the edge's index in it),
+        in the order backward() visits them; a use whose user's gradient is 0 passes 0."""
+        return self._uses[i]
+
+    @functools.cached_property
+    def _uses(self) -> list[list[tuple[BackwardStep, int]]]:
+        uses: list[list[tuple[BackwardStep, int]]] = [[] for _ in self.values]
+        for step in self.backward:
+            for k, child in enumerate(self.forward[step.value].children):
+                uses[child].append((step, k))
+        return uses
+
+    def chain_rule(self, i: int) -> list[str]:
+        """The whole chain rule of values[i]: its gradient as the sum over its uses u of
+        dL/du × du/dx, in symbols, then in numbers, then added up."""
+        if i == self.result:
+            return [f"{self.d(i)} = 1.0 (the result, with respect to itself)"]
+        name = term(self.names[i])
+        symbols, factors, products = [], [], []
+        for step, k in self.uses(i):
+            user = step.value
+            local = self.forward[user].local_grads[k]
+            symbols.append(f"{self.d(user)} × d{term(self.names[user])}/d{name}")
+            factors.append(f"{factor(step.grad)} × {factor(local)}")
+            products.append(factor(local * step.grad))
+        lines = [f"{self.d(i)} = " + " + ".join(symbols), "= " + " + ".join(factors)]
+        if len(products) > 1:
+            lines.append("= " + " + ".join(products))
+        lines.append(f"= {number(self.grads[i])}")
+        return lines
+
+    def table(self) -> str:
+        """The steps as a table, numbered as the page numbers them (step 0: nothing done)."""
+        rows = ["Forward pass: each value from its operands, the leaves (given numbers) first"]
+        number_width = len(str(self.step_count - 1))
+        indent = " " * (number_width + 2)
+        n = 0
+        for step in self.forward:
+            n += 1
+            text = self.forward_text(step)
+            rows.append(f"  {n:>{number_width}}  {text}")
+            if step.formula:
+                rows.append(f"  {indent}    local derivatives: {self.locals_text(step)}")
+        rows.append("")
+        rows.append(
+            "Backward pass: the chain rule from the result back to the leaves, in backward()'s "
+            "order:\n  each node passes its gradient to its operands: "
+            "child.grad += local derivative × gradient"
+        )
+        n += 1
+        rows.append(f"  {n:>{number_width}}  {self.seed_text()}")
+        for step in self.backward:
+            n += 1
+            rows.append(f"  {n:>{number_width}}  {self.backward_text(step)}")
+            rows += [f"  {indent}    {self.update_text(u)}" for u in step.updates]
+        rows.append("")
+        rows.append("Gradients (equal to backward()'s):")
+        rows += [f"  {self.d(i)} = {self.grads[i]!r}" for i in range(len(self.values))]
+        return "\n".join(rows)
+
+    __str__ = table
+
+    @property
+    def step_count(self) -> int:
+        """How many steps the page shows: step 0 (nothing computed yet), one per value
+        computed, the start of the backward pass, one per node passing its gradient on."""
+        return 1 + len(self.forward) + 1 + len(self.backward)
+
+
+def backprop_steps(root: Value, params: Params = None) -> BackpropSteps:
+    """The forward and backward steps of ``root.backward()``, in plain numbers.
+
+    The backward pass starts from zeroed gradients, as after ``zero_grad()``, and computes
+    exactly what ``backward()`` computes, in the same order: the final gradients (``.grads``)
+    equal backward()'s bit for bit. No Value is changed. ``params``: a Module, or Values,
+    whose parameter names name the values that have no label.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"backprop_steps needs a Value, got {type(root).__name__}: {root!r:.60}")
+    values = forward_order(root)
+    named = value_names(values, params)
+    index = {v: i for i, v in enumerate(values)}
+    forward = []
+    for i, v in enumerate(values):
+        if not v.children:
+            forward.append(ForwardStep(i, "", "", v.data, (), ()))
+            continue
+        children = tuple(index[c] for c in v.children)
+        forward.append(
+            ForwardStep(
+                i,
+                formula(v, [named[c] for c in v.children]),
+                formula(v, [c.data for c in v.children]),
+                v.data,
+                children,
+                v.local_grads,
+            )
+        )
+    uses = [0] * len(values)
+    for step in forward:
+        for c in step.children:
+            uses[c] += 1
+
+    # backward(), step by step: its order and its arithmetic, with a list for the grads
+    grads = [0.0] * len(values)
+    grads[-1] += 1.0
+    used = [0] * len(values)
+    complete_after = [-1] * len(values)
+    backward = []
+    for node in reversed(interior_nodes_children_first(root)):  # backward()'s order
+        i = index[node]
+        grad = grads[i]
+        updates = []
+        for c, local_grad in zip(forward[i].children, node.local_grads):
+            used[c] += 1
+            complete_after[c] = len(backward)
+            if grad:  # a zero gradient passes nothing on
+                before = grads[c]
+                contribution = local_grad * grad
+                grads[c] += contribution
+                updates.append(
+                    Update(c, local_grad, grad, contribution, before, grads[c], used[c], uses[c])
+                )
+        backward.append(BackwardStep(i, grad, tuple(updates)))
+    return BackpropSteps(
+        tuple(values),
+        tuple(named[v] for v in values),
+        tuple(forward),
+        tuple(backward),
+        tuple(grads),
+        tuple(complete_after),
+    )
