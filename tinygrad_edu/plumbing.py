@@ -271,13 +271,15 @@ def dot_of_values(ws: list, xs: list, x_data: list[float]) -> Any:
 
 class CustomOp(Op):
     """The row of an op made with ``@op``: its function gives the value and the local
-    derivatives together; ``value_derivatives`` (optional) gives the derivatives in Values."""
+    derivatives together; ``value_derivatives`` (optional) gives the derivatives in Values;
+    ``vectorized`` (optional) gives both for numpy arrays, for jit."""
 
-    __slots__ = ("function",)
+    __slots__ = ("function", "vectorized")
 
     def __init__(self, fn: Callable, arity: int, settings: tuple[str, ...],
-                 value_derivatives: Callable | None) -> None:  # fmt: skip
-        self.function = fn
+                 value_derivatives: Callable | None,
+                 vectorized: Callable | None = None) -> None:  # fmt: skip
+        self.function, self.vectorized = fn, vectorized
         super().__init__(fn.__name__, self._value, value_derivatives or self._no_rule, arity,
                          settings)  # fmt: skip
 
@@ -306,19 +308,31 @@ class CustomOp(Op):
         )
 
 
-def custom_op(fn: Callable, value_derivatives: Callable | None, apply: Callable) -> Callable:
+def custom_op(
+    fn: Callable,
+    value_derivatives: Callable | None,
+    apply: Callable,
+    vectorized: Callable | bool | None = None,
+) -> Callable:
     """``fn(*floats) -> (value, local_grads)`` as a function on Values, with a row of its own.
 
-    fn's positional parameters without defaults are the operands; the others are settings."""
+    fn's positional parameters without defaults are the operands; the others are settings.
+    ``vectorized``: the same rule for numpy arrays, or True when fn itself is one."""
     if not callable(fn):
         raise TypeError(f"@op decorates a function, got {type(fn).__name__}: {fn!r:.60}")
+    if not (vectorized is None or isinstance(vectorized, bool) or callable(vectorized)):
+        raise TypeError(
+            "@op's vectorized must be a function of numpy arrays, True (fn itself takes "
+            f"arrays) or None, got {type(vectorized).__name__}: {vectorized!r:.60}"
+        )
     signature = inspect.signature(fn)
     parameters = list(signature.parameters.values())
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     variable = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     operands = [p for p in parameters if p.default is p.empty and p.kind in positional]
     settings = [p.name for p in parameters if p not in operands and p.kind not in variable]
-    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives)
+    rule = fn if vectorized is True else vectorized or None
+    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives, rule)
 
     @functools.wraps(fn)
     def applied(*args: Any, **kwargs: Any) -> Any:
