@@ -24,6 +24,7 @@ from .gradcheck import (
     hessian,
     numerical_grad,
 )
+from .jit import CaptureEvictedWarning, CaptureMismatchError, jit
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
 
@@ -62,6 +63,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CaptureEvictedWarning",
+    "CaptureMismatchError",
     "GradcheckError",
     "Layer",
     "MLP",
@@ -77,6 +80,7 @@ __all__ = [
     "gradcheck",
     "gradcheck_module",
     "hessian",
+    "jit",
     "load",
     "losses",
     "numerical_grad",
