@@ -157,7 +157,7 @@ class JitFunction:
         program = self.programs.get(structure)
         if program is None:
             program = self._capture(structure, args)
-        else:
+        elif len(self.programs) > 1:
             self.programs.move_to_end(structure)  # the least recently used is dropped first
         call = Call(program, *program.replay(inputs), values)
         if self.check:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from numbers import Integral, Real
 from typing import Any
@@ -20,8 +21,9 @@ import numpy as np
 from .engine import Value, interior_nodes_children_first
 
 NUMBER, VALUE = "number", "Value"  # the two kinds of input, in a structure's key
-ONLY_FLOATS, ONLY_INTS = frozenset({float}), frozenset({int})
-INTS = "ints"  # a list of ints, in a key: ("ints", the ints)
+ONLY_FLOATS, ONLY_INTS, ONLY_LISTS = frozenset({float}), frozenset({int}), frozenset({list})
+# in a key, a list of ints is (INTS, the ints), a list of lists of numbers (ROWS, their lengths)
+INTS, ROWS = "ints", "rows"
 
 
 class UncapturableInput(TypeError):
@@ -57,6 +59,11 @@ def flatten(args: tuple) -> tuple[tuple, list[float], list[Value]]:
                 return (kind, (NUMBER,) * len(x))
             if ONLY_INTS.issuperset(map(type, x)):  # labels, token ids: structure
                 return (kind, (INTS, tuple(x)))
+            if ONLY_LISTS.issuperset(map(type, x)):  # a batch of rows of numbers?
+                flat = list(itertools.chain.from_iterable(x))
+                if ONLY_FLOATS.issuperset(map(type, flat)):
+                    add_numbers(flat)
+                    return (kind, (ROWS, tuple(map(len, x))))
             return (kind, tuple(map(walk, x)))
         role = input_role(x)
         if role is NUMBER:
@@ -164,6 +171,9 @@ def describe(key: tuple, names: Sequence[str]) -> str:
         if content and content[0] == INTS:
             ints = content[1]
             return f"{kind.__name__}{'s' if plural else ''} of {len(ints)} ints"
+        if content and content[0] == ROWS:
+            rows = [(list, (NUMBER,) * n) for n in content[1]]
+            return words((kind, tuple(rows)), plural)
         if not content:
             return f"empty {kind.__name__}s" if plural else f"an empty {kind.__name__}"
         same = all(item == content[0] for item in content)
