@@ -250,34 +250,24 @@ def summarise_jit(rounds: list[dict]) -> dict:
     def ratio(top: str, bottom: str) -> dict | None:
         return spread([res[top]["step_s"] / res[bottom]["step_s"] for res in rounds])
 
-    eager, jitted, numpy_ = f"{OURS} A2", f"{OURS} A2-jit", "numpy A2"
-    g = {"micro": f"{MICRO} G", "eager": f"{OURS} G", "jit": f"{OURS} G-jit"}
-    dropin = {"eager": f"{OURS} G-dropin", "jit": f"{OURS} G-dropin-jit"}
-    rows = {
-        "A2": {
-            "label": "A2 demo step, our MLP",
+    def row(label: str, eager: str, jitted: str, peer: str, peer_name: str) -> dict:
+        """One line of the table: eager, jit and a peer, by their results' names."""
+        return {
+            "label": label,
             "eager": times(eager),
             "jit": times(jitted),
-            "peer": ("numpy", times(numpy_)),
+            "peer": (peer_name, times(peer)),
             "eager/jit": ratio(eager, jitted),
-            "peer/jit": ratio(numpy_, jitted),
-        },
-        "G": {
-            "label": "G microgpt-shaped step",
-            "eager": times(g["eager"]),
-            "jit": times(g["jit"]),
-            "peer": (MICRO, times(g["micro"])),
-            "eager/jit": ratio(g["eager"], g["jit"]),
-            "peer/jit": ratio(g["micro"], g["jit"]),
-        },
-        "G dropin": {
-            "label": "G on microgpt's own code",
-            "eager": times(dropin["eager"]),
-            "jit": times(dropin["jit"]),
-            "peer": (MICRO, times(g["micro"])),
-            "eager/jit": ratio(dropin["eager"], dropin["jit"]),
-            "peer/jit": ratio(g["micro"], dropin["jit"]),
-        },
+            "peer/jit": ratio(peer, jitted),
+        }
+
+    micro = f"{MICRO} G"
+    rows = {
+        "A2": row("A2 demo step, our MLP", f"{OURS} A2", f"{OURS} A2-jit", "numpy A2", "numpy"),
+        "G": row("G microgpt-shaped step", f"{OURS} G", f"{OURS} G-jit", micro, MICRO),
+        "G dropin": row(
+            "G on microgpt's own code", f"{OURS} G-dropin", f"{OURS} G-dropin-jit", micro, MICRO
+        ),
     }
     user_op = {
         "eager": times(f"{OURS} U"),
@@ -292,7 +282,7 @@ def summarise_jit(rounds: list[dict]) -> dict:
             "capture_s": times(name, "capture_s"),
             "steps_s": times(name, "total_s"),
         }
-        for label, name in (("G", g["jit"]), ("G dropin", dropin["jit"]))
+        for label, name in (("G", f"{OURS} G-jit"), ("G dropin", f"{OURS} G-dropin-jit"))
     }
     medians = {name: r["eager/jit"]["median"] for name, r in rows.items()}
     targets = {

@@ -384,3 +384,17 @@ def test_a_replay_that_leaves_the_float_range_raises_eager_modes_error():
 def test_keyword_arguments_are_refused():
     with pytest.raises(TypeError, match="takes its arguments by position"):
         jit(lambda x: x)(x=1.0)
+
+
+def test_the_docs_example_trains():
+    """docs/jit.md's first example, run as written, on two small clusters."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "jit.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    rng = np.random.default_rng(0)
+    points = (rng.normal(size=(20, 2)) + np.array([[2.0, 0.0]] * 10 + [[-2.0, 0.0]] * 10)).tolist()
+    labels = [1] * 10 + [-1] * 10
+    namespace = {"points": points, "labels": labels}
+    exec(compile(example, "docs/jit.md", "exec"), namespace)
+    assert namespace["loss"].data < 0.2 and len(namespace["loss_of"].programs) == 1

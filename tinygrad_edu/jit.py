@@ -184,8 +184,8 @@ class JitFunction:
             except TypeError as error:
                 if hasattr(error, "add_note"):  # Python 3.11+
                     error.add_note(
-                        f"(while jit captured {self.name}: each number and Value among its "
-                        "inputs reached it as a stand-in Value; a number that must stay a "
+                        f"(jit ran {self.name} on stand-ins: each number and Value among "
+                        "its inputs reached it as a leaf Value; a number that must stay a "
                         "plain number, such as a loss's targets, goes in as an int, which is "
                         "part of the structure, or is read from outside)"
                     )
