@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Benchmark tinygrad_edu against micrograd (and torch, if installed), side by side.
+"""Benchmark tinygrad_edu against micrograd (and torch, if installed), side by side, and
+tinygrad_edu under jit against eager mode, hand-written numpy and a microgpt-style engine.
 
-    python3 benchmarks/run.py                 # 5 rounds, about 2 minutes on a laptop
+    python3 benchmarks/run.py                 # 5 rounds, about 4 minutes on a laptop
     python3 benchmarks/run.py --rounds 9      # more rounds, tighter medians
 
 On a fresh machine it makes ``.venv`` (as ``tasks.py`` does), installs the ``bench`` extra
@@ -15,7 +16,13 @@ the median over rounds with its min-max; a ratio is micrograd's time over ours, 
 a round and then summarised the same way. Before any time counts, every engine must give the
 same loss (A) and the same value and gradient (B) to 1e-12 relative. D, the deepest chain an
 engine can backprop, is searched once, each try in its own process with a time limit.
-Prints one table and saves everything to ``benchmarks/results.json``.
+
+The jit table (same rounds, same method): A2 eager vs under jit vs the numpy reference on the
+same weights and data; G, a microgpt-shaped training step (``microgpt.py``), on a 40-line
+microgpt-style engine vs tinygrad_edu eager vs under jit, whose losses must agree to 1e-9 at
+every step, and once more on microgpt's own code (``--dropin``). Under jit, G's captures (one
+per sequence length) are made before the timed steps and reported apart.
+Prints both tables and saves everything to ``benchmarks/results.json``.
 """
 
 from __future__ import annotations
@@ -41,35 +48,49 @@ D_CAP = 1_000_000  # ops; the search stops here
 D_TIMEOUT_S = 600
 # the issue's targets: A ratios (micrograd / ours), B seconds per op, C bytes per node, D depth
 TARGETS = {"A1": 6.0, "A2": 50.0, "B": 1e-6, "C": 300.0, "D": 1_000_000}
+# jit's: A2 eager / jit, jit / numpy at most, G microgpt-style engine / jit
+JIT_TARGETS = {"A2 eager/jit": 20.0, "A2 jit/numpy": 20.0, "G microgpt/jit": 5.0}
+G_REL_TOL = 1e-9  # the losses of G's engines, at every step (training amplifies rounding)
+MICRO = "microgpt"
 
 
 def main(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="rounds (>= 5 for the issue)")
     parser.add_argument("--steps", type=int, default=3, help="timed training steps per A run")
+    parser.add_argument("--g-steps", type=int, default=16, help="training steps per G run")
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args(argv)
     ensure_bench_environment(argv)
     engines = [PEER, OURS] + (["torch"] if importlib.util.find_spec("torch") else [])
 
-    a_jobs = [(e, "A") for e in engines] + [(OURS, "A2")]
-    b_jobs = [(e, "B") for e in engines]
+    a_jobs = [(e, "A", ()) for e in engines] + [(OURS, "A2", ()), (OURS, "A2", ("--jit",))]
+    a_jobs.append(("numpy", "A2", ()))
+    b_jobs = [(e, "B", ()) for e in engines]
+    g_jobs = [(MICRO, "G", ()), (OURS, "G", ()), (OURS, "G", ("--jit",))]
+    g_jobs += [(OURS, "G", ("--dropin",)), (OURS, "G", ("--dropin", "--jit"))]
+    g_jobs += [(OURS, "U", ()), (OURS, "U", ("--jit",)), (OURS, "U", ("--jit", "--fallback"))]
     rounds = []
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds} ...", file=sys.stderr, flush=True)
         results = {}
-        for jobs in (a_jobs, b_jobs):
-            for engine, workload in rotated(jobs, r):  # alternate who runs first
-                extra = ["--steps", str(args.steps)] if workload != "B" else []
-                results[f"{engine} {workload}"] = worker(engine, workload, *extra)
+        for jobs in (a_jobs, b_jobs, g_jobs):
+            for engine, workload, flags in rotated(jobs, r):  # alternate who runs first
+                steps = {"A": args.steps, "A2": args.steps, "G": args.g_steps, "U": 5}.get(workload)
+                extra = ["--steps", str(steps)] if steps else []
+                name = f"{engine} {workload}" + "".join(f.replace("--", "-") for f in flags)
+                results[name] = worker(engine, workload, *extra, *flags)
         check_agreement(results, engines)
         rounds.append(results)
     print("searching for the deepest chain each engine can backprop (D) ...", file=sys.stderr)
     deepest = {engine: deepest_chain(engine) for engine in engines}
 
     summary = summarise(rounds, deepest, engines)
+    summary["jit"] = summarise_jit(rounds)
     table = format_table(summary, engines, args.rounds)
     print(table)
+    print()
+    print(format_jit_table(summary["jit"], args.rounds))
     args.out.write_text(
         json.dumps(
             {"machine": machine(), "rounds": rounds, "D": deepest, "summary": summary}, indent=1
@@ -112,6 +133,16 @@ def check_agreement(results: dict, engines: list[str]) -> None:
     for name, result in results.items():
         if " A" in name:
             assert_close(result["losses"][0], reference, f"{name}: first loss")
+    for name in [n for n in results if " U" in n]:
+        assert_close(results[name]["losses"][0], results[f"{OURS} U"]["losses"][0], name)
+    for name in [n for n in results if " G" in n]:  # every step's loss
+        for k, (got, want) in enumerate(
+            zip(results[name]["losses"], results[f"{MICRO} G"]["losses"])
+        ):
+            if abs(got - want) > G_REL_TOL * abs(want):
+                raise SystemExit(
+                    f"G disagrees, nothing timed counts: {name} step {k}: {got!r} vs {want!r}"
+                )
     for n_key in [key for key in results[f"{PEER} B"] if key.startswith("B")]:
         for engine in engines:
             for quantity in ("y", "dy_dx"):
@@ -208,6 +239,97 @@ def summarise(rounds: list[dict], deepest: dict, engines: list[str]) -> dict:
         "D >= 1,000,000": deepest[OURS]["deepest_ok"] >= TARGETS["D"],
     }
     return {"rows": rows, "D": deepest, "targets": targets}
+
+
+def summarise_jit(rounds: list[dict]) -> dict:
+    """The jit table: each variant's step time over rounds and the within-round ratios."""
+
+    def times(name: str, field: str = "step_s") -> dict | None:
+        return spread([res[name][field] for res in rounds])
+
+    def ratio(top: str, bottom: str) -> dict | None:
+        return spread([res[top]["step_s"] / res[bottom]["step_s"] for res in rounds])
+
+    def row(label: str, eager: str, jitted: str, peer: str, peer_name: str) -> dict:
+        """One line of the table: eager, jit and a peer, by their results' names."""
+        return {
+            "label": label,
+            "eager": times(eager),
+            "jit": times(jitted),
+            "peer": (peer_name, times(peer)),
+            "eager/jit": ratio(eager, jitted),
+            "peer/jit": ratio(peer, jitted),
+        }
+
+    micro = f"{MICRO} G"
+    rows = {
+        "A2": row("A2 demo step, our MLP", f"{OURS} A2", f"{OURS} A2-jit", "numpy A2", "numpy"),
+        "G": row("G microgpt-shaped step", f"{OURS} G", f"{OURS} G-jit", micro, MICRO),
+        "G dropin": row(
+            "G on microgpt's own code", f"{OURS} G-dropin", f"{OURS} G-dropin-jit", micro, MICRO
+        ),
+    }
+    user_op = {
+        "eager": times(f"{OURS} U"),
+        "vectorized": times(f"{OURS} U-jit"),
+        "one by one": times(f"{OURS} U-jit-fallback"),
+        "one by one/vectorized": ratio(f"{OURS} U-jit-fallback", f"{OURS} U-jit"),
+        "eager/one by one": ratio(f"{OURS} U", f"{OURS} U-jit-fallback"),
+    }
+    captures = {
+        label: {
+            "lengths": len(rounds[0][name]["lengths"]),
+            "capture_s": times(name, "capture_s"),
+            "steps_s": times(name, "total_s"),
+        }
+        for label, name in (("G", f"{OURS} G-jit"), ("G dropin", f"{OURS} G-dropin-jit"))
+    }
+    medians = {name: r["eager/jit"]["median"] for name, r in rows.items()}
+    targets = {
+        f"A2 jit >= {JIT_TARGETS['A2 eager/jit']:g}x eager": medians["A2"]
+        >= JIT_TARGETS["A2 eager/jit"],
+        f"A2 jit within {JIT_TARGETS['A2 jit/numpy']:g}x of numpy": 1
+        / rows["A2"]["peer/jit"]["median"]
+        <= JIT_TARGETS["A2 jit/numpy"],
+        f"G jit >= {JIT_TARGETS['G microgpt/jit']:g}x the microgpt-style engine": rows["G"][
+            "peer/jit"
+        ]["median"]
+        >= JIT_TARGETS["G microgpt/jit"],
+    }
+    return {"rows": rows, "captures": captures, "user_op": user_op, "targets": targets}
+
+
+def format_jit_table(jit: dict, n_rounds: int) -> str:
+    lines = [
+        f"jit: median [min-max] of {n_rounds} rounds, each variant in a fresh process per "
+        "round; ratios within a round",
+        "",
+        f"{'workload':28}{'eager':>24}{'jit':>24}{'peer':>32}{'eager/jit':>20}{'peer/jit':>20}",
+    ]
+    for r in jit["rows"].values():
+        peer, peer_time = r["peer"]
+        lines.append(
+            f"{r['label']:28}{quantity(r['eager'], 's'):>24}{quantity(r['jit'], 's'):>24}"
+            f"{peer + ' ' + quantity(peer_time, 's'):>32}{quantity(r['eager/jit'], 'x'):>20}"
+            f"{quantity(r['peer/jit'], 'x'):>20}"
+        )
+    for label, c in jit["captures"].items():
+        lines.append(
+            f"  {label} under jit: {c['lengths']} captures (one per sequence length) took "
+            f"{quantity(c['capture_s'], 's')} before the timed steps, which took "
+            f"{quantity(c['steps_s'], 's')} in all"
+        )
+    u = jit["user_op"]
+    lines.append(
+        f"U A2's step with a user op (@op softplus) as activation, under jit: "
+        f"{quantity(u['vectorized'], 's')} with its vectorized rule, "
+        f"{quantity(u['one by one'], 's')} one node at a time "
+        f"({quantity(u['one by one/vectorized'], 'x')} slower), eager "
+        f"{quantity(u['eager'], 's')}"
+    )
+    verdicts = [f"{t}: {'met' if ok else 'NOT met'}" for t, ok in jit["targets"].items()]
+    lines += ["", "targets: " + "; ".join(verdicts)]
+    return "\n".join(lines)
 
 
 def format_table(summary: dict, engines: list[str], n_rounds: int) -> str:

@@ -1,6 +1,6 @@
 """The benchmark workloads, one engine and one workload per process.
 
-    python benchmarks/workloads.py ENGINE WORKLOAD [--steps K] [--depth N]
+    python benchmarks/workloads.py ENGINE WORKLOAD [--steps K] [--depth N] [--jit]
 
 prints one JSON object: the timings and the numbers to check engines against each other.
 ``run.py`` starts a fresh process of this script for every engine, workload and round, so that
@@ -10,14 +10,24 @@ the same as wall time on an idle machine for this single-threaded work, but blin
 programs competing for the cores.
 
 Engines: ``micrograd`` (0.1.0, from PyPI), ``tinygrad_edu`` and ``torch`` (0-d float64
-tensors with requires_grad), each wrapped in an adapter that speaks micrograd's dialect.
+tensors with requires_grad), each wrapped in an adapter that speaks micrograd's dialect; for
+A2 also ``numpy`` (``ReferenceMLP``, backprop written by hand), and for G ``microgpt`` (the
+40-line engine of ``microgpt.py``). ``--jit`` runs tinygrad_edu's A2 or G step under ``jit``.
 Workloads:
 
 - ``A`` (A1 for tinygrad_edu): micrograd's demo step, the per-op graph micrograd builds;
-  ``A2``: the same step with tinygrad_edu's own ``MLP``, ``losses`` and ``optim``.
+  ``A2``: the same step with tinygrad_edu's own ``MLP``, ``losses`` and ``optim`` (or with
+  the numpy reference, on the same weights and data).
 - ``B``: the chain ``x = x * 1.0001 + 0.5`` of N = 1e3, 1e4, 1e5 steps (two ops each):
   seconds per op, forward and backward; then ``C``: bytes per op node (tracemalloc).
 - ``D``: build and backprop one chain of ``--depth`` ops; run.py searches for the deepest.
+- ``G``: the microgpt-shaped training step of ``microgpt.py``, one made-up name per step
+  (``--steps`` of them). Under ``--jit`` every sequence length is captured first, forward only
+  (no update), and that time is reported apart, as ``capture_s``. ``--dropin`` runs
+  tinygrad_edu on microgpt's own code (``sum`` of products) instead of Value.dot/Value.sum.
+- ``U``: A2's network and loss with a user's op (softplus, made with ``@op``) as the hidden
+  activation, forward + backward: eager; ``--jit`` with the op's vectorized rule; ``--jit
+  --fallback`` without one, so that jit evaluates it node by node.
 """
 
 from __future__ import annotations
@@ -117,7 +127,21 @@ class Torch(Micrograd):
             p.grad = None
 
 
-ENGINES = {"micrograd": Micrograd, "tinygrad_edu": TinygradEdu, "torch": Torch}
+class Numpy:
+    name = "numpy"  # A2 only: the reference network, whole-batch matrices, backprop by hand
+
+
+class MicroGPTStyle:
+    name = "microgpt"  # G only: the 40-line engine of microgpt.py
+
+
+ENGINES = {
+    "micrograd": Micrograd,
+    "tinygrad_edu": TinygradEdu,
+    "torch": Torch,
+    "numpy": Numpy,
+    "microgpt": MicroGPTStyle,
+}
 
 
 # --- A: micrograd's demo step ----------------------------------------------------------------
@@ -202,19 +226,33 @@ def micrograd_model(engine, flat: list[float]):
     return model
 
 
-def our_mlp_step_maker(flat: list[float]):
-    """A2: tinygrad_edu's MLP, hinge + l2 losses and SGD, as a user writes a training step."""
-    from tinygrad_edu import MLP, losses, optim
+def our_mlp(flat: list[float]):
+    """micrograd's demo network as tinygrad_edu's MLP, holding the weights ``flat``."""
+    from tinygrad_edu import MLP
 
     model = MLP(SIZES[0], SIZES[1:], seed=SEED)
-    params = model.parameters()
-    for p, x in zip(params, flat):
+    for p, x in zip(model.parameters(), flat):
         p.data = x
+    return model
+
+
+def our_mlp_step_maker(flat: list[float], labels: list[float], use_jit: bool):
+    """A2: tinygrad_edu's MLP, hinge + l2 losses and SGD, as a user writes a training step;
+    under jit, the loss function is compiled (the labels, fixed, are read from outside)."""
+    from tinygrad_edu import jit, losses, optim
+
+    model = our_mlp(flat)
+    params = model.parameters()
     opt = optim.SGD(params, lr=learning_rate(0))
 
-    def step(points, labels, k: int) -> float:
+    def loss_of(points):
         scores = [model(x)[0] for x in points]
-        loss = losses.hinge(scores, labels) + ALPHA * losses.l2(params)
+        return losses.hinge(scores, labels) + ALPHA * losses.l2(params)
+
+    loss_fn = jit(loss_of) if use_jit else loss_of
+
+    def step(points, labels, k: int) -> float:
+        loss = loss_fn(points)
         opt.zero_grad()
         loss.backward()
         opt.lr = learning_rate(k)
@@ -224,11 +262,26 @@ def our_mlp_step_maker(flat: list[float]):
     return step
 
 
-def run_a(engine, variant: str, steps: int) -> dict:
+def numpy_step_maker(flat: list[float], labels: list[float]):
+    """A2 in numpy: the same network, weights, loss and steps, backprop written by hand."""
+    from tinygrad_edu.reference import ReferenceMLP
+
+    reference = ReferenceMLP.from_mlp(our_mlp(flat))
+    Y = np.array(labels).reshape(-1, 1)
+
+    def step(points, labels, k: int) -> float:
+        return reference.train_step(np.array(points), Y, "hinge", learning_rate(k), l2=ALPHA)
+
+    return step
+
+
+def run_a(engine, variant: str, steps: int, use_jit: bool = False) -> dict:
     points, labels = two_moons()
     flat = initial_parameters()
-    if variant == "A2":
-        step = our_mlp_step_maker(flat)
+    if engine.name == "numpy":
+        step = numpy_step_maker(flat, labels)
+    elif variant == "A2":
+        step = our_mlp_step_maker(flat, labels, use_jit)
     else:
         model = micrograd_model(engine, flat) if engine.name == "micrograd" else None
         model = model or PerOpModel(engine, flat)
@@ -307,19 +360,129 @@ def run_d(engine, depth: int) -> dict:
     return {"depth": depth, "ok": True}
 
 
+# --- G: a microgpt-shaped training step ------------------------------------------------------
+
+
+def sum_of_products(ws, xs):
+    """A dot product as microgpt writes it: a chain of + nodes over * nodes."""
+    return sum(w * x for w, x in zip(ws, xs))
+
+
+def run_g(engine_name: str, steps: int, use_jit: bool, dropin: bool) -> dict:
+    """``steps`` training steps of microgpt.py's GPT, one made-up name each."""
+    import microgpt as g
+
+    docs = g.documents(steps)
+    if engine_name == "microgpt":
+        model = g.GPT(g.MicroValue, sum_of_products, sum)
+        params, state = model.parameters(), {}
+
+        def step(k: int, doc: list[int]) -> float:
+            loss = g.micro_step_loss(model, doc)
+            loss.backward()
+            g.micro_adam(params, state, k, steps)
+            return loss.data
+
+        capture_s = 0.0
+    else:
+        from tinygrad_edu import Value, jit, optim
+
+        model = g.GPT(Value, sum_of_products, sum) if dropin else g.GPT(Value, Value.dot, Value.sum)
+        opt = optim.Adam(
+            model.parameters(), lr=g.LEARNING_RATE, betas=(g.BETA1, g.BETA2), eps=g.EPS
+        )
+
+        def doc_loss(token_rows, targets):
+            return g.one_hot_loss(model, token_rows, targets)
+
+        loss_fn = jit(doc_loss) if use_jit else doc_loss
+        start = time.process_time()
+        if use_jit:  # one capture per sequence length, forward only: no parameter changes
+            for doc in {len(doc): doc for doc in docs}.values():
+                loss_fn(*g.step_inputs(model, doc))
+        capture_s = time.process_time() - start
+
+        def step(k: int, doc: list[int]) -> float:
+            loss = loss_fn(*g.step_inputs(model, doc))
+            opt.zero_grad()
+            loss.backward()
+            opt.lr = g.LEARNING_RATE * (1 - k / steps)
+            opt.step()
+            return loss.data
+
+    losses, times = [], []
+    for k, doc in enumerate(docs):
+        start = time.process_time()
+        losses.append(step(k, doc))
+        times.append(time.process_time() - start)
+    return {
+        "losses": losses,
+        "step_s": statistics.median(times),
+        "total_s": sum(times),
+        "capture_s": capture_s,
+        "lengths": sorted({len(doc) - 1 for doc in docs}),
+    }
+
+
+# --- U: a user's op under jit, with and without a vectorized rule ------------------------------
+
+
+def softplus_of_floats(x: float) -> tuple[float, tuple[float]]:
+    """softplus(x) = ln(1 + e^x);  d/dx = sigmoid(x)"""
+    return math.log1p(math.exp(x)), (1 / (1 + math.exp(-x)),)
+
+
+def softplus_of_arrays(x: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray]]:
+    return np.log1p(np.exp(x)), (1 / (1 + np.exp(-x)),)
+
+
+def run_u(steps: int, use_jit: bool, fallback: bool) -> dict:
+    from tinygrad_edu import Value, jit, losses, op
+
+    rule = None if fallback else softplus_of_arrays
+    softplus = op(vectorized=rule)(softplus_of_floats)
+    points, labels = two_moons()
+    model = our_mlp(initial_parameters())
+
+    def score(x):
+        for i, layer in enumerate(model.layers):
+            z = [Value.dot(neuron.w, x) + neuron.b for neuron in layer.neurons]
+            x = [softplus(v) for v in z] if i < len(model.layers) - 1 else z
+        return x[0]
+
+    def loss_of(points):
+        return losses.hinge([score(x) for x in points], labels)
+
+    loss_fn = jit(loss_of) if use_jit else loss_of
+    losses_, times = [], []
+    for _ in range(steps + 1):  # the first call captures (under jit): not timed
+        start = time.process_time()
+        loss = loss_fn(points)
+        model.zero_grad()
+        loss.backward()
+        times.append(time.process_time() - start)
+        losses_.append(loss.data)
+    return {"losses": losses_, "step_s": statistics.median(times[1:])}
+
+
 def main(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("engine", choices=sorted(ENGINES))
-    parser.add_argument("workload", choices=["A", "A2", "B", "D"])
-    parser.add_argument("--steps", type=int, default=3, help="timed training steps (A)")
+    parser.add_argument("workload", choices=["A", "A2", "B", "D", "G", "U"])
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps (A, G)")
     parser.add_argument("--depth", type=int, default=1000, help="chain depth in ops (D)")
+    parser.add_argument("--jit", action="store_true", help="tinygrad_edu's A2 or G under jit")
+    parser.add_argument("--dropin", action="store_true", help="G on microgpt's own code")
+    parser.add_argument("--fallback", action="store_true", help="U's op without a vectorized rule")
     args = parser.parse_args(argv)
     engine = ENGINES[args.engine]()
     runners: dict[str, Callable[[], dict]] = {
         "A": lambda: run_a(engine, "A", args.steps),
-        "A2": lambda: run_a(engine, "A2", args.steps),
+        "A2": lambda: run_a(engine, "A2", args.steps, args.jit),
         "B": lambda: run_b(engine),
         "D": lambda: run_d(engine, args.depth),
+        "G": lambda: run_g(args.engine, args.steps, args.jit, args.dropin),
+        "U": lambda: run_u(args.steps, args.jit, args.fallback),
     }
     print(json.dumps(runners[args.workload]()))
 

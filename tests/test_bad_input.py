@@ -41,6 +41,7 @@ from tinygrad_edu import (
     gradcheck_module,
     gradgradcheck,
     hessian,
+    jit,
     load,
     losses,
     numerical_grad,
@@ -242,6 +243,22 @@ def two_derivatives(x):
 @op
 def binary(a, b):
     return a * b, (b, a)
+
+
+def captured_step():
+    """A model and a jitted loss of it, already captured (for a batch of two points)."""
+    m = model()
+    step = jit(lambda points: losses.mse([m(x)[0] for x in points], [0.0, 1.0]))
+    step([[0.5, -1.0], [1.0, 2.0]])
+    return m, step
+
+
+def captured_log():
+    """A parameter w and a jitted log(x * w), captured at x = 1."""
+    w = values(2.0)[0]
+    step = jit(lambda x: (x * w).log())
+    step(1.0)
+    return w, step
 
 
 def state_with(**changes):
@@ -780,6 +797,52 @@ TABLE = {
         TypeError,
         ("Sequential", "Linear"),
     ),
+    # jit
+    "jit of something not callable": Bad(
+        lambda _: None, lambda _: jit(3), TypeError, ("jit compiles a function", "int")
+    ),
+    "a jitted function that returns a float": Bad(
+        lambda _: values(1.0),
+        lambda v: jit(lambda x: x.data)(v[0]),
+        TypeError,
+        ("must return a Value", "or a non-empty list of Values", "float: 1.0"),
+    ),
+    "a jitted function that returns a list holding a number": Bad(
+        lambda _: values(1.0),
+        lambda v: jit(lambda x: [x * 2, 3.0])(v[0]),
+        TypeError,
+        ("must return a Value", "item 1 is a float"),
+    ),
+    "a NaN input to a replay": Bad(
+        lambda _: captured_step(),
+        lambda case: case[1]([[0.5, -1.0], [math.nan, 2.0]]),
+        ValueError,
+        ("input points[1][0] = nan", "not finite"),
+    ),
+    "a replay whose result is not finite": Bad(
+        lambda _: captured_log(),
+        lambda case: case[1](-1.0),
+        ValueError,
+        ("log(-2.0)", "log needs x > 0"),
+    ),
+    "a dict as a jitted function's input": Bad(
+        lambda _: captured_step(),
+        lambda case: case[1]({"a": [0.5, -1.0]}),
+        TypeError,
+        ("cannot capture input points", "dict", "numbers, Values, ints"),
+    ),
+    "a string as a jitted function's input": Bad(
+        lambda _: captured_step(),
+        lambda case: case[1](["0.5, -1.0", [1.0, 2.0]]),
+        TypeError,
+        ("cannot capture input points[0]", "str"),
+    ),
+    "a computed Value as a jitted function's input": Bad(
+        lambda _: values(1.0, 2.0),
+        lambda v: jit(lambda x: x * 2)(v[0] * v[1]),
+        ValueError,
+        ("input x is a computed Value", "pass its .data"),
+    ),
     # drawing graphs
     "render to a .pdf": Bad(
         lambda tmp: (tmp, graph_root()),
@@ -993,6 +1056,7 @@ ENTRY_POINTS = {
     "save": lambda bad: _save_with_weight(bad),
     "a model file": lambda bad: _load_file_holding(bad),
     "from_torch": lambda bad: _from_torch_with_weight(bad),
+    "jit input": lambda bad: jit(lambda x: x * 2)(bad),
 }
 
 

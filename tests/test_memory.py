@@ -42,9 +42,11 @@ def bytes_of_a_node():
         tracemalloc.stop()
 
 
-def retained_per_step(step, warm_up=100, steps=1000):
+def retained_per_step(step, warm_up=1000, steps=1000):
     """Bytes that each call of step leaves allocated, once warm_up calls have settled Adam's
-    state and Python's free lists; and the peak a step's work takes while it lives. Only
+    state and Python's free lists (which fill over the first few hundred steps: tracemalloc
+    counts a freed tuple kept for reuse as allocated); and the peak a step's work takes while
+    it lives. Only
     reference counting frees (gc is off): a graph with a reference cycle would pile up."""
     gc.disable()
     tracemalloc.start()

@@ -14,6 +14,7 @@ ENGINE_LOSSES = {
     "bce": losses.binary_cross_entropy,
     "bce_with_logits": losses.binary_cross_entropy_with_logits,
     "cross_entropy": losses.cross_entropy,
+    "hinge": losses.hinge,
 }
 HIDDEN = ["relu", "tanh", "sigmoid", "linear"]
 
@@ -45,6 +46,8 @@ def problems(draw):
         Y = rng.integers(0, nouts[-1], size=m)
     elif loss == "mse":
         Y = rng.normal(size=(m, nouts[-1]))
+    elif loss == "hinge":
+        Y = rng.choice([-1.0, 1.0], size=(m, nouts[-1]))
     else:
         Y = rng.uniform(0.0, 1.0, size=(m, nouts[-1]))
     return model, X, Y, loss
@@ -144,9 +147,27 @@ def test_a_loss_that_does_not_fit_the_output_layer_is_refused():
     X = np.zeros((1, 2))
     with pytest.raises(ValueError, match="bce is written for a sigmoid output layer"):
         reference.gradients(X, np.zeros((1, 2)), "bce")
-    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+    with pytest.raises(ValueError, match="unknown loss 'huber'"):
+        reference.gradients(X, np.zeros((1, 2)), "huber")
+    with pytest.raises(ValueError, match="hinge needs labels -1 or \\+1"):
         reference.gradients(X, np.zeros((1, 2)), "hinge")
     with pytest.raises(ValueError, match="class indices must be in 0..1"):
         reference.gradients(X, np.array([2]), "cross_entropy")
     with pytest.raises(ValueError, match=r"shape \(m, 2\)"):
         reference.forward(np.zeros((1, 3)))
+
+
+def test_an_l2_penalty_matches_the_engines_hinge_plus_l2_step():
+    """micrograd's demo loss: mean hinge + α Σ p² (benchmarks' A2 step), gradients included."""
+    X = np.random.default_rng(2).normal(size=(6, 2))
+    Y = np.where(X[:, :1] > 0, 1.0, -1.0)
+    model = MLP(2, [4, 1], seed=5)
+    reference = ReferenceMLP.from_mlp(model)
+    params = model.parameters()
+    loss = losses.hinge([model(x.tolist())[0] for x in X], Y.ravel().tolist()) + 1e-2 * losses.l2(
+        params
+    )
+    loss.backward()
+    grads = reference.gradients(X, Y, "hinge", l2=1e-2)
+    assert grads.loss == pytest.approx(loss.data, rel=1e-12)
+    np.testing.assert_allclose(grads.flat(), [p.grad for p in params], rtol=1e-10, atol=1e-14)

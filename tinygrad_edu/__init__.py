@@ -24,6 +24,7 @@ from .gradcheck import (
     hessian,
     numerical_grad,
 )
+from .jit import CaptureEvictedWarning, CaptureMismatchError, jit
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
 from .steps import backprop_steps
@@ -64,6 +65,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CaptureEvictedWarning",
+    "CaptureMismatchError",
     "GradcheckError",
     "Layer",
     "MLP",
@@ -80,6 +83,7 @@ __all__ = [
     "gradcheck",
     "gradcheck_module",
     "hessian",
+    "jit",
     "load",
     "losses",
     "numerical_grad",

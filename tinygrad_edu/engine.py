@@ -159,7 +159,12 @@ def apply(fn: ops.Op, *args: Operand) -> Value:
 unary, binary, dot = plumbing.fast_paths(Value, apply)
 
 
-def op(fn: Callable | None = None, *, derivatives: Callable | None = None) -> Callable:
+def op(
+    fn: Callable | None = None,
+    *,
+    derivatives: Callable | None = None,
+    vectorized: Callable | bool | None = None,
+) -> Callable:
     """Make ``fn(*floats) -> (value, local_grads)`` an op on Values, with a row of its own::
 
         @op
@@ -171,10 +176,16 @@ def op(fn: Callable | None = None, *, derivatives: Callable | None = None) -> Ca
     settings. ``derivatives(*operands, *settings, out)`` gives the local derivatives written
     with Value ops (``@op(derivatives=lambda x, out: (x.sigmoid(),))``), so that
     ``grad(..., create_graph=True)`` can differentiate through the op again.
+
+    ``vectorized`` is the same rule for numpy arrays, which ``jit`` uses to replay all the
+    nodes of the op at once: one array per operand in (settings by keyword, an array each),
+    ``(values, local_grads)`` out, as arrays. ``vectorized=True`` says that ``fn`` itself works
+    on arrays (it uses plain arithmetic only). Without one, jit replays the op node by node.
     """
     if fn is None:
-        return lambda f: op(f, derivatives=derivatives)
-    return plumbing.custom_op(fn, derivatives, apply)  # signature and result checks: plumbing
+        return lambda f: op(f, derivatives=derivatives, vectorized=vectorized)
+    # signature and result checks: plumbing
+    return plumbing.custom_op(fn, derivatives, apply, vectorized)
 
 
 def interior_nodes_children_first(root: Value) -> list[Value]:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from numbers import Integral, Real
 from typing import Optional, Union
 
+import numpy as np
+
 from .engine import Operand, Value, op
 
 Nested = Union[Operand, Sequence["Nested"]]
@@ -128,9 +130,21 @@ def l2(params: Sequence[Value]) -> Value:
 # --- single-node losses: a stable value and its derivative side by side -------------------
 
 
+def _bce_of_arrays(p: np.ndarray, *, target: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """bce for arrays of p and targets, for jit: the same formulas, elementwise."""
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped to -100 as below
+        log_p = np.maximum(np.log(p), -100.0)
+        log_not_p = np.maximum(np.log1p(-p), -100.0)
+    loss = -(target * log_p + (1.0 - target) * log_not_p)
+    return loss, ((p - target) / np.maximum(p * (1.0 - p), 1e-12),)
+
+
 # in Values (for gradients of gradients), without the clamps: they only act where p(1 - p)
 # is below 1e-12
-@op(derivatives=lambda p, target, out: ((p - target) / (p * (1 - p)),))
+@op(
+    derivatives=lambda p, target, out: ((p - target) / (p * (1 - p)),),
+    vectorized=_bce_of_arrays,
+)
 def bce(p: float, *, target: float) -> tuple[float, tuple[float]]:
     """-[y ln p + (1 - y) ln(1 - p)], logs clamped at -100;  d/dp = (p - y) / (p (1 - p))"""
     log_p = max(math.log(p), -100.0) if p > 0.0 else -100.0
@@ -139,7 +153,17 @@ def bce(p: float, *, target: float) -> tuple[float, tuple[float]]:
     return loss, ((p - target) / max(p * (1.0 - p), 1e-12),)
 
 
-@op(derivatives=lambda z, target, out: (z.sigmoid() - target,))
+def _bce_with_logits_of_arrays(z: np.ndarray, *, target: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """bce_with_logits for arrays, for jit: the same formulas, elementwise."""
+    e = np.exp(-np.abs(z))  # e^-|z| <= 1 cannot overflow
+    sigmoid = np.where(z >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return np.maximum(z, 0.0) - z * target + np.log1p(e), (sigmoid - target,)
+
+
+@op(
+    derivatives=lambda z, target, out: (z.sigmoid() - target,),
+    vectorized=_bce_with_logits_of_arrays,
+)
 def bce_with_logits(z: float, *, target: float) -> tuple[float, tuple[float]]:
     """max(z, 0) - z y + ln(1 + e^-|z|);  d/dz = σ(z) - y"""
     e = math.exp(-z if z >= 0.0 else z)  # e^-|z| <= 1 cannot overflow

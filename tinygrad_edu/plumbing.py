@@ -68,9 +68,7 @@ def constant(x: object, op: str) -> float:
 def numbers_of(fn: Op, args: Sequence[Any], is_value: Sequence[bool]) -> list[float]:
     """The numbers fn computes with: each Value's data, each constant and setting checked."""
     arity, name = (len(args), f"Value.{fn.name}") if fn.arity is None else (fn.arity, fn.name)
-    numbers = [
-        a.data if value else constant(a, name) for a, value in zip(args[:arity], is_value)
-    ]
+    numbers = [a.data if value else constant(a, name) for a, value in zip(args[:arity], is_value)]
     for setting_name, setting in zip(fn.settings, args[arity:]):
         numbers.append(finite_float(setting, f"{name}'s {setting_name}"))
     return numbers
@@ -105,45 +103,53 @@ def evaluated(
     operands that are Values: one by a constant is never used), or an error naming the op and
     its operands: ArithmeticError and ValueError keep their type, a result that is not a real
     number is a ValueError, one too large for a float an OverflowError."""
-    call = _call_text(fn, numbers)
     if isinstance(fn, CustomOp):  # one function gives both; its errors are the user's own
         try:
             out, local_grads = fn.evaluate(*numbers)
         except (ArithmeticError, ValueError) as error:
-            raise type(error)(f"{call}: {error}") from None
-        return _real(out, call, ""), _local_grads(fn, numbers, local_grads, call, is_value)
+            raise type(error)(f"{_call_text(fn, numbers)}: {error}") from None
+        return _real(fn, numbers, out, ""), _local_grads(fn, numbers, local_grads, is_value)
     needs = f": {fn.name} needs {fn.domain}" if fn.domain else ""
     try:
         out = fn.forward(*numbers)
     except OverflowError:
-        raise OverflowError(f"{call} overflows a float") from None
+        raise OverflowError(f"{_call_text(fn, numbers)} overflows a float") from None
     except ZeroDivisionError as error:
-        raise ZeroDivisionError(f"{call}: {error}{needs.replace(':', ';', 1)}") from None
+        semicolon = needs.replace(":", ";", 1)
+        raise ZeroDivisionError(f"{_call_text(fn, numbers)}: {error}{semicolon}") from None
     except ValueError as error:
-        raise ValueError(f"{call}{needs or f': {error}'}") from None
-    out = _real(out, call, needs)
+        raise ValueError(f"{_call_text(fn, numbers)}{needs or f': {error}'}") from None
+    out = _real(fn, numbers, out, needs)
     try:
         local_grads = fn.derivatives(*numbers, out)
     except OverflowError:
-        raise OverflowError(f"the derivative of {call} overflows a float") from None
+        raise OverflowError(
+            f"the derivative of {_call_text(fn, numbers)} overflows a float"
+        ) from None
     except ZeroDivisionError:
-        raise ValueError(f"the derivative of {call} is infinite{needs}") from None
+        raise ValueError(
+            f"the derivative of {_call_text(fn, numbers)} is infinite{needs}"
+        ) from None
     except ValueError:
-        raise ValueError(f"the derivative of {call} is not defined{needs}") from None
-    return out, _local_grads(fn, numbers, local_grads, call, is_value)
+        raise ValueError(
+            f"the derivative of {_call_text(fn, numbers)} is not defined{needs}"
+        ) from None
+    return out, _local_grads(fn, numbers, local_grads, is_value)
 
 
-def _real(x: object, call: str, needs: str) -> float:
+def _real(fn: Op, numbers: list[float], x: object, needs: str) -> float:
     """An op's value as a finite float, or an error saying why it is not one."""
+    if type(x) is float and -_INF < x < _INF:
+        return x
     if isinstance(x, complex):
-        raise ValueError(f"{call} is not a real number{needs}")
+        raise ValueError(f"{_call_text(fn, numbers)} is not a real number{needs}")
     if isinstance(x, float) and abs(x) == _INF:
-        raise OverflowError(f"{call} overflows a float")
-    return finite_float(x, f"the value of {call}")
+        raise OverflowError(f"{_call_text(fn, numbers)} overflows a float")
+    return finite_float(x, f"the value of {_call_text(fn, numbers)}")
 
 
 def _local_grads(
-    fn: Op, numbers: list[float], local_grads: object, call: str, is_value: Sequence[bool]
+    fn: Op, numbers: list[float], local_grads: object, is_value: Sequence[bool]
 ) -> tuple:
     arity = len(numbers) if fn.arity is None else fn.arity
     if isinstance(local_grads, (str, bytes)) or not isinstance(local_grads, Sequence):
@@ -152,10 +158,13 @@ def _local_grads(
         raise ValueError(
             f"{fn.name} returned {len(local_grads)} local derivatives for {arity} operand(s)"
         )
-    return tuple(
-        finite_float(d, f"the derivative of {call} by operand {i}") if value else d
-        for i, (d, value) in enumerate(zip(local_grads, is_value))
-    )
+    checked = list(local_grads)
+    for i, value in enumerate(is_value[:arity]):
+        d = checked[i]
+        if value and not (type(d) is float and -_INF < d < _INF):
+            what = f"the derivative of {_call_text(fn, numbers)} by operand {i}"
+            checked[i] = finite_float(d, what)
+    return tuple(checked)
 
 
 def _call_text(fn: Op, numbers: Sequence[float]) -> str:
@@ -278,13 +287,15 @@ def dot_of_values(ws: list, xs: list, x_data: list[float]) -> Any:
 
 class CustomOp(Op):
     """The row of an op made with ``@op``: its function gives the value and the local
-    derivatives together; ``value_derivatives`` (optional) gives the derivatives in Values."""
+    derivatives together; ``value_derivatives`` (optional) gives the derivatives in Values;
+    ``vectorized`` (optional) gives both for numpy arrays, for jit."""
 
-    __slots__ = ("function",)
+    __slots__ = ("function", "vectorized")
 
     def __init__(self, fn: Callable, arity: int, settings: tuple[str, ...],
-                 value_derivatives: Callable | None) -> None:  # fmt: skip
-        self.function = fn
+                 value_derivatives: Callable | None,
+                 vectorized: Callable | None = None) -> None:  # fmt: skip
+        self.function, self.vectorized = fn, vectorized
         super().__init__(fn.__name__, self._value, value_derivatives or self._no_rule, arity,
                          settings)  # fmt: skip
 
@@ -313,19 +324,31 @@ class CustomOp(Op):
         )
 
 
-def custom_op(fn: Callable, value_derivatives: Callable | None, apply: Callable) -> Callable:
+def custom_op(
+    fn: Callable,
+    value_derivatives: Callable | None,
+    apply: Callable,
+    vectorized: Callable | bool | None = None,
+) -> Callable:
     """``fn(*floats) -> (value, local_grads)`` as a function on Values, with a row of its own.
 
-    fn's positional parameters without defaults are the operands; the others are settings."""
+    fn's positional parameters without defaults are the operands; the others are settings.
+    ``vectorized``: the same rule for numpy arrays, or True when fn itself is one."""
     if not callable(fn):
         raise TypeError(f"@op decorates a function, got {type(fn).__name__}: {fn!r:.60}")
+    if not (vectorized is None or isinstance(vectorized, bool) or callable(vectorized)):
+        raise TypeError(
+            "@op's vectorized must be a function of numpy arrays, True (fn itself takes "
+            f"arrays) or None, got {type(vectorized).__name__}: {vectorized!r:.60}"
+        )
     signature = inspect.signature(fn)
     parameters = list(signature.parameters.values())
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     variable = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     operands = [p for p in parameters if p.default is p.empty and p.kind in positional]
     settings = [p.name for p in parameters if p not in operands and p.kind not in variable]
-    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives)
+    rule = fn if vectorized is True else vectorized or None
+    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives, rule)
 
     @functools.wraps(fn)
     def applied(*args: Any, **kwargs: Any) -> Any:

@@ -19,6 +19,7 @@ batch mean L = (1/m) Σ_i ℓ_i, the formulas are
     forward    Z = A_prev @ W.T + b,   A = f(Z)
     output     dZ = ŷ - y                     (sigmoid + BCE, softmax + cross-entropy)
                dZ = 2 (ŷ - y) / nout ⊙ f'(Z)  (MSE: 2(ŷ - y)/N, with N = m·nout)
+               dZ = -y [1 - y z > 0] / nout   (hinge, micrograd's demo loss, labels ±1)
     backward   dW = dZ.T @ A_prev / m,  db = Σ_rows dZ / m,  dA_prev = dZ @ W
                dZ_prev = dA_prev ⊙ f'(Z_prev)  (ReLU: the mask Z_prev > 0)
 
@@ -44,6 +45,7 @@ LOSSES: dict[str, str | None] = {
     "bce": "sigmoid",
     "bce_with_logits": "linear",
     "cross_entropy": "linear",
+    "hinge": "linear",
 }
 
 
@@ -116,11 +118,13 @@ class ReferenceMLP:
         """The network's outputs for a batch X (m, nin): an (m, nout) array."""
         return self._forward(self._batch(X))[1][-1]
 
-    def gradients(self, X: np.ndarray, Y: np.ndarray, loss: str) -> Gradients:
+    def gradients(self, X: np.ndarray, Y: np.ndarray, loss: str, l2: float = 0.0) -> Gradients:
         """The batch loss and its gradients, by the hand-derived backward pass.
 
-        ``Y``: for ``mse``, ``bce`` and ``bce_with_logits`` an (m, nout) array of targets; for
-        ``cross_entropy`` m class indices.
+        ``Y``: for ``mse``, ``bce``, ``bce_with_logits`` and ``hinge`` (labels ±1) an (m, nout)
+        array of targets; for ``cross_entropy`` m class indices. ``l2``: the weight α of a
+        penalty α Σ p² over every weight and bias (``α * losses.l2(model.parameters())``), which
+        adds 2α W to dW and 2α b to db.
         """
         X = self._batch(X)
         self._check_loss(loss)
@@ -137,14 +141,21 @@ class ReferenceMLP:
             if layer:
                 dA_prev = dZ @ self.W[layer]
                 dZ = dA_prev * _derivative(self.activations[layer - 1], Zs[layer - 1], A_prev)
-        return Gradients(_loss_value(loss, Zs[-1], As[-1], Y), dW, db)
+        value = _loss_value(loss, Zs[-1], As[-1], Y)
+        if l2:
+            value += l2 * float(sum(np.sum(W * W) + np.sum(b * b) for W, b in zip(self.W, self.b)))
+            dW = [dW_l + 2.0 * l2 * W for dW_l, W in zip(dW, self.W)]
+            db = [db_l + 2.0 * l2 * b for db_l, b in zip(db, self.b)]
+        return Gradients(value, dW, db)
 
-    def train_step(self, X: np.ndarray, Y: np.ndarray, loss: str, lr: float) -> float:
+    def train_step(
+        self, X: np.ndarray, Y: np.ndarray, loss: str, lr: float, l2: float = 0.0
+    ) -> float:
         """One step of plain gradient descent, W -= lr dW and b -= lr db.
 
         Returns the loss before the step.
         """
-        grads = self.gradients(X, Y, loss)
+        grads = self.gradients(X, Y, loss, l2)
         for W, b, dW, db in zip(self.W, self.b, grads.dW, grads.db):
             W -= lr * dW
             b -= lr * db
@@ -189,6 +200,8 @@ class ReferenceMLP:
         Y = np.asarray(Y, dtype=float)
         if Y.shape != (m, nout):
             raise ValueError(f"{loss} needs targets of shape ({m}, {nout}), got {Y.shape}")
+        if loss == "hinge" and not np.all(np.abs(Y) == 1.0):
+            raise ValueError(f"hinge needs labels -1 or +1, got {Y!r:.80}")
         return Y
 
 
@@ -214,6 +227,8 @@ def _output_error(loss: str, Z: np.ndarray, A: np.ndarray, Y: np.ndarray, act: s
         return (A - Y) / nout
     if loss == "bce_with_logits":
         return (sigmoid(Z) - Y) / nout
+    if loss == "hinge":  # ℓ = Σ_k max(0, 1 - y_k z_k) / nout; 0 at the kink, as relu's
+        return -Y * (1.0 - Y * Z > 0) / nout
     return _softmax(Z) - np.eye(nout)[Y]  # cross_entropy: ŷ - y, y one-hot
 
 
@@ -227,6 +242,8 @@ def _loss_value(loss: str, Z: np.ndarray, A: np.ndarray, Y: np.ndarray) -> float
         return float(-np.mean(Y * log_p + (1.0 - Y) * log_not_p))
     if loss == "bce_with_logits":  # max(z, 0) - z y + ln(1 + e^-|z|)
         return float(np.mean(np.maximum(Z, 0.0) - Z * Y + np.log1p(np.exp(-np.abs(Z)))))
+    if loss == "hinge":
+        return float(np.mean(np.maximum(0.0, 1.0 - Y * Z)))
     log_probs = Z - _log_sum_exp(Z)[:, None]
     return float(-np.mean(log_probs[np.arange(len(Y)), Y]))
 

@@ -4,12 +4,16 @@ Real handwriting: scikit-learn's ``load_digits``, 1,797 images of 8×8 pixels (s
 scikit-learn, no download), split 80/20. The pixels (0 to 16) are scaled to [0, 1]; the network
 is trained on shuffled mini-batches of 32 with Adam, then judged on the test images it never saw:
 its accuracy, a confusion matrix, and a grid of its answers.
+
+The training step runs under ``jit`` (docs/jit.md): a batch's images and its labels as one-hot
+rows are numbers, the graph's inputs, so every batch of 32 replays one capture (the labels as
+ints would be part of the structure, a capture per batch).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +23,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import train_test_split
 
-from tinygrad_edu import MLP, cyclic_gc_paused, losses, optim
+from tinygrad_edu import MLP, Value, jit, losses, optim
 
 from . import common
 
@@ -56,25 +60,29 @@ def run(
         f"{epochs} epochs\n"
     )
 
+    @jit
+    def loss_of(images: list[list[float]], one_hot: list[list[float]]) -> Value:
+        """Softmax cross-entropy, the mean over the batch of -Σ_k y_k log softmax(z)_k."""
+        terms = [-Value.dot(y, losses.log_softmax(model(x))) for x, y in zip(images, one_hot)]
+        return Value.sum(terms) / len(terms)
+
     adam = optim.Adam(model.parameters(), lr=LEARNING_RATE)
     shuffle = np.random.default_rng(seed)
-    inputs, labels = X_train.tolist(), y_train.tolist()
+    inputs, one_hot = X_train.tolist(), np.eye(10)[y_train].tolist()
+    predict = jit(lambda images: [z for x in images for z in model(x)])  # the logits, flat
     batch_losses, epoch_losses, accuracies = [], [], []
     for epoch in common.progress(range(1, epochs + 1), "digits, epochs"):
         order = shuffle.permutation(len(inputs))
         starts = range(0, len(order), BATCH_SIZE)
-        with cyclic_gc_paused():
-            for start in common.progress(starts, f"epoch {epoch}, mini-batches"):
-                batch = order[start : start + BATCH_SIZE]
-                loss = losses.cross_entropy(
-                    [model(inputs[i]) for i in batch], [labels[i] for i in batch]
-                )
-                batch_losses.append(loss.data)
-                adam.zero_grad()
-                loss.backward()
-                adam.step()
+        for start in common.progress(starts, f"epoch {epoch}, mini-batches"):
+            batch = order[start : start + BATCH_SIZE]
+            loss = loss_of([inputs[i] for i in batch], [one_hot[i] for i in batch])
+            batch_losses.append(loss.data)
+            adam.zero_grad()
+            loss.backward()
+            adam.step()
         epoch_losses.append(float(np.mean(batch_losses[-len(starts) :])))
-        predicted = _predict(model, X_test)
+        predicted = _predict(predict, X_test)
         accuracies.append(float(np.mean(predicted == y_test)))
         say(
             f"Epoch {epoch:2d}/{epochs}  mean training loss {epoch_losses[-1]:.4f}  "
@@ -92,9 +100,10 @@ def run(
     return DigitsResult(batch_losses, epoch_losses, accuracies, accuracies[-1], confusion, files)
 
 
-def _predict(model: MLP, X: np.ndarray) -> np.ndarray:
-    with cyclic_gc_paused():
-        return np.array([int(np.argmax([z.data for z in model(x)])) for x in X.tolist()])
+def _predict(predict: Callable, X: np.ndarray) -> np.ndarray:
+    """The class with the largest logit, for each image."""
+    logits = np.array([z.data for z in predict(X.tolist())]).reshape(len(X), 10)
+    return np.argmax(logits, axis=1)
 
 
 def _loss_figure(

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from tinygrad_edu import MLP, cyclic_gc_paused, losses, optim
+from tinygrad_edu import MLP, Value, jit, losses, optim
 from tinygrad_edu.reference import ReferenceMLP
 
 from . import common
@@ -109,16 +109,19 @@ def run(
 
 
 def _train(model: MLP, X: np.ndarray, y: np.ndarray, epochs: int) -> list[float]:
+    @jit  # the full batch every epoch: one capture, then replays (docs/jit.md)
+    def loss_of(inputs: list[list[float]], targets: list[float]) -> Value:
+        return losses.mse([model(x)[0] for x in inputs], targets)
+
     inputs, targets = X.tolist(), y.tolist()
     sgd = optim.SGD(model.parameters(), lr=LEARNING_RATE)
     history = []
-    with cyclic_gc_paused():
-        for _ in common.progress(range(epochs), "houses, tinygrad_edu"):
-            loss = losses.mse([model(x)[0] for x in inputs], targets)
-            history.append(loss.data)
-            sgd.zero_grad()
-            loss.backward()
-            sgd.step()
+    for _ in common.progress(range(epochs), "houses, tinygrad_edu"):
+        loss = loss_of(inputs, targets)
+        history.append(loss.data)
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
     return history
 
 

@@ -8,12 +8,15 @@ The numpy reference network, hand-written backprop, is trained from the same ini
 alongside, and the two loss curves are compared.
 
 The initial weights are drawn by ``MLP(..., seed=SEED)``: ``--seed`` changes them.
+
+Training and predictions run under ``jit``: the first epoch's graph is captured, and the other
+999 epochs replay it, vectorized (docs/jit.md): 60-odd seconds become a few.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +26,7 @@ from matplotlib.figure import Figure
 from sklearn.datasets import make_moons
 from sklearn.model_selection import train_test_split
 
-from tinygrad_edu import MLP, cyclic_gc_paused, losses, optim
+from tinygrad_edu import MLP, Value, jit, losses, optim
 from tinygrad_edu._argtypes import positive_float
 from tinygrad_edu.reference import ReferenceMLP
 
@@ -71,7 +74,9 @@ def run(
         )
     say()
 
-    engine_losses = _train(model, X_train, y_train, epochs, lr)
+    # the model's P(class 1) for a list of points, compiled: one capture per number of points
+    predict = jit(lambda points: [model(x)[0] for x in points])
+    engine_losses = _train(model, predict, X_train, y_train, epochs, lr)
     Y_train = y_train.reshape(-1, 1).astype(float)
     reference_losses = [
         reference.train_step(X_train, Y_train, "bce", lr)
@@ -85,19 +90,19 @@ def run(
         f"at worst over {epochs} epochs."
     )
 
-    train_accuracy = _accuracy(model, X_train, y_train)
-    test_accuracy = _accuracy(model, X_test, y_test)
+    train_accuracy = _accuracy(predict, X_train, y_train)
+    test_accuracy = _accuracy(predict, X_test, y_test)
     say(f"\nTraining accuracy: {train_accuracy:.4f} ({100 * train_accuracy:.2f}%)")
     say(f"Test accuracy:     {test_accuracy:.4f} ({100 * test_accuracy:.2f}%)")
 
     say("\nFour points to classify:")
-    probabilities = _probabilities(model, np.array(TEST_POINTS))
+    probabilities = _probabilities(predict, np.array(TEST_POINTS))
     for point, p in zip(TEST_POINTS, probabilities):
         say(f"  Point {list(point)}: predicted class {int(p > 0.5)}, P(class 1) = {p:.4f}")
 
     files: list[Path] = []
     common.save(_loss_figure(engine, ref, lr), out, "moons_loss.png", files)
-    grid = _probability_grid(model, X)
+    grid = _probability_grid(predict, X)
     for part, what, X_part, y_part, accuracy in [
         ("train", "training data", X_train, y_train, train_accuracy),
         ("test", "test data", X_test, y_test, test_accuracy),
@@ -115,34 +120,38 @@ def run(
     )
 
 
-def _train(model: MLP, X: np.ndarray, y: np.ndarray, epochs: int, lr: float) -> list[float]:
+def _train(
+    model: MLP, predict: Callable, X: np.ndarray, y: np.ndarray, epochs: int, lr: float
+) -> list[float]:
     """Full-batch gradient descent on the engine; the loss before each step."""
-    inputs, labels = X.tolist(), y.tolist()
+
+    @jit
+    def loss_of(inputs: list[list[float]], labels: list[int]) -> Value:
+        return losses.binary_cross_entropy([model(x)[0] for x in inputs], labels)
+
+    inputs, labels = X.tolist(), y.tolist()  # ints, the labels: part of jit's structure
     sgd = optim.SGD(model.parameters(), lr=lr)
     history = []
-    with cyclic_gc_paused():
-        for epoch in common.progress(range(epochs), "moons, tinygrad_edu"):
-            probs = [model(x)[0] for x in inputs]
-            loss = losses.binary_cross_entropy(probs, labels)
-            history.append(loss.data)
-            if (epoch + 1) % 100 == 0 or epoch + 1 == epochs:
-                accuracy = np.mean([(p.data > 0.5) == label for p, label in zip(probs, labels)])
-                common.say(
-                    f"Epoch {epoch + 1}/{epochs} - Loss: {loss.data:.4f} - Accuracy: {accuracy:.4f}"
-                )
-            sgd.zero_grad()
-            loss.backward()
-            sgd.step()
+    for epoch in common.progress(range(epochs), "moons, tinygrad_edu"):
+        loss = loss_of(inputs, labels)
+        history.append(loss.data)
+        if (epoch + 1) % 100 == 0 or epoch + 1 == epochs:
+            accuracy = _accuracy(predict, X, y)
+            common.say(
+                f"Epoch {epoch + 1}/{epochs} - Loss: {loss.data:.4f} - Accuracy: {accuracy:.4f}"
+            )
+        sgd.zero_grad()
+        loss.backward()
+        sgd.step()
     return history
 
 
-def _probabilities(model: MLP, X: np.ndarray) -> list[float]:
-    with cyclic_gc_paused():
-        return [model(x)[0].data for x in X.tolist()]
+def _probabilities(predict: Callable, X: np.ndarray) -> list[float]:
+    return [p.data for p in predict(X.tolist())]
 
 
-def _accuracy(model: MLP, X: np.ndarray, y: np.ndarray) -> float:
-    predicted = np.array(_probabilities(model, X)) > 0.5
+def _accuracy(predict: Callable, X: np.ndarray, y: np.ndarray) -> float:
+    predicted = np.array(_probabilities(predict, X)) > 0.5
     return float(np.mean(predicted == y))
 
 
@@ -153,12 +162,12 @@ class _Grid:
     probabilities: np.ndarray  # (len(ys), len(xs)): the model's P(class 1)
 
 
-def _probability_grid(model: MLP, X: np.ndarray) -> _Grid:
+def _probability_grid(predict: Callable, X: np.ndarray) -> _Grid:
     """The trained engine's P(class 1) on a grid covering the data with a 0.5 margin."""
     xs = np.arange(X[:, 0].min() - 0.5, X[:, 0].max() + 0.5, GRID_STEP)
     ys = np.arange(X[:, 1].min() - 0.5, X[:, 1].max() + 0.5, GRID_STEP)
     rows = [
-        _probabilities(model, np.column_stack([xs, np.full_like(xs, y)]))
+        _probabilities(predict, np.column_stack([xs, np.full_like(xs, y)]))
         for y in common.progress(ys, "moons, decision boundary")
     ]
     return _Grid(xs, ys, np.array(rows))
