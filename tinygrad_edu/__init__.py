@@ -15,7 +15,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 from . import losses, optim
-from .engine import Value, grad, op
+from .custom_ops import op
+from .engine import Value, grad
 from .gradcheck import (
     GradcheckError,
     gradcheck,

@@ -19,7 +19,7 @@ before any node is made. Those checks and the fast paths for the common shapes o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Union
 
 from . import ops, plumbing
@@ -157,35 +157,6 @@ def apply(fn: ops.Op, *args: Operand) -> Value:
 
 
 unary, binary, dot = plumbing.fast_paths(Value, apply)
-
-
-def op(
-    fn: Callable | None = None,
-    *,
-    derivatives: Callable | None = None,
-    vectorized: Callable | bool | None = None,
-) -> Callable:
-    """Make ``fn(*floats) -> (value, local_grads)`` an op on Values, with a row of its own::
-
-        @op
-        def softplus(x):
-            '''softplus(x) = ln(1 + e^x);  d/dx = sigmoid(x)'''
-            return math.log1p(math.exp(x)), (1 / (1 + math.exp(-x)),)
-
-    The positional parameters without defaults are the operands; the others are plain-number
-    settings. ``derivatives(*operands, *settings, out)`` gives the local derivatives written
-    with Value ops (``@op(derivatives=lambda x, out: (x.sigmoid(),))``), so that
-    ``grad(..., create_graph=True)`` can differentiate through the op again.
-
-    ``vectorized`` is the same rule for numpy arrays, which ``jit`` uses to replay all the
-    nodes of the op at once: one array per operand in (settings by keyword, an array each),
-    ``(values, local_grads)`` out, as arrays. ``vectorized=True`` says that ``fn`` itself works
-    on arrays (it uses plain arithmetic only). Without one, jit replays the op node by node.
-    """
-    if fn is None:
-        return lambda f: op(f, derivatives=derivatives, vectorized=vectorized)
-    # signature and result checks: plumbing
-    return plumbing.custom_op(fn, derivatives, apply, vectorized)
 
 
 def interior_nodes_children_first(root: Value) -> list[Value]:

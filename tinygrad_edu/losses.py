@@ -14,7 +14,8 @@ from typing import Optional, Union
 
 import numpy as np
 
-from .engine import Operand, Value, op
+from .custom_ops import op
+from .engine import Operand, Value
 
 Nested = Union[Operand, Sequence["Nested"]]
 
