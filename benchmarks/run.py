@@ -21,7 +21,9 @@ The jit table (same rounds, same method): A2 eager vs under jit vs the numpy ref
 same weights and data; G, a microgpt-shaped training step (``microgpt.py``), on a 40-line
 microgpt-style engine vs tinygrad_edu eager vs under jit, whose losses must agree to 1e-9 at
 every step, and once more on microgpt's own code (``--dropin``). Under jit, G's captures (one
-per sequence length) are made before the timed steps and reported apart.
+per sequence length) are made before the timed steps and reported apart. The guard's cost
+per call (the check that fn still reaches the same parameters, before each replay) is
+measured after the steps, and printed with its share of the step.
 Prints both tables and saves everything to ``benchmarks/results.json``.
 """
 
@@ -284,6 +286,17 @@ def summarise_jit(rounds: list[dict]) -> dict:
         }
         for label, name in (("G", f"{OURS} G-jit"), ("G dropin", f"{OURS} G-dropin-jit"))
     }
+    guards = {
+        label: {
+            "guard_s": times(name, "guard_s"),
+            "share": spread([res[name]["guard_s"] / res[name]["step_s"] for res in rounds]),
+        }
+        for label, name in (
+            ("A2", f"{OURS} A2-jit"),
+            ("G", f"{OURS} G-jit"),
+            ("G dropin", f"{OURS} G-dropin-jit"),
+        )
+    }
     medians = {name: r["eager/jit"]["median"] for name, r in rows.items()}
     targets = {
         f"A2 jit >= {JIT_TARGETS['A2 eager/jit']:g}x eager": medians["A2"]
@@ -296,7 +309,13 @@ def summarise_jit(rounds: list[dict]) -> dict:
         ]["median"]
         >= JIT_TARGETS["G microgpt/jit"],
     }
-    return {"rows": rows, "captures": captures, "user_op": user_op, "targets": targets}
+    return {
+        "rows": rows,
+        "captures": captures,
+        "guards": guards,
+        "user_op": user_op,
+        "targets": targets,
+    }
 
 
 def format_jit_table(jit: dict, n_rounds: int) -> str:
@@ -319,6 +338,14 @@ def format_jit_table(jit: dict, n_rounds: int) -> str:
             f"{quantity(c['capture_s'], 's')} before the timed steps, which took "
             f"{quantity(c['steps_s'], 's')} in all"
         )
+    lines.append(
+        "  the guard (each call first checks that fn still reaches the same parameters): "
+        + "; ".join(
+            f"{label} {quantity(g['guard_s'], 's')} per call "
+            f"({100 * g['share']['median']:.1f}% of its step)"
+            for label, g in jit["guards"].items()
+        )
+    )
     u = jit["user_op"]
     lines.append(
         f"U A2's step with a user op (@op softplus) as activation, under jit: "

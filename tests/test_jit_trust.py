@@ -498,3 +498,23 @@ def test_a_value_made_inside_fn_is_a_constant_of_the_capture():
     out.backward()
     assert (out.data, x.grad) == (6.0 + math.pi, 3.0)
     assert step(Value(1.0)).data == 3.0 + math.pi
+
+
+def test_a_replayed_result_and_its_call_are_freed_without_the_cycle_collector():
+    import gc
+    import weakref
+
+    step = jit(lambda xs: Value.sum([x * x for x in xs]).tanh())
+    step([1.0, 2.0])
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        out = step([0.5, 0.25])
+        inner = out.children[0]  # a node of its graph, looked at
+        out.backward()
+        refs = [weakref.ref(out), weakref.ref(inner)]
+        del out, inner
+        assert [r() for r in refs] == [None, None]  # freed by reference counting alone
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -83,6 +83,7 @@ import bisect
 import functools
 import operator
 import warnings
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -111,7 +112,6 @@ from .jit_plumbing import (
     flatten,
     frozen_static,
     leaves_with_paths,
-    materialize,
     outputs_of,
     parameter_names,
     rebuild,
@@ -443,6 +443,7 @@ class Program:
         self.why = self.inputs = ""  # why it was captured, and for what, in words
         self.n_inputs = len(stand_ins)
         self.value_slots = np.array(value_slots, dtype=np.intp)  # the inputs that were Values
+        self.value_slot_of = {slot: k for k, slot in enumerate(value_slots)}
         self.input_labels = [v.label for v in stand_ins]
         order = split.order
         slot_of: dict[Value, int] = {v: i for i, v in enumerate(stand_ins)}
@@ -511,6 +512,7 @@ class Program:
         self.order_slots = [slot_of[node] for node in order]  # for check=True
         self.labels = {slot_of[node]: node.label for node in order if node.label}
         self.reached: dict[int, np.ndarray] = {}  # by root slot, for backward()
+        self.edges_by_parent: tuple[np.ndarray, np.ndarray] | None = None  # made when needed
 
     def replay(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every slot's number and every edge's local derivative, for these inputs and the
@@ -551,6 +553,22 @@ class Program:
                 mask[children[mask[parents]]] = True
             self.reached[root] = mask
         return mask
+
+    def local_grads_at(self, slot: int, local: np.ndarray) -> dict[int, float]:
+        """The local derivatives of the node in ``slot``, by operand position, from a call's
+        edge array."""
+        if self.edges_by_parent is None:
+            order = np.argsort(self.edge_parent, kind="stable")
+            self.edges_by_parent = (order, self.edge_parent[order])
+        order, parents = self.edges_by_parent
+        lo, hi = np.searchsorted(parents, [slot, slot + 1])
+        edges = order[lo:hi]
+        return dict(zip(self.edge_position[edges].tolist(), local[edges].tolist()))
+
+    def leaf_label(self, slot: int) -> str:
+        if slot < self.n_inputs:
+            return self.input_labels[slot]
+        return self.made_labels[slot - self.made_lo]
 
     def group_at(self, slot: int) -> Group:
         return self.groups[bisect.bisect_right(self.group_starts, slot) - 1]
@@ -908,52 +926,77 @@ def rule_cells(numbers: np.ndarray) -> np.ndarray:
 class Call:
     """One replay: its numbers, kept so that its results can backpropagate and be drawn.
 
-    The results fn returned are ``Replayed`` Values, one per slot; the rest of the graph is
-    built as Values only when someone looks at it (``graph()``). ``backward()`` from any of
-    them gives every node handed out so far its gradient, as eager mode's backward() does."""
+    The results fn returned are ``Replayed`` Values; so is every op node of the graph that
+    someone looks at (through ``children``, a drawing, eager ops on a result), made when first
+    needed. ``backward()`` from a result gives every node handed out its gradient, as eager
+    mode's backward() does. References go one way, as in an eager graph, from a node to its
+    children and to its call: the call keeps the nodes it handed out only weakly, so a call and
+    its arrays are freed as soon as its results are."""
 
-    __slots__ = ("program", "vals", "local", "values", "replayed", "nodes", "structure", "grads")
+    __slots__ = ("program", "vals", "local", "values", "live", "leaves", "grads")
 
     def __init__(
         self, program: Program, vals: np.ndarray, local: np.ndarray, values: list[Value]
     ) -> None:
         self.program, self.vals, self.local, self.values = program, vals, local, values
-        self.replayed: dict[int, Replayed] = {}  # the results handed out, by slot
-        self.nodes: list[Any] | None = None  # the graph as Values, once someone looks
-        self.structure: dict[int, tuple] = {}  # a Replayed's (args, children, local_grads)
-        self.grads: np.ndarray | None = None  # each slot's gradient, after a backward()
+        self.live: dict[int, weakref.ref] = {}  # the op nodes handed out, by slot
+        self.leaves: dict[int, Value] = {}  # the leaves made for this call, by slot
+        self.grads: np.ndarray | None = None  # each op node's gradient, after a backward()
 
     def results(self) -> Any:
         program = self.program
-        outputs = [self.result(slot) for slot in program.output_slots]
+        outputs = [self.node(slot) for slot in program.output_slots]
         return outputs[0] if program.returns is Value else program.returns(outputs)
 
-    def result(self, slot: int) -> Value:
+    def node(self, slot: int) -> Any:
+        """The graph's number in ``slot`` as eager mode has it: an op node (the same object
+        each time it is asked for while someone holds it), a leaf, or a constant's float."""
         program = self.program
         if slot >= program.interior:
-            made = self.replayed.get(slot)
+            ref = self.live.get(slot)
+            made = ref() if ref is not None else None
             if made is None:
                 made = object.__new__(Replayed)
-                made.data, made.grad = float(self.vals[slot]), 0.0
+                made.data = float(self.vals[slot])
+                made.grad = float(self.grads[slot]) if self.grads is not None else 0.0
                 made.label = program.labels.get(slot, "")
-                made._call, made._slot = self, slot
-                self.replayed[slot] = made
+                made._call, made._slot, made._structure = self, slot, None
+                self.live[slot] = weakref.ref(made)
             return made
-        return self.graph()[slot]  # fn returned a leaf: the leaf itself, as eager mode does
+        if slot >= program.constants_lo:
+            return float(self.vals[slot])
+        if program.n_inputs <= slot < program.made_lo:
+            return program.outer[slot - program.n_inputs]  # a parameter: the very Value
+        if slot in program.value_slot_of:
+            return self.values[program.value_slot_of[slot]]  # the very Value passed in
+        leaf = self.leaves.get(slot)  # a number's stand-in, or a leaf fn made
+        if leaf is None:
+            leaf = Value(float(self.vals[slot]), label=program.leaf_label(slot))
+            leaf.grad = float(self.grads[slot]) if self.grads is not None else 0.0
+            self.leaves[slot] = leaf
+        return leaf
 
-    def graph(self) -> list[Any]:
-        """The replayed graph as Values, one per slot (a float for a constant)."""
-        if self.nodes is None:
-            self.nodes = materialize(self.program, self)
-        return self.nodes
+    def structure(self, slot: int) -> tuple:
+        """An op node's (args, children, local_grads), from the program and this call."""
+        program = self.program
+        group = program.group_at(slot)
+        i = slot - group.lo
+        operands = [self.node(s) for s in group.operand_slots(i)]
+        kept = [j for j, a in enumerate(operands) if isinstance(a, Value)]
+        local = program.local_grads_at(slot, self.local)
+        return (
+            (*operands, *group.settings_of(i)),
+            tuple(operands[j] for j in kept),
+            tuple(local[j] for j in kept),
+        )
 
     def backward(self, root: int) -> None:
         """backward() from the node in slot ``root``: eager mode's semantics, the replay's
         arithmetic. Every gradient is checked before any is changed."""
         program = self.program
         grads = program.backward(self.local, root)
-        if not np.isfinite(grads).all():  # eager mode's error, from the graph as Values
-            node = self.graph()[root]
+        if not np.isfinite(grads).all():  # eager mode's error, found in the graph as Values
+            node = self.node(root)
             found = plumbing.gradient_overflow(
                 node, interior_nodes_children_first(node), "backward()"
             )
@@ -962,12 +1005,12 @@ class Call:
         added = np.concatenate(
             [grads[program.value_slots], grads[program.n_inputs : program.made_lo]]
         )
-        before = np.fromiter((v.grad for v in leaves), float, len(leaves))
-        if not np.isfinite(before + added).all():
-            i = int(np.flatnonzero(~np.isfinite(before + added))[0])
+        total = np.fromiter(map(_GRAD, leaves), float, len(leaves)) + added
+        if not np.isfinite(total).all():
+            i = int(np.flatnonzero(~np.isfinite(total))[0])
             raise OverflowError(
                 f"backward(): the gradient of {value_text(leaves[i])} overflows a float when "
-                f"this pass adds its {float(added[i])!r} to the {float(before[i])!r} it had "
+                f"this pass adds its {float(added[i])!r} to the {leaves[i].grad!r} it had "
                 "accumulated: call zero_grad() between backward() calls"
             )
         for leaf, g in zip(leaves, added.tolist()):  # leaves accumulate, as in eager mode
@@ -979,37 +1022,35 @@ class Call:
             _backward_through(seeds)
 
     def hand_out(self, grads: np.ndarray, reached: np.ndarray) -> None:
-        """Give this pass's gradients to the results and graph nodes handed out: the op nodes
-        of the root's graph are reset to theirs, the leaves fn made accumulate."""
+        """Give this pass's gradients to the nodes handed out: the op nodes of the root's graph
+        get theirs anew, the leaves made for the call accumulate."""
         program = self.program
         if self.grads is None:
             self.grads = np.zeros(program.size)
-        interior = slice(program.interior, program.size)
-        self.grads[interior] = np.where(reached[interior], grads[interior], self.grads[interior])
-        made = slice(program.made_lo, program.constants_lo)
-        self.grads[: program.n_inputs] += grads[: program.n_inputs]
-        self.grads[made] += grads[made]
-        for slot, node in self.replayed.items():
-            if reached[slot]:
+        interior, leaves = slice(program.interior, None), slice(0, program.constants_lo)
+        np.copyto(self.grads[interior], grads[interior], where=reached[interior])
+        self.grads[leaves] += grads[leaves]  # (for the leaves made later, as they accumulate)
+        for slot, ref in list(self.live.items()):
+            node = ref()
+            if node is None:
+                del self.live[slot]
+            elif reached[slot]:
                 node.grad = float(grads[slot])
-        if self.nodes is not None:
-            updated = [*range(program.n_inputs), *range(made.start, made.stop)]
-            updated += (program.interior + np.flatnonzero(reached[interior])).tolist()
-            for slot in updated:
-                node = self.nodes[slot]
-                if slot >= program.interior or slot not in program.value_slots:
-                    node.grad = float(self.grads[slot])
+        for slot, leaf in self.leaves.items():
+            leaf.grad += float(grads[slot])
 
     @staticmethod
     def held_in_calls(order: Sequence[Value]) -> list[Any]:
-        """The Values that the calls of replayed results among ``order`` hold (their results,
-        graphs and inputs): a jitted function called inside another one's capture."""
+        """The Values that the calls of replayed results among ``order`` hold (their inputs
+        and the leaves made for them): a jitted function called inside another one's capture."""
         held: list[Any] = []
         for node in order:
             if isinstance(node, Replayed):
-                call = node._call
-                held += [*call.replayed.values(), *call.values, *(call.nodes or ())]
+                held += [*node._call.values, *node._call.leaves.values()]
         return held
+
+
+_GRAD = operator.attrgetter("grad")
 
 
 def _backward_through(seeds: list[tuple[Value, float]]) -> None:
@@ -1024,11 +1065,11 @@ def _backward_through(seeds: list[tuple[Value, float]]) -> None:
 
 class Replayed(Value):
     """A Value computed by a replay. ``.data`` and ``.item()`` are its number; ``backward()``
-    is the replay's vectorized backward; its graph (``children``, ``local_grads``...) is built
-    as Values only when something looks at it, such as ``draw_graph`` or an eager op using it.
+    is the replay's vectorized backward; its graph (``children``, ``local_grads``...) is made
+    of Values only when something looks at it, such as ``draw_graph`` or an eager op using it.
     """
 
-    __slots__ = ("_call", "_slot")
+    __slots__ = ("_call", "_slot", "_structure", "__weakref__")
 
     @property  # type: ignore[override]
     def fn(self) -> Op:
@@ -1036,20 +1077,20 @@ class Replayed(Value):
 
     @property  # type: ignore[override]
     def args(self) -> tuple:
-        return self._structure()[0]
+        return self._parts()[0]
 
     @property  # type: ignore[override]
     def children(self) -> tuple:
-        return self._structure()[1]
+        return self._parts()[1]
 
     @property  # type: ignore[override]
     def local_grads(self) -> tuple:
-        return self._structure()[2]
+        return self._parts()[2]
 
-    def _structure(self) -> tuple:
-        call = self._call
-        call.graph()
-        return call.structure[self._slot]
+    def _parts(self) -> tuple:
+        if self._structure is None:
+            self._structure = self._call.structure(self._slot)
+        return self._structure
 
     def backward(self) -> None:
         """Fill in d(self)/d(node) as in eager mode: every leaf's grad (the inputs passed in as

@@ -30,6 +30,7 @@ from __future__ import annotations
 import dis
 import functools
 import gc
+import itertools
 import operator
 import sys
 import sysconfig
@@ -173,7 +174,15 @@ class Reach:
             for parent, edge in self.parents.get(i, ()):
                 if parent in needed:
                     leads_on.setdefault(parent, []).append((edge, self.objects[i]))
-        checks: list[Check] = [RootCheck(self.fn, self.root_edges, name)]
+        # fn's own code and the names it reads: the same objects, or equal numbers; and a
+        # list or dict among them (of numbers, say) the same items
+        code = _code_of(self.fn)
+        checks: list[Check] = [FunctionCheck(code, name)] if code is not None else []
+        for (how, key), child in self.root_edges:
+            if how == "binding" and type(child) in (list, dict) and id(child) not in needed:
+                checks.append(
+                    ListCheck(child, key) if type(child) is list else DictCheck(child, key)
+                )
         for i in needed:
             check = _check(self.objects[i], self.kinds[i], leads_on.get(i, []), self.path(i))
             if check is not None:
@@ -533,32 +542,6 @@ class FunctionCheck(Check):
         return None
 
 
-class RootCheck(Check):
-    """fn's own names: the function whose code fn runs (fn, a method's function, ...) holds
-    the same objects in each name it reads (or equal numbers), and the lists and dicts among
-    them the same items."""
-
-    def __init__(self, fn: Any, edges: list[tuple[tuple, Any]], name: str) -> None:
-        code = _code_of(fn)
-        self.function = FunctionCheck(code, name) if code is not None else None
-        self.inside = [
-            ListCheck(child, key) if type(child) is list else DictCheck(child, key)
-            for (how, key), child in edges
-            if how == "binding" and type(child) in (list, dict)
-        ]
-
-    def changed(self) -> str | None:
-        if self.function is not None:
-            why = self.function.changed()
-            if why:
-                return why
-        for check in self.inside:
-            why = check.changed()
-            if why:
-                return why
-        return None
-
-
 def _code_of(fn: Any) -> types.FunctionType | None:
     """The function whose code runs when fn is called: fn, a method's, a partial's, the
     ``__call__`` of a callable object, the function a jitted function compiles."""
@@ -594,17 +577,49 @@ def _check(x: Any, kind: int | None, edges: list[tuple[tuple, Any]], where: str)
 
 class Guard:
     """What each call of a captured program checks first: every container on the way from
-    fn's names to the Values its graph uses still holds what it held."""
+    fn's names to the Values its graph uses still holds what it held.
+
+    The checks of all the lists and of all the objects' attributes run together, each as one
+    pass of ``map`` over all of them (about 15 µs for A2's 76 containers and 412 objects,
+    4 times less than one method call per container); a check's own ``changed()`` runs only
+    to say what changed, or when a number was replaced by an equal one."""
 
     def __init__(self, checks: list[Check], objects: int) -> None:
         self.checks, self.objects = checks, objects
+        self._gather()
+
+    def _gather(self) -> None:
+        lists = [c for c in self.checks if type(c) is ListCheck]
+        self.lists = [c.target for c in lists]
+        self.lengths = [len(c.expected) for c in lists]
+        self.items = list(itertools.chain.from_iterable(c.expected for c in lists))
+        objects = [c for c in self.checks if type(c) is AttributeCheck]
+        self.owners = [c.target for c in objects for _ in c.names]
+        self.names = [name for c in objects for name in c.names]
+        self.attributes = [child for c in objects for child in c.expected]
+        self.tables = [c.target.__dict__ for c in objects if c.count >= 0]
+        self.counts = [c.count for c in objects if c.count >= 0]
+        self.missing = [MISSING] * len(self.names)
+        self.others = [c for c in self.checks if type(c) not in (ListCheck, AttributeCheck)]
 
     def changed(self) -> str | None:
         """How fn's surroundings changed since the capture, in words, or None."""
-        for check in self.checks:
+        if (
+            list(map(len, self.lists)) == self.lengths
+            and all(map(_is, itertools.chain.from_iterable(self.lists), self.items))
+            and list(map(len, self.tables)) == self.counts
+            and all(map(_is, map(getattr, self.owners, self.names, self.missing), self.attributes))
+        ):
+            for check in self.others:
+                why = check.changed()
+                if why:
+                    return why
+            return None
+        for check in self.checks:  # say what changed
             why = check.changed()
             if why:
                 return why
+        self._gather()  # numbers replaced by equal ones: the checks took the new objects
         return None
 
 

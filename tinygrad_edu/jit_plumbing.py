@@ -4,8 +4,6 @@
   the structure (ints, bools, None, the shapes of lists, the static arguments), and which
   cannot be captured, with errors that name the argument;
 - the outputs: a Value, or a list, tuple or namedtuple of them, rebuilt after each replay;
-- the graph of a replayed result, built as Values only when someone looks at it (drawing it,
-  or using the result in more eager ops);
 - ``jit(fn, check=True)``: a run of fn compared with the captured program, op by op, and its
   gradients computed as eager mode computes them.
 """
@@ -256,69 +254,6 @@ def outputs_of(out: Any, name: str) -> tuple[list[Value], Any]:
         "(or a tuple or namedtuple of them), which is what .backward() and .data work on; got "
         + got
     )
-
-
-# --- the graph of a replayed result --------------------------------------------------------
-
-
-def materialize(program: Any, call: Any) -> list[Any]:
-    """The replayed graph as Values, one per slot (a float for a constant): the inputs of the
-    call, the Values fn reached from outside (the real parameters), a new leaf for each one fn
-    made, and a node for each op with the call's numbers, local derivatives and gradients.
-    A result already handed out is that very Replayed; its structure goes to
-    ``call.structure``."""
-    nodes: list[Any] = [None] * program.size
-    value_slots = iter(program.value_slots.tolist())
-    next_value_slot = next(value_slots, None)
-    values = iter(call.values)
-    grads = call.grads.tolist() if call.grads is not None else [0.0] * program.size
-    data = call.vals.tolist()
-    for slot, label in enumerate(program.input_labels):
-        if slot == next_value_slot:
-            nodes[slot] = next(values)  # the very Value passed in: it gets the gradient
-            next_value_slot = next(value_slots, None)
-        else:
-            nodes[slot] = _leaf(data[slot], label, grads[slot])
-    nodes[program.n_inputs : program.made_lo] = program.outer
-    for slot, label in enumerate(program.made_labels, start=program.made_lo):
-        nodes[slot] = _leaf(data[slot], label, grads[slot])
-    nodes[program.constants_lo : program.interior] = data[program.constants_lo : program.interior]
-
-    # each node's local derivatives, by operand position, from the call's edge array
-    local_by_position: dict[int, dict[int, float]] = {}
-    for parent, position, local in zip(
-        program.edge_parent.tolist(), program.edge_position.tolist(), call.local.tolist()
-    ):
-        local_by_position.setdefault(parent, {})[position] = local
-    for group in program.groups:
-        for i in range(group.size):
-            slot = group.lo + i
-            operands = [nodes[s] for s in group.operand_slots(i)]
-            args = (*operands, *group.settings_of(i))
-            kept = [j for j, a in enumerate(operands) if isinstance(a, Value)]
-            children = tuple(operands[j] for j in kept)
-            local_grads = tuple(local_by_position[slot][j] for j in kept)
-            replayed = call.replayed.get(slot)
-            if replayed is not None:
-                call.structure[slot] = (args, children, local_grads)
-                nodes[slot] = replayed
-                continue
-            node = object.__new__(Value)
-            node.data, node.label, node.grad = data[slot], program.labels.get(slot, ""), grads[slot]
-            node.fn, node.args, node.children, node.local_grads = (
-                group.row,
-                args,
-                children,
-                local_grads,
-            )
-            nodes[slot] = node
-    return nodes
-
-
-def _leaf(data: float, label: str, grad: float) -> Value:
-    leaf = Value(data, label=label)
-    leaf.grad = grad
-    return leaf
 
 
 # --- jit(fn, check=True) ------------------------------------------------------------------
