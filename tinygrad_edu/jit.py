@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import operator
 import warnings
 import weakref
@@ -240,7 +241,7 @@ class JitFunction:
         stand_ins, value_slots = call_args.stand_ins()
         reach.watch(stand_ins)
         outputs, returns = self._run(call_args, stand_ins)
-        split = split_graph(outputs, stand_ins, reach.values)
+        split = split_graph(outputs, stand_ins, reach)
         backward_inside = any(n.grad for n in split.order) or any(
             v.grad for v in split.made.values()
         )
@@ -252,8 +253,7 @@ class JitFunction:
         if suspects:
             raise untraceable_error(suspects, reach, self.name)
         guard = reach.guard(split.outer, self.name)
-        paths = {i: reach.path(i) for i in split.outer}
-        program = Program(outputs, returns, stand_ins, value_slots, split, guard, paths, self.name)
+        program = Program(outputs, returns, stand_ins, value_slots, split, guard, self.name)
         program.why, program.inputs = why, call_args.described()
         self.programs[call_args.key] = program
         if len(self.programs) > self.max_captures:
@@ -306,11 +306,20 @@ class JitFunction:
                 )
                 want = eager.get(id(leaf), 0.0)
                 if not close(got, want, CHECK_TOLERANCE):
+                    by = self._name(program, leaf_slot, call_args)
                     raise CaptureMismatchError(
-                        f"{who}: the gradient of output {i} by {program.slot_name(leaf_slot)} is "
+                        f"{who}: the gradient of output {i} by {by} is "
                         f"{got!r} replayed but {want!r} when fn runs, with the same ops and "
                         f"outputs: {frozen} (compute with Values: x * x, not x * x.data)"
                     )
+
+    def _name(self, program: Program, slot: int, call_args: Arguments) -> str:
+        """A leaf of the program in words, for a message: an input's path, or the way fn
+        reaches a parameter (``model.layers[0].neurons[1].b``), searched for again."""
+        if program.n_inputs <= slot < program.made_lo:
+            value = program.outer[slot - program.n_inputs]
+            return Reach(self.fn, call_args.static_roots()).path(id(value))
+        return program.slot_name(slot)
 
     def explain(self) -> str:
         """The captured programs in words: for each input structure, its levels and groups,
@@ -436,7 +445,6 @@ class Program:
         value_slots: list[int],
         split: Any,
         guard: Guard,
-        paths: dict[int, str],
         name: str,
     ) -> None:
         self.name, self.returns, self.guard = name, returns, guard
@@ -449,7 +457,6 @@ class Program:
         slot_of: dict[Value, int] = {v: i for i, v in enumerate(stand_ins)}
         self.outer: list[Value] = list(split.outer.values())
         self.outer_ids = set(split.outer)
-        self.outer_paths = [paths[id(v)] for v in self.outer]
         self.made_lo = self.n_inputs + len(self.outer)
         made = list(split.made.values())
         self.made_labels = [v.label for v in made]
@@ -583,7 +590,7 @@ class Program:
         if slot < self.n_inputs:
             return f"the input {self.input_labels[slot]}"
         if slot < self.made_lo:
-            return self.outer_paths[slot - self.n_inputs]
+            return value_text(self.outer[slot - self.n_inputs])
         label = self.made_labels[slot - self.made_lo]
         return f"a leaf that fn makes{f' ({label})' if label else ''}"
 
@@ -933,7 +940,7 @@ class Call:
     children and to its call: the call keeps the nodes it handed out only weakly, so a call and
     its arrays are freed as soon as its results are."""
 
-    __slots__ = ("program", "vals", "local", "values", "live", "leaves", "grads")
+    __slots__ = ("program", "vals", "local", "values", "live", "leaves", "passes")
 
     def __init__(
         self, program: Program, vals: np.ndarray, local: np.ndarray, values: list[Value]
@@ -941,7 +948,7 @@ class Call:
         self.program, self.vals, self.local, self.values = program, vals, local, values
         self.live: dict[int, weakref.ref] = {}  # the op nodes handed out, by slot
         self.leaves: dict[int, Value] = {}  # the leaves made for this call, by slot
-        self.grads: np.ndarray | None = None  # each op node's gradient, after a backward()
+        self.passes: list[tuple[np.ndarray, np.ndarray]] = []  # backward()s: grads, reached
 
     def results(self) -> Any:
         program = self.program
@@ -958,7 +965,7 @@ class Call:
             if made is None:
                 made = object.__new__(Replayed)
                 made.data = float(self.vals[slot])
-                made.grad = float(self.grads[slot]) if self.grads is not None else 0.0
+                made.grad = self.grad_of(slot) if self.passes else 0.0
                 made.label = program.labels.get(slot, "")
                 made._call, made._slot, made._structure = self, slot, None
                 self.live[slot] = weakref.ref(made)
@@ -972,7 +979,7 @@ class Call:
         leaf = self.leaves.get(slot)  # a number's stand-in, or a leaf fn made
         if leaf is None:
             leaf = Value(float(self.vals[slot]), label=program.leaf_label(slot))
-            leaf.grad = float(self.grads[slot]) if self.grads is not None else 0.0
+            leaf.grad = self.grad_of(slot) if self.passes else 0.0
             self.leaves[slot] = leaf
         return leaf
 
@@ -1005,17 +1012,10 @@ class Call:
         added = np.concatenate(
             [grads[program.value_slots], grads[program.n_inputs : program.made_lo]]
         )
-        total = np.fromiter(map(_GRAD, leaves), float, len(leaves)) + added
-        if not np.isfinite(total).all():
-            i = int(np.flatnonzero(~np.isfinite(total))[0])
-            raise OverflowError(
-                f"backward(): the gradient of {value_text(leaves[i])} overflows a float when "
-                f"this pass adds its {float(added[i])!r} to the {leaves[i].grad!r} it had "
-                "accumulated: call zero_grad() between backward() calls"
-            )
+        if added.size and not np.abs(added).max() < 2.0**970:
+            _check_accumulation(leaves, added.tolist())
         for leaf, g in zip(leaves, added.tolist()):  # leaves accumulate, as in eager mode
-            if g:
-                leaf.grad += g
+            leaf.grad += g
         self.hand_out(grads, program.reach(root))
         seeds = [(v, float(grads[slot])) for slot, v in program.computed if grads[slot]]
         if seeds:  # eager backward goes on through the graphs of Values from before the call
@@ -1023,13 +1023,9 @@ class Call:
 
     def hand_out(self, grads: np.ndarray, reached: np.ndarray) -> None:
         """Give this pass's gradients to the nodes handed out: the op nodes of the root's graph
-        get theirs anew, the leaves made for the call accumulate."""
-        program = self.program
-        if self.grads is None:
-            self.grads = np.zeros(program.size)
-        interior, leaves = slice(program.interior, None), slice(0, program.constants_lo)
-        np.copyto(self.grads[interior], grads[interior], where=reached[interior])
-        self.grads[leaves] += grads[leaves]  # (for the leaves made later, as they accumulate)
+        get theirs anew, the leaves made for the call accumulate. The pass is kept, for the
+        nodes made later."""
+        self.passes.append((grads, reached))
         for slot, ref in list(self.live.items()):
             node = ref()
             if node is None:
@@ -1038,6 +1034,14 @@ class Call:
                 node.grad = float(grads[slot])
         for slot, leaf in self.leaves.items():
             leaf.grad += float(grads[slot])
+
+    def grad_of(self, slot: int) -> float:
+        """The gradient a node made now has, after the passes so far: an op node its last
+        pass's, a leaf the sum of all of them."""
+        if slot >= self.program.interior:
+            last = next((g for g, reached in reversed(self.passes) if reached[slot]), None)
+            return 0.0 if last is None else float(last[slot])
+        return math.fsum(float(g[slot]) for g, _ in self.passes)
 
     @staticmethod
     def held_in_calls(order: Sequence[Value]) -> list[Any]:
@@ -1050,7 +1054,21 @@ class Call:
         return held
 
 
-_GRAD = operator.attrgetter("grad")
+def _check_accumulation(leaves: list[Value], added: list[float]) -> None:
+    """Raise, before any grad changes, if adding ``added`` to the leaves' grads overflows a
+    float. Only a term of at least 2^970, half the spacing of floats near the largest one, can
+    push a finite sum past it: below that, backward() needs no check."""
+    totals: dict[int, list] = {}
+    for leaf, g in zip(leaves, added):  # a Value passed twice gets both terms
+        entry = totals.setdefault(id(leaf), [leaf, leaf.grad])
+        entry[1] += g
+    for leaf, total in totals.values():
+        if not -math.inf < total < math.inf:
+            raise OverflowError(
+                f"backward(): the gradient of {value_text(leaf)} overflows a float when this "
+                f"pass adds to the {leaf.grad!r} it had accumulated: call zero_grad() between "
+                "backward() calls"
+            )
 
 
 def _backward_through(seeds: list[tuple[Value, float]]) -> None:

@@ -35,6 +35,7 @@ import operator
 import sys
 import sysconfig
 import types
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from .engine import Value
 SEARCH_LIMIT = 2_000_000  # objects and items looked at per capture: about a second at most
 MISSING = object()  # an unset name, attribute or closure variable
 _NUMBERS = frozenset({int, float, bool})
+_VALUES = frozenset({Value})
 _SCALARS = (int, float, complex, str, bytes, bool, type(None))
 _is = operator.is_
 
@@ -91,7 +93,12 @@ class Reach:
             if self.looked_at > SEARCH_LIMIT:
                 self.complete = False
                 break
-            self._visit(i, list(_edges(self.objects[i], self.kinds[i])), queue)
+            x, kind = self.objects[i], self.kinds[i]
+            if kind in (LIST, TUPLE) and _VALUES.issuperset(map(type, x)):
+                self.looked_at += len(x)
+                self._visit_values(i, x)  # a row of parameters, say
+            else:
+                self._visit(i, list(_edges(x, kind)), queue)
 
     def _visit(self, parent: int, edges: list[tuple[tuple, Any]], queue: list[int]) -> None:
         self.looked_at += len(edges) + 1
@@ -113,6 +120,22 @@ class Reach:
                     self.looked_at += len(child)  # a row of numbers: nothing inside to search
                 else:
                     queue.append(j)
+
+    def _visit_values(self, parent: int, values: Sequence[Value]) -> None:
+        """_visit for a list or tuple of Values only: the same records, without the edges."""
+        parents, found, state = self.parents, self.values, self.value_state
+        for index, v in enumerate(values):
+            j = id(v)
+            if j in parents:
+                parents[j].append((parent, ("item", index)))
+            else:
+                self.objects[j] = found[j] = v
+                state[j] = (v.data, v.grad)
+                parents[j] = [(parent, ("item", index))]
+
+    def position(self) -> dict[int, int]:
+        """Each Value's rank in the order the search found them."""
+        return {i: k for k, i in enumerate(self.values)}
 
     def watch(self, values: Iterable[Value]) -> None:
         """Also see changes to these Values' .data and .grad (fn's stand-in inputs)."""
@@ -149,7 +172,7 @@ class Reach:
     def path(self, i: int) -> str:
         """How fn reaches object i, written in Python: ``model.layers[0].neurons[3].b``."""
         steps = []
-        while i != self.root and i in self.parents and self.parents[i]:
+        while i != self.root and self.parents.get(i):
             parent, edge = self.parents[i][0]  # the first way found: the shortest
             steps.append(edge)
             i = parent
@@ -169,11 +192,14 @@ class Reach:
                 if parent not in needed and parent != self.root:
                     needed.add(parent)
                     todo.append(parent)
-        leads_on: dict[int, list[tuple[tuple, Any]]] = {}
+        # an object's check names the attributes that lead on: gather them (for the others,
+        # lists and dicts and functions, every item is checked)
+        by_attribute = {i for i in needed if self.kinds[i] in (OBJECT, NAMESPACE, JITTED)}
+        leads_on: dict[int, list[tuple[tuple, Any]]] = {i: [] for i in by_attribute}
         for i in needed | used:
             for parent, edge in self.parents.get(i, ()):
-                if parent in needed:
-                    leads_on.setdefault(parent, []).append((edge, self.objects[i]))
+                if parent in by_attribute:
+                    leads_on[parent].append((edge, self.objects[i]))
         # fn's own code and the names it reads: the same objects, or equal numbers; and a
         # list or dict among them (of numbers, say) the same items
         code = _code_of(self.fn)
@@ -579,10 +605,11 @@ class Guard:
     """What each call of a captured program checks first: every container on the way from
     fn's names to the Values its graph uses still holds what it held.
 
-    The checks of all the lists and of all the objects' attributes run together, each as one
-    pass of ``map`` over all of them (about 15 µs for A2's 76 containers and 412 objects,
-    4 times less than one method call per container); a check's own ``changed()`` runs only
-    to say what changed, or when a number was replaced by an equal one."""
+    The checks of all the lists and of all the objects' attributes run together, in a few
+    passes in C: ``==`` of lists of Values (a Value equals only itself), ``map`` over the other
+    lists and over the attributes (about 15 µs for A2's 77 containers and 412 objects, 4 times
+    less than a method call per container). A check's own ``changed()`` runs only to say what
+    changed, or when a number was replaced by an equal one."""
 
     def __init__(self, checks: list[Check], objects: int) -> None:
         self.checks, self.objects = checks, objects
@@ -590,9 +617,13 @@ class Guard:
 
     def _gather(self) -> None:
         lists = [c for c in self.checks if type(c) is ListCheck]
-        self.lists = [c.target for c in lists]
-        self.lengths = [len(c.expected) for c in lists]
-        self.items = list(itertools.chain.from_iterable(c.expected for c in lists))
+        of_values = [c for c in lists if _VALUES.issuperset(map(type, c.expected))]
+        self.value_lists = [c.target for c in of_values]
+        self.value_items = [list(c.expected) for c in of_values]
+        others = [c for c in lists if c not in of_values]
+        self.lists = [c.target for c in others]
+        self.lengths = [len(c.expected) for c in others]
+        self.items = list(itertools.chain.from_iterable(c.expected for c in others))
         objects = [c for c in self.checks if type(c) is AttributeCheck]
         self.owners = [c.target for c in objects for _ in c.names]
         self.names = [name for c in objects for name in c.names]
@@ -605,7 +636,8 @@ class Guard:
     def changed(self) -> str | None:
         """How fn's surroundings changed since the capture, in words, or None."""
         if (
-            list(map(len, self.lists)) == self.lengths
+            self.value_lists == self.value_items
+            and list(map(len, self.lists)) == self.lengths
             and all(map(_is, itertools.chain.from_iterable(self.lists), self.items))
             and list(map(len, self.tables)) == self.counts
             and all(map(_is, map(getattr, self.owners, self.names, self.missing), self.attributes))
@@ -635,42 +667,59 @@ class Split:
         self.made: dict[int, Value] = {}  # leaves fn made (a Value(2.0) inside fn)
 
 
-def split_graph(outputs: Sequence[Value], stand_ins: Sequence[Value], found: Any) -> Split:
+def split_graph(outputs: Sequence[Value], stand_ins: Sequence[Value], reach: Any) -> Split:
     """fn's graph, from its outputs down to its inputs (the stand-ins) and to the Values the
-    search found (``found``: ids): those are ``outer``, and a computed one among them is a
-    Value from before the call, whose graph is not fn's work. Each op node comes after its
-    children, in the order of ``engine.interior_nodes_children_first``."""
+    search found (``reach``, a Reach or the ids of the Values to stop at): those are
+    ``outer``, and a computed one among them is a Value from before the call, whose graph is
+    not fn's work. Each op node comes after its children, in the order of
+    ``engine.interior_nodes_children_first``; the Values of ``outer`` in the order the search
+    found them, the leaves fn made in the order fn used them."""
     split = Split()
-    inputs = set(map(id, stand_ins))
-    visited: set[int] = set()
+    found = reach.values if isinstance(reach, Reach) else {i: None for i in reach}
+    stop = {*stand_ins}
+    found_computed = {v for i, v in found.items() if v is not None and v.children}
+    visited: set[Value] = set()
+    order = split.order
     for output in outputs:
-        i = id(output)
-        if i in inputs or i in visited:
-            continue
-        if i in found:
-            split.outer[i] = output
-        elif not output.children:
-            split.made[i] = output
-        else:
-            stack: list[Any] = [output]
-            while stack:
-                node = stack.pop()
-                if node is None:  # the node under the marker has its children in order
-                    split.order.append(stack.pop())
-                elif id(node) not in visited:
-                    visited.add(id(node))
-                    stack += (node, None)
-                    for child in node.children:
-                        j = id(child)
-                        if j in inputs or j in visited:
-                            continue
-                        if j in found:
-                            split.outer[j] = child
-                        elif not child.children:
-                            split.made[j] = child
-                        else:
-                            stack.append(child)
+        stack = [output] if output.children and output not in found_computed else []
+        while stack:
+            node = stack.pop()
+            if node is None:  # the node under the marker has its children in order
+                order.append(stack.pop())
+            elif node not in visited:
+                visited.add(node)
+                stack += (node, None)
+                for child in node.children:
+                    if child.children and child not in visited and child not in found_computed:
+                        stack.append(child)
+    # the other Values the graph reaches: one pass in C over every operand
+    rest = set(itertools.chain.from_iterable(map(_CHILDREN, order)))
+    rest.update(outputs)
+    rest -= visited
+    rest -= stop
+    outer = [v for v in rest if id(v) in found]
+    if isinstance(reach, Reach):
+        position = reach.position()
+        outer.sort(key=lambda v: position[id(v)])
+    split.outer = {id(v): v for v in outer}
+    made = [v for v in rest if id(v) not in found]
+    if made:
+        first_use = {v: k for k, v in enumerate(_operands_in_order(order, outputs)) if v in rest}
+        made.sort(key=first_use.__getitem__)
+    split.made = {id(v): v for v in made}
     return split
+
+
+_CHILDREN = operator.attrgetter("children")
+
+
+def _operands_in_order(order: Sequence[Value], outputs: Sequence[Value]) -> list[Value]:
+    """Every operand of every node, in order, then the outputs (the last use counts least)."""
+    seen: dict[Value, None] = {}
+    for node in order:
+        seen.update(dict.fromkeys(reversed(node.children)))
+    seen.update(dict.fromkeys(outputs))
+    return list(reversed(seen))
 
 
 def held_elsewhere(
@@ -705,24 +754,19 @@ def held_elsewhere(
     ]
 
 
-def _graph_references(split: Split, outputs: Sequence[Value]) -> tuple[dict[int, int], list]:
-    """How many references to each Value the graph and jit's own lists hold."""
-    internal: dict[int, int] = {}
-    graph_tuples = []
-    for node in split.order:
-        for held in {id(node.children): node.children, id(node.args): node.args}.values():
-            graph_tuples.append(held)
-            for a in held:
-                if isinstance(a, Value):
-                    internal[id(a)] = internal.get(id(a), 0) + 1
-    for v in (*split.order, *split.made.values(), *outputs):  # split's list and dict, outputs
-        internal[id(v)] = internal.get(id(v), 0) + 1
+def _graph_references(split: Split, outputs: Sequence[Value]) -> tuple[Counter, list]:
+    """How many references to each Value (by id) the graph and jit's own lists hold: the
+    nodes' children and args (one tuple when they are the same), split's list and dict."""
+    order = split.order
+    graph_tuples = [n.children for n in order] + [n.args for n in order if n.args is not n.children]
+    internal = Counter(map(id, itertools.chain.from_iterable(graph_tuples)))
+    internal.update(map(id, itertools.chain(order, split.made.values(), outputs)))
     return internal, graph_tuples
 
 
-def _with_more_references(candidates: list[Value], internal: dict[int, int]) -> list[Value]:
+def _with_more_references(candidates: list[Value], internal: Counter) -> list[Value]:
     candidates.append(Value(0.0))  # the probe: in the same list, counted the same way
-    counts = [sys.getrefcount(v) - internal.get(id(v), 0) for v in candidates]
+    counts = [sys.getrefcount(v) - internal[id(v)] for v in candidates]
     candidates.pop()
     return [v for v, count in zip(candidates, counts) if count > counts[-1]]
 
