@@ -5,6 +5,7 @@ property that interleaves jitted calls with changes between them.
 """
 
 import collections
+import functools
 import math
 import warnings
 
@@ -178,6 +179,59 @@ def test_2_a_number_read_from_outside_is_checked_by_value():
     assert step(1.0).data == 3.5
     scale[0] = -1.0  # a list of numbers read from outside, changed in place
     assert step(1.0).data == 0.5
+
+
+class Scaler:
+    """A callable object holding a parameter."""
+
+    def __init__(self, w):
+        self.w = Value(w)
+
+    def __call__(self, x):
+        return x * self.w
+
+    def loss(self, x):
+        return (x * self.w).tanh()
+
+
+@pytest.mark.parametrize("form", ["callable object", "bound method", "partial", "static"])
+def test_2_other_callables_see_a_replaced_parameter(form):
+    scaler = Scaler(0.2)
+    if form == "callable object":
+        step, eager = jit(scaler), scaler
+    elif form == "bound method":
+        step, eager = jit(scaler.loss), scaler.loss
+    elif form == "partial":
+        step = jit(functools.partial(lambda s, x: s(x), scaler))
+        eager = functools.partial(lambda s, x: s(x), scaler)
+    else:
+        static = jit(lambda s, x: s(x), static_argnums=(0,))
+        step, eager = (lambda x: static(scaler, x)), scaler
+    step(Value(0.3))  # captured: the same input structure as the call below
+    scaler.w = Value(0.5)
+    x, y = Value(0.3), Value(0.3)
+    got = step(x)
+    got.backward()
+    jitted = [got.data, x.grad, scaler.w.grad]
+    scaler.w.grad = 0.0
+    want = eager(y)
+    want.backward()
+    assert_close(jitted, [want.data, y.grad, scaler.w.grad])
+    assert min(abs(jitted[0] - 0.15), abs(jitted[0] - math.tanh(0.15))) < 1e-12  # the new w
+
+
+def test_2_a_global_counter_changed_inside_fn_is_refused_and_put_back():
+    def counting(x):
+        global CALLS
+        CALLS += 1
+        return x * 2
+
+    with pytest.raises(unsafe_capture_error(), match="CALLS, which fn reads"):
+        jit(counting)(1.0)
+    assert CALLS == 0
+
+
+CALLS = 0
 
 
 # --- 3. side effects inside fn -----------------------------------------------------------------

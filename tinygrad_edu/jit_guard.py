@@ -151,13 +151,23 @@ class Reach:
         found = []
         for i, value in self.values.items():
             data, grad = self.value_state[i]
+            what = self.path(i) if i in self.parents else f"the input {value.label}"
             if value.data is not data:
-                found.append(f"the .data of {self.path(i)}")
+                found.append(f"the .data of {what}")
             if value.grad is not grad:
-                found.append(f"the .grad of {self.path(i)}")
+                found.append(f"the .grad of {what}")
         for i, before in self.held.items():
-            if not _same_items(_items(self.objects[i], self.kinds[i]), before):
-                found.append(f"{self.path(i)} ({_kind_name(self.objects[i], self.kinds[i])})")
+            x, kind = self.objects[i], self.kinds[i]
+            now = _items(x, kind)
+            if _same_items(now, before):
+                continue
+            if kind == FUNCTION and len(now) == len(before):  # say which of its names
+                where = "fn" if i == self.root else self.path(i)
+                names = [key for (_, key), a, b in zip(_Names(x).edges, now[1:], before[1:])
+                         if a is not b]  # fmt: skip
+                found += [f"{name}, which {where} reads" for name in names]
+            else:
+                found.append(f"{self.path(i)} ({_kind_name(x, kind)})")
         return found
 
     def restore(self) -> None:
@@ -179,7 +189,9 @@ class Reach:
         text = ""
         for how, key in reversed(steps):
             text = _step_text(text, how, key)
-        return text or "a stand-in input"
+        if i == self.root:
+            return text or "fn"
+        return text or "an input"
 
     def guard(self, used: Iterable[int], name: str) -> Guard:
         """The checks that every way found to the Values ``used`` still leads to them, and
@@ -189,9 +201,12 @@ class Reach:
         todo = list(used)
         while todo:
             for parent, _ in self.parents.get(todo.pop(), ()):
-                if parent not in needed and parent != self.root:
+                if parent not in needed:
                     needed.add(parent)
                     todo.append(parent)
+        needed.discard(self.root)
+        if self.kinds[self.root] not in (FUNCTION, None):  # fn is an object, a method...
+            needed.add(self.root)  # its attributes, as any container's
         # an object's check names the attributes that lead on: gather them (for the others,
         # lists and dicts and functions, every item is checked)
         by_attribute = {i for i in needed if self.kinds[i] in (OBJECT, NAMESPACE, JITTED)}
@@ -210,7 +225,8 @@ class Reach:
                     ListCheck(child, key) if type(child) is list else DictCheck(child, key)
                 )
         for i in needed:
-            check = _check(self.objects[i], self.kinds[i], leads_on.get(i, []), self.path(i))
+            where = self.path(i) if i != self.root else "self"
+            check = _check(self.objects[i], self.kinds[i], leads_on.get(i, []), where)
             if check is not None:
                 checks.append(check)
         return Guard(checks, len(needed) + len(used))
