@@ -220,6 +220,33 @@ def test_2_other_callables_see_a_replaced_parameter(form):
     assert min(abs(jitted[0] - 0.15), abs(jitted[0] - math.tanh(0.15))) < 1e-12  # the new w
 
 
+class Switchable:
+    """A module whose forward pass reads a flag: which of its two parameters it uses."""
+
+    def __init__(self):
+        self.a, self.b, self.use_b = Value(2.0), Value(-3.0), False
+
+    def __call__(self, x):
+        return x * (self.b if self.use_b else self.a)
+
+
+def test_2_a_flag_attribute_that_fn_reads_is_checked():
+    module = Switchable()
+    step = jit(lambda x: module(x))
+    assert step(1.5).data == 3.0
+    module.use_b = True  # the next call must use b, as eager mode does
+    assert step(1.5).data == -4.5
+
+
+def test_2_captures_again_on_every_call_warn_that_jit_is_slow_here():
+    module = Switchable()
+    step = jit(lambda x: module(x) * module.a)
+    with pytest.warns(getattr(tinygrad_edu, "RecaptureWarning", UserWarning), match="in a row"):
+        for i in range(6):
+            module.a = Value(float(i))  # a new Value on every call: a capture each time
+            assert step(1.0).data == float(i * i)
+
+
 def test_2_a_global_counter_changed_inside_fn_is_refused_and_put_back():
     def counting(x):
         global CALLS

@@ -25,7 +25,13 @@ from .gradcheck import (
     hessian,
     numerical_grad,
 )
-from .jit import CaptureEvictedWarning, CaptureMismatchError, UnsafeCaptureError, jit
+from .jit import (
+    CaptureEvictedWarning,
+    CaptureMismatchError,
+    RecaptureWarning,
+    UnsafeCaptureError,
+    jit,
+)
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
 from .steps import backprop_steps
@@ -95,5 +101,6 @@ __all__ = [
     "save",
     "show_backprop",
     "to_torch",
+    "RecaptureWarning",
     "UnsafeCaptureError",
 ]

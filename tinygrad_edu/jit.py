@@ -125,7 +125,13 @@ DEFAULT_MAX_CAPTURES = 32  # input structures kept per function (sequence length
 CHECK_TOLERANCE = 1e-9  # of max(|x|, 1): rounding never comes near it, a changed branch does
 _DATA = operator.attrgetter("data")
 
-__all__ = ["CaptureEvictedWarning", "CaptureMismatchError", "UnsafeCaptureError", "jit"]
+__all__ = [
+    "CaptureEvictedWarning",
+    "CaptureMismatchError",
+    "RecaptureWarning",
+    "UnsafeCaptureError",
+    "jit",
+]
 
 
 class CaptureMismatchError(RuntimeError):
@@ -136,6 +142,14 @@ class CaptureMismatchError(RuntimeError):
 
 class CaptureEvictedWarning(UserWarning):
     """A jitted function met more input structures than it keeps captures for."""
+
+
+class RecaptureWarning(UserWarning):
+    """A jitted function captured again on several calls in a row, because something it
+    reaches changes between calls: each capture costs more than an eager call."""
+
+
+RECAPTURES_IN_A_ROW = 4  # warn when this many calls in a row captured again
 
 
 def jit(
@@ -195,7 +209,7 @@ class JitFunction:
         self.name = getattr(fn, "__name__", type(fn).__name__)
         self.names = parameter_names(fn)
         self.programs: OrderedDict[Hashable, Program] = OrderedDict()  # by input structure
-        self.recaptures = 0
+        self.recaptures = self.in_a_row = 0  # captures made again, since the last replay
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
@@ -206,17 +220,31 @@ class JitFunction:
         if program is not None:
             changed = program.guard.changed()  # fn still reaches the same Values?
             if changed is None:
+                self.in_a_row = 0
                 if len(self.programs) > 1:
                     self.programs.move_to_end(call_args.key)  # the least recent is dropped first
             else:
                 why, program = f"captured again: {changed}", None
-                self.recaptures += 1
+                self._count_recapture(changed)
         if program is None:
             program = self._capture(call_args, why)
         call = Call(program, *program.replay(call_args.inputs), call_args.values)
         if self.check:
             self._compare_with_a_run(call, call_args)
         return call.results()
+
+    def _count_recapture(self, changed: str) -> None:
+        self.recaptures += 1
+        self.in_a_row += 1
+        if self.in_a_row == RECAPTURES_IN_A_ROW:
+            warnings.warn(
+                f"jit({self.name}) captured again on {self.in_a_row} calls in a row, the last "
+                f"time because {changed}; each capture costs more than an eager call. If that "
+                "changes on every call, keep it out of what fn reaches, or pass it as an "
+                "argument",
+                RecaptureWarning,
+                stacklevel=3,
+            )
 
     def _run(self, call_args: Arguments, stand_ins: list[Value]) -> tuple[list[Value], Any]:
         """fn run eagerly on the stand-ins: its outputs as a list, and how to rebuild what it

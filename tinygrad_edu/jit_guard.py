@@ -207,9 +207,9 @@ class Reach:
         needed.discard(self.root)
         if self.kinds[self.root] not in (FUNCTION, None):  # fn is an object, a method...
             needed.add(self.root)  # its attributes, as any container's
-        # an object's check names the attributes that lead on: gather them (for the others,
-        # lists and dicts and functions, every item is checked)
-        by_attribute = {i for i in needed if self.kinds[i] in (OBJECT, NAMESPACE, JITTED)}
+        # a module's or a class's check names the attributes that lead on: gather them (for
+        # the others, lists, dicts, objects and functions, every item is checked)
+        by_attribute = {i for i in needed if self.kinds[i] in (NAMESPACE, JITTED)}
         leads_on: dict[int, list[tuple[tuple, Any]]] = {i: [] for i in by_attribute}
         for i in needed | used:
             for parent, edge in self.parents.get(i, ()):
@@ -534,25 +534,55 @@ class DictCheck(Check):
         return f"{self.where}[{key!r}] is another object" if i >= n else f"{self.where} changed"
 
 
-class AttributeCheck(Check):
-    """An object on the way: the attributes that lead on are the same objects, and (if
-    ``count``) it has no new attributes, where ``Module.parameters()`` would find a Value."""
+class ObjectCheck(Check):
+    """An object on the way: each of its attributes is the same object (or an equal number),
+    none added, none removed. All of them, not only those that lead to a Value: fn's code may
+    read any (``if self.use_bias:``), and ``Module.parameters()`` would find a new one."""
 
-    def __init__(
-        self, target: Any, edges: list[tuple[tuple, Any]], where: str, count: bool = True
-    ) -> None:
+    def __init__(self, target: Any, where: str) -> None:
+        self.target, self.where = target, where
+        attributes = getattr(target, "__dict__", None)
+        self.table = attributes if isinstance(attributes, dict) else {}
+        self.slots = _slot_names(type(target))
+        self.expected = self._now()
+
+    def _now(self) -> tuple:
+        slots = tuple(getattr(self.target, name, MISSING) for name in self.slots)
+        return (*self.table, *self.table.values(), *slots)
+
+    def changed(self) -> str | None:
+        now, before = self._now(), self.expected
+        if _same_items(now, before):
+            return None
+        n, m = len(self.table), (len(before) - len(self.slots)) // 2
+        if n != m or now[:n] != before[:m]:
+            added = [k for k in now[:n] if k not in before[:m]]
+            gone = [k for k in before[:m] if k not in now[:n]]
+            what = f"gained .{added[0]}" if added else f"lost .{gone[0]}" if gone else "changed"
+            return f"{self.where} {what}"
+        names = [*now[:n], *self.slots]
+        for name, a, b in zip(names, now[n:], before[m:]):
+            if not _same(a, b):
+                where = _step_text(self.where, "attr", name)
+                if isinstance(a, _SCALARS):
+                    return f"{where} is now {a!r} (was {b!r})"
+                return f"{where} is another object"
+        self.expected = now  # equal numbers, new objects
+        return None
+
+
+class NamespaceCheck(Check):
+    """A module or a class on the way (or a jitted function): the attributes that lead to the
+    Values are the same objects (a module's other globals come and go)."""
+
+    def __init__(self, target: Any, edges: list[tuple[tuple, Any]], where: str) -> None:
         self.target, self.where = target, where
         self.names = [key for (how, key), _ in edges if how == "attr"]
         self.expected = [child for (how, _), child in edges if how == "attr"]
-        attributes = getattr(target, "__dict__", None)
-        self.count = len(attributes) if count and isinstance(attributes, dict) else -1
 
     def changed(self) -> str | None:
-        target = self.target
-        if self.count >= 0 and len(target.__dict__) != self.count:
-            return f"{self.where} has {len(target.__dict__)} attributes, had {self.count}"
         for name, child in zip(self.names, self.expected):
-            if getattr(target, name, MISSING) is not child:
+            if getattr(self.target, name, MISSING) is not child:
                 return f"{_step_text(self.where, 'attr', name)} is another object"
         return None
 
@@ -611,9 +641,9 @@ def _check(x: Any, kind: int | None, edges: list[tuple[tuple, Any]], where: str)
     if kind == FUNCTION:
         return FunctionCheck(x, where)
     if kind == OBJECT:
-        return AttributeCheck(x, edges, where)
-    if kind == NAMESPACE or kind == JITTED:  # a module's other globals come and go
-        return AttributeCheck(x, edges, where, count=False)
+        return ObjectCheck(x, where)
+    if kind == NAMESPACE or kind == JITTED:
+        return NamespaceCheck(x, edges, where)
     return None  # a tuple, a bound method, a partial: fixed once made
 
 
@@ -623,7 +653,7 @@ class Guard:
 
     The checks of all the lists and of all the objects' attributes run together, in a few
     passes in C: ``==`` of lists of Values (a Value equals only itself), ``map`` over the other
-    lists and over the attributes (about 15 µs for A2's 77 containers and 412 objects, 4 times
+    lists and over the attributes (about 20 µs for A2's 77 containers and 412 objects, 4 times
     less than a method call per container). A check's own ``changed()`` runs only to say what
     changed, or when a number was replaced by an equal one."""
 
@@ -640,14 +670,25 @@ class Guard:
         self.lists = [c.target for c in others]
         self.lengths = [len(c.expected) for c in others]
         self.items = list(itertools.chain.from_iterable(c.expected for c in others))
-        objects = [c for c in self.checks if type(c) is AttributeCheck]
-        self.owners = [c.target for c in objects for _ in c.names]
-        self.names = [name for c in objects for name in c.names]
-        self.attributes = [child for c in objects for child in c.expected]
-        self.tables = [c.target.__dict__ for c in objects if c.count >= 0]
-        self.counts = [c.count for c in objects if c.count >= 0]
-        self.missing = [MISSING] * len(self.names)
-        self.others = [c for c in self.checks if type(c) not in (ListCheck, AttributeCheck)]
+        objects = [c for c in self.checks if type(c) is ObjectCheck]
+        self.tables = [c.table for c in objects]
+        halves = [(len(c.expected) - len(c.slots)) // 2 for c in objects]
+        self.counts = halves
+        self.attributes = [a for c, n in zip(objects, halves) for a in c.expected[n : 2 * n]]
+        named = [(c, name, child) for c, n in zip(objects, halves)
+                 for name, child in zip(c.slots, c.expected[2 * n :])]  # fmt: skip
+        named += [
+            (c, name, child)
+            for c in self.checks
+            if type(c) is NamespaceCheck
+            for name, child in zip(c.names, c.expected)
+        ]
+        self.owners = [c.target for c, _, _ in named]
+        self.names = [name for _, name, _ in named]
+        self.named = [child for _, _, child in named]
+        self.missing = [MISSING] * len(named)
+        fast = (ListCheck, ObjectCheck, NamespaceCheck)
+        self.others = [c for c in self.checks if type(c) not in fast]
 
     def changed(self) -> str | None:
         """How fn's surroundings changed since the capture, in words, or None."""
@@ -656,7 +697,14 @@ class Guard:
             and list(map(len, self.lists)) == self.lengths
             and all(map(_is, itertools.chain.from_iterable(self.lists), self.items))
             and list(map(len, self.tables)) == self.counts
-            and all(map(_is, map(getattr, self.owners, self.names, self.missing), self.attributes))
+            and all(
+                map(
+                    _is,
+                    itertools.chain.from_iterable(map(dict.values, self.tables)),
+                    self.attributes,
+                )
+            )
+            and all(map(_is, map(getattr, self.owners, self.names, self.missing), self.named))
         ):
             for check in self.others:
                 why = check.changed()
