@@ -862,26 +862,27 @@ def value_text(v: Value) -> str:
 
 def side_effect_error(name: str, changes: list[str], backward_inside: bool) -> UnsafeCaptureError:
     """The refusal of a capture whose run changed something that a replay would not change."""
-    if backward_inside or any(c.startswith("the .grad") for c in changes):
-        what = "calls backward() (gradients changed"
+    grads = [c for c in changes if c.startswith("the .grad")]
+    data = [c for c in changes if c.startswith("the .data")]
+    if backward_inside or grads:
+        what, shown = "calls backward() (it changed", grads or ["the gradients of its own graph"]
         cause = "a replay computes values and local derivatives, it does not run backward()"
         fix = "call backward() on the jitted function's result, outside it"
-    elif any(c.startswith("the .data") for c in changes):
-        what = "changes Values' data, as an optimizer's step() does ("
+    elif data:
+        what, shown = "changes Values' data, as an optimizer's step() does (it changed", data
         cause = "a replay repeats only fn's arithmetic on Values"
         fix = (
             "keep the update outside the jitted function: loss = step(x); opt.zero_grad(); "
             "loss.backward(); opt.step()"
         )
     else:
-        what = "changes Python state it reaches from outside ("
+        what, shown = "changes Python state that it reaches from outside (it changed", changes
         cause = "a replay repeats only fn's arithmetic on Values, not its other effects"
         fix = "move that change out of the jitted function"
-    listed = ", ".join(changes[:3]) + (f" and {len(changes) - 3} more" if len(changes) > 3 else "")
-    opened = what.endswith("(")
-    detail = f"{'' if opened else ': '}{listed or 'its own graph'})"
+    more = len(changes) - min(len(shown), 3) if changes else 0
+    listed = ", ".join(shown[:3]) + (f" and {more} more" if more > 0 else "")
     return UnsafeCaptureError(
-        f"jit({name}): fn {what}{detail} while it runs, and {cause}; so jit refuses to capture "
-        f"it, and put back what fn changed. {fix[0].upper() + fix[1:]} (torch.compile and "
-        "JAX's jit ask the same)"
+        f"jit({name}): fn {what} {listed}) while it runs, and {cause}; so jit refuses to "
+        f"capture it, and put back what fn changed. {fix[0].upper() + fix[1:]} (torch.compile "
+        "and JAX's jit ask the same)"
     )
