@@ -865,9 +865,14 @@ def side_effect_error(name: str, changes: list[str], backward_inside: bool) -> U
     grads = [c for c in changes if c.startswith("the .grad")]
     data = [c for c in changes if c.startswith("the .data")]
     if backward_inside or grads:
-        what, shown = "calls backward() (it changed", grads or ["the gradients of its own graph"]
+        what = (
+            "calls backward() (it changed"
+            if backward_inside
+            else ("changes gradients, as backward() or zero_grad() do (it changed")
+        )
+        shown = grads or ["the gradients of its own graph"]
         cause = "a replay computes values and local derivatives, it does not run backward()"
-        fix = "call backward() on the jitted function's result, outside it"
+        fix = "call zero_grad() and backward() outside the jitted function, on its result"
     elif data:
         what, shown = "changes Values' data, as an optimizer's step() does (it changed", data
         cause = "a replay repeats only fn's arithmetic on Values"
