@@ -421,6 +421,23 @@ def test_7_a_vectorized_rule_wrong_for_negatives_is_caught_when_negatives_come()
         step([0.5, -1.5])  # a new sign: checked again, and caught before any number is out
 
 
+def product_of_abs(x, y):
+    return abs(x) * y, ((1.0 if x >= 0 else -1.0) * y, abs(x))
+
+
+wrong_for_small_y = op(
+    vectorized=lambda x, y: (np.abs(x) * y, (np.sign(x) * y, np.abs(x) + (np.abs(y) < 0.01)))
+)(product_of_abs)
+
+
+def test_7_a_rule_wrong_in_another_power_of_two_of_its_second_operand_is_caught():
+    step = jit(lambda x, y: wrong_for_small_y(x, y))
+    assert step(0.5, 0.5).data == 0.25
+    assert step(0.7, 0.9).data == 0.63  # the same cells: not checked again, and right
+    with pytest.raises(ValueError, match="disagrees with the op itself"):
+        step(0.5, 0.001)
+
+
 # --- 8. gradients too large for a float ---------------------------------------------------------
 
 
@@ -599,3 +616,14 @@ def test_a_replayed_result_and_its_call_are_freed_without_the_cycle_collector():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_a_value_computed_before_the_call_and_hidden_from_the_search_is_refused():
+    x0 = Value(0.5)
+    hidden = {x0 * 3}  # computed, then kept where the search does not look
+
+    def f(x):
+        return x * next(iter(hidden))
+
+    with pytest.raises(unsafe_capture_error(), match="a Value computed before this call"):
+        jit(f)(1.0)

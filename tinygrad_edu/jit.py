@@ -790,7 +790,8 @@ class UserElementwise(Elementwise):
         k = self.row.arity
         values = np.array([node.args[k:] for node in nodes], dtype=float).reshape(len(nodes), -1)
         self.setting_arrays = values.T  # one row per setting, one number per node
-        self.checked: set[tuple] = set()  # the cells the rule was checked in
+        self.checked: set[Any] = set()  # the cells the rule was checked in
+        self.checked_one = np.zeros(2**13, dtype=bool)  # the same, for an op of one number
 
     def run(self, vals: np.ndarray, local: np.ndarray) -> None:
         operands = vals[self.src]
@@ -812,13 +813,16 @@ class UserElementwise(Elementwise):
         numbers = np.vstack([operands, self.setting_arrays])
         finite = np.isfinite(numbers).all(axis=0)  # (a NaN or an infinity: eager's error later)
         cells = rule_cells(numbers)
-        seen = [tuple(column) for column in np.unique(cells[:, finite], axis=1).T.tolist()]
-        new = [cell for cell in seen if cell not in self.checked]
-        if not new:
-            return
-        is_new = np.zeros(self.size, dtype=bool)
-        for cell in new:
-            is_new |= finite & (cells == np.array(cell)[:, None]).all(axis=0)
+        if len(numbers) == 1:  # one number a node: its cells index a table of those checked
+            is_new = finite & ~self.checked_one[cells]
+            if not is_new.any():
+                return
+            new = np.unique(cells[is_new]).tolist()
+        else:
+            new = [c for c in np.unique(cells[finite]).tolist() if c not in self.checked]
+            if not new:
+                return
+            is_new = finite & np.isin(cells, new)
         columns = numbers.T.tolist()
         for i in np.flatnonzero(is_new).tolist():
             edges = range(self.e_lo + i, self.e_hi, self.size)  # node i's, by operand
@@ -832,6 +836,7 @@ class UserElementwise(Elementwise):
                     f"from the rule, {theirs} from the op"
                 )
         self.checked.update(new)
+        self.checked_one[new if len(numbers) == 1 else []] = True
 
     def settings_of(self, i: int) -> tuple:
         return tuple(self.setting_arrays[:, i].tolist())
@@ -949,10 +954,22 @@ VERIFY_TOLERANCE = 1e-9  # of max(|x|, 1): rounding passes, a wrong rule does no
 
 
 def rule_cells(numbers: np.ndarray) -> np.ndarray:
-    """Each number's cell, for checking a vectorized rule: its sign and its power of two (0
-    has a cell of its own), so [0.5, 1), [1, 2) and [-2, -1) are three cells."""
+    """Each node's cell, for checking a vectorized rule: for each of its numbers (a row of
+    ``numbers`` each), the sign and the power of two, 0 a cell of its own; so [0.5, 1),
+    [1, 2) and [-2, -1) are three cells of one number. One key per node: 13 bits a number
+    (a float's sign and exponent take 4,199 values), four numbers to an int64, and the int64s
+    of an op of more numbers as one string of bytes."""
     _, exponent = np.frexp(numbers)
-    return np.where(numbers == 0, 0, 2 * (exponent.astype(np.int64) + 1100) + (numbers < 0))
+    codes = np.where(numbers == 0, 0, 2 * (exponent.astype(np.int64) + 1075) + (numbers < 0))
+    if len(codes) == 1:  # the common case: one operand, no settings
+        return codes[0]
+    k = -(-len(codes) // 4)  # int64s per node
+    codes = np.concatenate([codes, np.zeros((4 * k - len(codes), codes.shape[1]), np.int64)])
+    shifts = np.array([0, 13, 26, 39], dtype=np.int64)[None, :, None]
+    packed = (codes.reshape(k, 4, -1) << shifts).sum(axis=1)
+    if k == 1:
+        return packed[0]
+    return np.ascontiguousarray(packed.T).view(np.dtype((np.void, 8 * k)))[:, 0]
 
 
 # --- what a call returns -------------------------------------------------------------------

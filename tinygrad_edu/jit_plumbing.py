@@ -150,7 +150,8 @@ def explain_bad_input(args: tuple, names: Sequence[str], who: str) -> TypeError 
 
 def frozen_static(x: Any, name: str, who: str) -> Hashable:
     """A static argument as part of a capture's key: itself if hashable (compared by ==, as
-    JAX's static arguments), a list as the tuple of its items; else a TypeError naming it."""
+    JAX's static arguments, a number with its type), a list as the tuple of its items; else a
+    TypeError naming it."""
     if type(x) is list or type(x) is tuple:
         return (type(x), tuple(frozen_static(item, name, who) for item in x))
     try:
@@ -161,7 +162,9 @@ def frozen_static(x: Any, name: str, who: str) -> Hashable:
             "jit's captures (it is not hashable); pass a tuple, a number, a string, or an "
             "object compared by identity"
         ) from None
-    return (type(x), x) if isinstance(x, (int, float, bool)) else x
+    if isinstance(x, float):
+        return (float, repr(x))  # -0.0 is not 0.0 here (1 / x tells them apart)
+    return (type(x), x) if isinstance(x, int) else x  # 1 and True are two values here
 
 
 def stand_in_hint(error: Exception, stand_ins: Sequence[Value], call_args: Any, name: str) -> str:
