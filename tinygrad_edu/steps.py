@@ -52,6 +52,7 @@ class GraphTooLargeError(ValueError):
     """A graph too large to show whole in reasonable time and memory; the message names the
     limit and the way around it."""
 
+
 INFIX = (ADD, SUB, MUL, DIV, POW, POWER)  # rows of the op table written a + b, a ** 2
 
 
