@@ -232,6 +232,25 @@ def test_special_characters_in_labels_are_shown_as_written():
     assert texts(node_with_text(svg, 'a{b}|<c> "d" \\e'))[1] == "data 1.0000"
 
 
+def test_characters_that_cannot_be_shown_are_drawn_as_their_escapes(tmp_path):
+    # a NUL made Graphviz fail ("syntax error in line 7"), a lone surrogate the encoding
+    x = Value(1.0, label="a\x00b")
+    y = x * Value(2.0, label="c\ud800\nd")
+    svg = draw_graph(y).pipe(format="svg", encoding="utf-8")
+    assert texts(node_with_text(svg, "a\\x00b"))[1] == "data 1.0000"
+    assert texts(node_with_text(svg, "c\\ud800\\nd"))[1] == "data 2.0000"
+    page = render(y, tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "a\\x00b" in page
+
+
+def test_a_long_name_is_cut_in_its_box_and_whole_in_its_tooltip():
+    name = "the_weight_of_the_first_neuron_of_the_hidden_layer"
+    svg = draw_graph(Value(1.0, label=name) * 2).pipe(format="svg", encoding="utf-8")
+    [box] = [g for g in svg_groups(svg, "node") if texts(g)[0].endswith("...")]
+    assert texts(box)[0] == name[: viz.MAX_LABEL - 3] + "..."
+    assert box.find(f"{SVG}g/{SVG}a").get("{http://www.w3.org/1999/xlink}title") == name
+
+
 @settings(max_examples=15)
 @given(expressions())
 def test_random_graphs_render_with_the_right_node_and_edge_counts(expr):
