@@ -221,7 +221,7 @@ def _drawing(
     interior = [(i, value) for i, value in enumerate(shown) if value.children]
     copies = far_uses(shown)
     graph.attr("node", style="dashed,filled", color="#6b7280")
-    uses = _use_counts(shown)
+    uses = _use_counts(shown, index)
     for j, i in copies:
         name = _shortened(names[shown[j]])
         graph.node(
@@ -288,20 +288,16 @@ def far_uses(shown: list[Value]) -> set[tuple[int, int]]:
     the picture turns to a fan of crossing lines. Copies keep every arrow short.
     """
     index = {v: i for i, v in enumerate(shown)}
-    waiting = [0] * len(shown)  # users not yet placed, per value
-    for value in shown:
-        for child in value.children:
-            if child in index:
-                waiting[index[child]] += 1
+    waiting = _use_counts(shown, index)  # uses not yet placed, per value
     depth = [0] * len(shown)  # steps from the result
     ready = [0]
     while ready:  # users before the values they use (Kahn's order), from the result down
         i = ready.pop()
-        for child in set(shown[i].children):
+        for child in shown[i].children:
             j = index.get(child)
             if j is not None:
                 depth[j] = max(depth[j], depth[i] + 1)
-                waiting[j] -= shown[i].children.count(child)
+                waiting[j] -= 1
                 if not waiting[j]:
                     ready.append(j)
     return {
@@ -312,9 +308,8 @@ def far_uses(shown: list[Value]) -> set[tuple[int, int]]:
     }
 
 
-def _use_counts(shown: list[Value]) -> list[int]:
-    """How many times each drawn value is an operand of a drawn op."""
-    index = {v: i for i, v in enumerate(shown)}
+def _use_counts(shown: list[Value], index: dict[Value, int]) -> list[int]:
+    """How many times each drawn value is an operand of a drawn op (index: shown's)."""
     counts = [0] * len(shown)
     for value in shown:
         for child in value.children:
