@@ -16,6 +16,11 @@ An operand used twice (``x * x``) draws two edges. Colour says what a Value is: 
 leaves (inputs and constants), yellow for a Module's parameters, green with a bold frame for
 the result; interior values are white.
 
+A value used all along a graph (a weight shared by every step of an unrolled RNN) is drawn
+once, by its first use, and again beside each use far from there as a dashed copy of its name,
+``w (again)`` (see :func:`far_uses`): no arrow crosses the picture, so the layout stays quick
+and the picture readable.
+
 :func:`draw_graph` returns a ``graphviz.Digraph``, so ``.source``, ``.render()``, ``.pipe()``
 and inline display in Jupyter work as usual; it renders with the system's ``dot`` or, with no
 Graphviz installed, the graphviz-pure program of the ``viz`` extra (see ``renderer.py``).
@@ -27,7 +32,9 @@ Big graphs: an MLP on a batch has tens of thousands of Values, and Graphviz's la
 grows faster than the graph. ``draw_graph`` draws at most ``max_nodes`` Values, those nearest
 the result (breadth first), marks each cut with a "... N more" node, says so in the picture and
 warns. A graph drawn whole that is too large to lay out in reasonable time raises
-:class:`GraphTooLargeError` when it is rendered, instead of the renderer running for minutes.
+:class:`GraphTooLargeError` when it is rendered, instead of the renderer running for minutes;
+so does the step-through page of a graph with more values than its steps can list
+(``max_values``, see ``steps.py``).
 """
 
 from __future__ import annotations
@@ -44,11 +51,9 @@ import graphviz
 
 from .engine import Value
 from .files import write_atomically
-from .ops import ADD, DOT, MUL, POWER, SUM
 from .page import BackpropPage, page_html
 from .renderer import use_renderer
 from .steps import (
-    INFIX,
     STEPS_LIMIT,
     GraphTooLargeError,
     Params,
@@ -77,7 +82,6 @@ RANKDIRS = ("LR", "RL", "TB", "BT")
 PICTURE_FORMATS = ("svg", "png")
 SOURCE_FORMATS = ("gv", "dot")  # DOT text, written without a renderer
 PAGE_FORMATS = ("html",)  # the step-through page
-COMMUTATIVE = (ADD, MUL, SUM)  # ops whose operand order changes nothing
 # a use more than this many steps nearer the result than its value is drawn from a copy of
 # the value (see far_uses): an arrow spans at most this many steps
 FAR = 2
@@ -342,22 +346,22 @@ def op_label(node: Value) -> tuple[str, list[str]]:
         x.leaky_relu(0.2) -> "leaky_relu" over "slope=0.2"
         Value.dot([w1, w2], [x1, x2]) -> "a1 * b1 + a2 * b2", edges "a1", "a2", "b1", "b2"
     """
-    fn = node.fn
-    arity = len(node.args) - len(fn.settings)
+    row = node.fn
+    arity = row.operand_count(len(node.args))
     operands = node.args[:arity]
     constants = [a for a in operands if not isinstance(a, Value)]
     settings = node.args[arity:]
     unlabelled = [""] * len(node.children)
-    if fn in COMMUTATIVE:
-        return " ".join([fn.name, *(factor(c) for c in constants)]), unlabelled
-    if arity == 1:  # a function of one operand: tanh, or leaky_relu with its slope
-        named = [f"{name}={number(v)}" for name, v in zip(fn.settings, settings)]
-        if fn is POWER:
-            return f"** {factor(settings[0])}", unlabelled
-        return "\n".join([fn.name, ", ".join(named)] if named else [fn.name]), unlabelled
-    if fn in INFIX and isinstance(operands[0], Value) and len(constants) == 1:
-        return f"{fn.name} {factor(constants[0])}", unlabelled  # x - 1: "- 1.0"
-    if fn is DOT:
+    if row.commutative:
+        return " ".join([row.name, *(factor(c) for c in constants)]), unlabelled
+    if arity == 1:  # one operand: tanh, leaky_relu with its slope, ** 2.0, neg
+        if row.symbol is not None and settings:  # x ** c
+            return f"{row.symbol} {factor(settings[0])}", unlabelled
+        named = [f"{name}={number(v)}" for name, v in zip(row.settings, settings)]
+        return "\n".join([row.name, ", ".join(named)] if named else [row.name]), unlabelled
+    if row.arity == 2 and row.symbol is not None and isinstance(operands[0], Value) and constants:
+        return f"{row.symbol} {factor(constants[0])}", unlabelled  # x - 1: "- 1.0"
+    if row.parts == 2:
         n = arity // 2
         letters = [f"a{p + 1}" for p in range(n)] + [f"b{p + 1}" for p in range(n)]
     else:
