@@ -138,8 +138,8 @@ def _load(worker: _Worker, path: Path) -> str:
     except calls.LearnerError as error:
         if error.type == "SystemExit":
             return (
-                f"{path.name} does not load: it calls sys.exit() as it loads{error.where} "
-                "(an exercise file only defines functions)"
+                f"{path.name} does not load: it calls sys.exit(){error.where}; an exercise "
+                "file should only define functions"
             )
         return f"{path.name} does not load: {error.type}: {error.message}{error.where}"
     except NotImplementedError as error:
@@ -180,18 +180,26 @@ class _Worker:
         self.printed = _Tail(self.process.stdout)
         self.complaints = _Tail(self.process.stderr)
         self.received = b""
+        self.status: int | None = None  # the worker's exit status, once it is stopped
 
     def __enter__(self) -> _Worker:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # the pid is not reaped yet: still its
-        self.process.wait()
+        self._stop()
         os.close(self.requests)
         os.close(self.replies)
         self.printed.close()
         self.complaints.close()
+
+    def _stop(self) -> int:
+        """End the whole process group, once; the worker's exit status. The worker is reaped
+        only after: until then its pid cannot be reused, so the group named by it is its own."""
+        if self.status is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.status = self.process.wait()
+        return self.status
 
     def ask(self, request: calls.Request) -> calls.Reply:
         """Send ``request``, and return the reply; calls.Stopped if none comes in time, the
@@ -246,18 +254,24 @@ class _Worker:
                     f"no result within {self.timeout:g} s: an endless loop? (stopped{where})",
                     timed_out=True,
                 )
-            watched = ([], [fd]) if writing else ([fd], [])
-            if any(select.select(*watched, [], min(left, 0.1))[:2]):
+            poll = select.poll()  # not select.select: it fails for a file number over 1023
+            poll.register(fd, select.POLLOUT if writing else select.POLLIN)
+            if poll.poll(min(left, 0.1) * 1000):  # ready, or the other end closed
                 return
             if _has_ended(self.process.pid):
                 raise self._ended()
 
     def _ended(self) -> calls.Stopped:
-        status = self.process.wait()
+        """The worker has ended, or closed its end of a pipe: give it a second to end."""
+        deadline = time.monotonic() + 1.0
+        while not _has_ended(self.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        status = self._stop()
         self.complaints.close()
+        how = f"killed by {signal.Signals(-status).name}" if status < 0 else f"exit status {status}"
         while_ = f"in {self.doing}" if self.doing else f"while loading {self.path.name}"
         return calls.Stopped(
-            f"the check stopped without a result (exit status {status}) {while_}: "
+            f"the check stopped without a result ({how}) {while_}: "
             f"{self.complaints.last_line() or 'no message'}"
         )
 
@@ -299,6 +313,8 @@ class _Tail:
     def close(self) -> None:
         """Wait (briefly: a process the file started may still hold the pipe) for the end."""
         self.thread.join(timeout=1.0)
+        if not self.thread.is_alive():
+            self.stream.close()
 
     def last_line(self) -> str:
         lines = bytes(self.kept).decode("utf-8", "replace").strip().splitlines()
