@@ -51,12 +51,12 @@ class Stopped(BaseException):
 
 
 class LearnerError(Exception):
-    """The learner's function raised ``type``: ``message``; ``where`` is ' (file.py, line N:
-    `code`)' or ''. A SystemExit (sys.exit()) arrives as one of these too."""
+    """The learner's function raised an exception of type ``type`` (its name): ``message``;
+    ``where`` is ' (file.py, line N: `code`)' or ''. A sys.exit() arrives as a "SystemExit"."""
 
-    def __init__(self, type: str, message: str, where: str = "") -> None:
-        super().__init__(f"{type}: {message}")
-        self.type, self.message, self.where = type, message, where
+    def __init__(self, kind: str, message: str, where: str = "") -> None:
+        super().__init__(f"{kind}: {message}")
+        self.type, self.message, self.where = kind, message, where
 
 
 @dataclass(frozen=True)
@@ -73,8 +73,8 @@ class Opaque:
     """A returned object that is neither a number, an array, text nor a container of them:
     kept as its type's name and its repr, and no number (``float()`` of it fails)."""
 
-    def __init__(self, type: str, text: str) -> None:
-        self.type, self.text = type, text
+    def __init__(self, kind: str, text: str) -> None:
+        self.type, self.text = kind, text
 
     def __repr__(self) -> str:
         return self.text
@@ -104,6 +104,8 @@ def serve(module: Any, request: Request) -> Reply:
         if "call" in request:
             return {"returned": encode(fn(*(decode(a) for a in request["args"])))}
         return _call_op(fn, request["operands"], request["settings"])
+    except KeyboardInterrupt:  # the person running the check, not the learner's code
+        raise
     except BaseException as error:  # noqa: BLE001 (sys.exit() too: the learner's, to report)
         return raised(error, _filename(fn))
 
@@ -143,18 +145,19 @@ def _where(error: BaseException, filename: str | None) -> str:
 
 
 def _text(x: Any) -> str:
-    """str(x), shortened; an object whose __str__ fails is named by its type."""
-    try:
-        text = str(x)
-    except Exception:  # noqa: BLE001 (the learner's __str__, whatever it raises)
-        text = f"<{type(x).__name__} object>"
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+    """str(x), shortened to MAX_TEXT; an object whose __str__ fails is named by its type."""
+    return _shortened(str, x)
 
 
 def _repr(x: Any) -> str:
+    """repr(x), shortened to MAX_TEXT; an object whose __repr__ fails is named by its type."""
+    return _shortened(repr, x)
+
+
+def _shortened(show: Callable[[Any], str], x: Any) -> str:
     try:
-        text = repr(x)
-    except Exception:  # noqa: BLE001 (the learner's __repr__, whatever it raises)
+        text = show(x)
+    except Exception:  # noqa: BLE001 (the learner's __str__ or __repr__, whatever it raises)
         text = f"<{type(x).__name__} object>"
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
 
@@ -268,10 +271,10 @@ def outcome(reply: Reply) -> Any:
         isinstance(error.get(k), str) for k in ("type", "message", "where")
     ):
         raise ValueError(f"not a reply to a call: {reply!r:.80}")
-    type, message, where = (error[k][:MAX_TEXT] for k in ("type", "message", "where"))
-    if type == "NotImplementedError":
+    kind, message, where = (error[k][:MAX_TEXT] for k in ("type", "message", "where"))
+    if kind == "NotImplementedError":
         raise NotImplementedError(message)
-    raise LearnerError(type, message, where)
+    raise LearnerError(kind, message, where)
 
 
 def has(reply: Reply) -> bool:

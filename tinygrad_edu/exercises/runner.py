@@ -72,8 +72,9 @@ def check_exercises(
 ) -> list[Result]:
     """Check the exercises ``numbers`` (all by default) as solved in ``directory``.
 
-    Each runs in its own Python process, stopped after ``timeout`` seconds; each function
-    is tried on up to ``max_examples`` inputs drawn by hypothesis.
+    Each file runs in a Python process of its own, stopped once its code has run ``timeout``
+    seconds in all; each function is tried on up to ``max_examples`` inputs drawn by
+    hypothesis, and judged in this process.
     """
     directory = Path(directory)
     if not directory.is_dir():
