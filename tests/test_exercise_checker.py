@@ -378,7 +378,9 @@ def test_a_matrix_product_that_does_not_fit_names_the_shapes_not_numpys_words():
     wrong = answer(7, dense_backward=lambda X, W, b, dZ: (dZ @ W, X.T @ dZ, dZ.sum(axis=0)))
     (part,) = check_module(EXERCISES[7], wrong, EXAMPLES).parts
     assert part.status == "error"
-    assert part.message.startswith("dense_backward: the shapes in a matrix product do not fit (")
+    assert part.message.startswith(
+        "dense_backward: the shapes in a matrix product do not fit: transposed? ("
+    )
     assert "(dZ @ W, X.T @ dZ" in part.message  # the line of code itself
     assert "operand" not in part.message and "gufunc" not in part.message
     X, W, b, dZ = (np.array(v) for v in eval(f"dict({part.input})").values())

@@ -480,7 +480,7 @@ def _raised(part: Part, error: calls.LearnerError, case: Case) -> tuple[str, str
     if error.type == "ValueError" and ("matmul" in error.message or "not aligned" in error.message):
         shapes = ", ".join(f"{k} is {np.shape(v)}" for k, v in case.items() if np.ndim(v))
         return (
-            f"{name}: the shapes in a matrix product do not fit{error.where}",
+            f"{name}: the shapes in a matrix product do not fit: transposed?{error.where}",
             f"{shapes}; a gradient has the shape of its variable: let the shapes say where "
             "a transpose (.T) goes",
         )
