@@ -159,32 +159,16 @@ def test_the_steps_start_from_zero_as_after_zero_grad_whatever_the_grads_hold():
     assert "layers.0.neurons.2.w.1" in steps.names  # parameters named as in the Module
 
 
-def every_op():
-    """A graph with a node of each row of the op table, summed into L."""
-    a, b = Value(1.5, label="a"), Value(0.5, label="b")
-    d = b - a  # -1.0: leaky_relu and abs on their negative side
-    d.label = "d"
-    nodes = [a + b, d, a * b, a / b, -a, a**3, a**b, a.exp(), a.log(), a.tanh(), b.sigmoid()]
-    nodes += [a.relu(), d.leaky_relu(0.1), a.sqrt(), d.abs()]
-    nodes += [Value.sum([a, b, 2.0]), Value.dot([a, b], [b, 3.0])]
-    result = Value.sum(nodes)
-    result.label = "L"
-    assert {node.fn for node in nodes} == set(OPS)
-    return result
-
-
 def evaluate(text, names):
     """A rule text as Python (² a square, sign the sign) with ``names`` bound to numbers."""
     text = re.sub(r"(\([^()]*\)|[\w.]+)²", r"(\1) ** 2", text).replace("sign(", "_sign(")
     return eval(text, {"log": math.log, "_sign": lambda x: (x > 0) - (x < 0)}, names)
 
 
-def test_each_local_derivative_is_its_rule_in_names_then_in_numbers_then_its_value():
-    # the neuron demo's loss: L = (sigmoid(w·x + b) - 1)², one sample
-    neuron = Neuron(3, activation="sigmoid", rng=0)
-    y = neuron([Value(x, label=f"x{i}") for i, x in enumerate([0.5, 0.2, 0.8], start=1)])
-    y.label = "y"
-    loss = losses.mse(y, 1.0)
+def test_each_local_derivative_is_its_rule_in_names_then_in_numbers_then_its_value(
+    neuron_demo_loss,
+):
+    loss, neuron = neuron_demo_loss
     steps = backprop_steps(loss, params=neuron)
     texts = {text for step in steps.forward for text in steps.locals_text(step, "|").split("|")}
     assert {
@@ -196,10 +180,10 @@ def test_each_local_derivative_is_its_rule_in_names_then_in_numbers_then_its_val
     } <= texts
 
 
-def test_the_rule_texts_of_every_op_compute_the_local_derivative_they_stand_beside():
+def test_the_rule_texts_of_every_op_compute_the_local_derivative_they_stand_beside(every_op):
     """Each rule text, in names (with the graph's numbers bound to them) and in numbers,
     evaluates to the local derivative printed after it: what a learner checks by hand."""
-    steps = backprop_steps(every_op())
+    steps = backprop_steps(every_op)
     data = {name: value.data for name, value in zip(steps.names, steps.values)}
     checked = set()
     for step in steps.forward:
