@@ -68,7 +68,7 @@ def every_op():
     d.label = "d"
     nodes = [a + b, d, a * b, a / b, -a, a**3, a**b, a.exp(), a.log(), a.tanh(), b.sigmoid()]
     nodes += [a.relu(), d.leaky_relu(0.1), a.sqrt(), d.abs()]
-    nodes += [Value.sum([a, b, 2.0]), Value.dot([a, b], [b, 3.0])]
+    nodes += [Value.sum([a, b, 2.0]), Value.dot([2.0, a, b], [b, 3.0, a])]
     result = Value.sum(nodes)
     result.label = "L"
     assert {node.fn for node in nodes} == set(OPS)

@@ -38,7 +38,9 @@ class Op:
     :func:`formula`); ``operator`` is the Python function that spells it (None for the ops
     called as methods: ``x.exp()``); ``commutative``: the order of the operands changes
     nothing; ``rule``: the text of each local derivative in the names of the row's
-    ``variables`` (its operands, its settings and ``out``), for the step-through page.
+    ``variables`` (its operands, its settings and ``out``), for the step-through page,
+    written with the arithmetic of ``derivatives`` (d(a/b)/db is ``-out / b``, as computed),
+    so that a learner who works it out from the numbers shown gets the number shown.
 
     Where it is defined: ``domain`` says it, for error messages; ``kinks`` are where (in its
     first operand) its derivative jumps; ``smooth`` where it is smooth with room to spare, so
@@ -166,7 +168,7 @@ SUB = Op("-",   lambda a, b: a - b,            lambda a, b, out: (1.0, -1.0),
 MUL = Op("*",   lambda a, b: a * b,            lambda a, b, out: (b, a),
          arity=2, symbol="*", operator=operator.mul, commutative=True, rule=("b", "a"))
 DIV = Op("/",   lambda a, b: a / b,            lambda a, b, out: (1 / b, -out / b),
-         arity=2, symbol="/", operator=operator.truediv, rule=("1 / b", "-a / b²"),
+         arity=2, symbol="/", operator=operator.truediv, rule=("1 / b", "-out / b"),
          domain="b != 0", smooth=lambda a, b: abs(b) > 0.1)
 NEG = Op("neg", lambda a: -a,                  lambda a, out: (-1.0,),
          symbol="-", operator=operator.neg, rule=("-1",))

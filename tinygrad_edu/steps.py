@@ -28,7 +28,7 @@ pictures (``draw_graph``), the steps and the page all use these names.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -43,10 +43,10 @@ Params = Union[Module, Iterable[Value], None]
 # --- names and numbers as the steps write them --------------------------------------------------
 
 
-def number(x: float) -> str:
+def number(x: float, digits: int = 6) -> str:
     """A number as the steps write it: 6 significant digits, with a point or an exponent
     ("2.0", "-1.5", "0.707107", "1e-07"). The page and ``repr`` give the exact value."""
-    text = f"{x + 0.0:.6g}"  # + 0.0: no "-0"
+    text = f"{x + 0.0:.{digits}g}"  # + 0.0: no "-0"
     return text if "." in text or "e" in text else text + ".0"
 
 
@@ -76,7 +76,32 @@ def formula(node: Value, operands: Sequence[str | float]) -> str:
     return ops.formula(row, written, settings, number)
 
 
-def rules(node: Value, operands: Sequence[str | float], out: str | float) -> tuple[str, ...]:
+def rules_in_numbers(node: Value) -> tuple[str, ...]:
+    """:func:`rules` with node's numbers put in, each written with the fewest digits (6 or
+    more) that give the local derivative's own 6 digits again when a learner works the rule
+    out by hand: ``1 - 0.707107² = 0.5``, but ``1 - (-0.9999877117)² = 2.45765e-05``, where
+    6 digits would give 2.4e-05."""
+    children = [c.data for c in node.children]
+    row, numbers, settings = _written(node, children)
+    wanted = [number(g) for g in node.local_grads]
+    positions = [k for k, a in enumerate(node.args[: len(numbers)]) if isinstance(a, Value)]
+    for digits in (6, 8, 10, 12, 17):
+        rounded = [float(number(x, digits)) for x in (*numbers, node.data)]
+        try:  # the row's own rule, with the numbers as written
+            derivatives = row.derivatives(*rounded[:-1], *settings, rounded[-1])
+        except Exception:  # an @op whose rule takes Values only, or has none: 6 digits
+            break
+        if [number(derivatives[k]) for k in positions] == wanted:
+            break
+    return rules(node, children, node.data, functools.partial(number, digits=digits))
+
+
+def rules(
+    node: Value,
+    operands: Sequence[str | float],
+    out: str | float,
+    write: Callable[[float], str] = number,
+) -> tuple[str, ...]:
     """The rule of each local derivative d node / d child (:func:`ops.local_rule`), with
     ``operands[k]`` for its k-th child, ``out`` for the node, and each constant and setting
     as its number; "" where the op gives no rule text::
@@ -86,7 +111,7 @@ def rules(node: Value, operands: Sequence[str | float], out: str | float) -> tup
     """
     row, written, settings = _written(node, operands)
     children = [k for k, a in enumerate(node.args[: len(written)]) if isinstance(a, Value)]
-    return tuple(ops.local_rule(row, k, written, settings, out, number) for k in children)
+    return tuple(ops.local_rule(row, k, written, settings, out, write) for k in children)
 
 
 def _written(node: Value, operands: Sequence[str | float]) -> tuple[ops.Op, list, tuple]:
@@ -441,7 +466,7 @@ def backprop_steps(root: Value, params: Params = None) -> BackpropSteps:
                 children,
                 v.local_grads,
                 rules(v, names, named[v]),
-                rules(v, numbers, v.data),
+                rules_in_numbers(v),
             )
         )
     uses = [0] * len(values)
