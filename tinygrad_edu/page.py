@@ -129,7 +129,7 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
     ]
     for step in steps.forward:
         if step.formula:
-            lines = ["Its local derivatives, kept for the backward pass: the rule, then in numbers"]
+            lines = ["Its local derivatives, kept for the backward pass:"]
             lines += _rules(steps, step, range(len(step.children)))
         else:
             lines = ["A leaf: a number given to the graph (an input or a parameter)."]
