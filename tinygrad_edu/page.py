@@ -90,8 +90,9 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
             # "computed at step 6: v1 = x1 * w1 = " and, from step 6, "2.0 * (-3.0) = -6.0"
             computed = f"{forward.numbers} = {number(forward.result)}"
             text = steps.forward_text(forward)
-            kind = f"{'the result' if i == steps.result else 'computed'} at step {i + 1}: "
-            parts = [(kind + text[: -len(computed)], 0), (computed, steps.computed_at(i))]
+            at = steps.computed_at(i)
+            kind = f"{'the result, ' if i == steps.result else ''}computed at step {at}: "
+            parts = [(kind + text[: -len(computed)], 0), (computed, at)]
         else:
             kind = "the result, " if i == steps.result else ""
             parts = [(kind + "a leaf: a number given to the graph (an input or a parameter)", 0)]

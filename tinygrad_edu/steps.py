@@ -79,8 +79,8 @@ def formula(node: Value, operands: Sequence[str | float]) -> str:
 def rules_in_numbers(node: Value) -> tuple[str, ...]:
     """:func:`rules` with node's numbers put in, each written with the fewest digits (6 or
     more) that give the local derivative's own 6 digits again when a learner works the rule
-    out by hand: ``1 - 0.707107² = 0.5``, but ``1 - (-0.9999877117)² = 2.45765e-05``, where
-    6 digits would give 2.4e-05."""
+    out by hand: ``1 - 0.707107² = 0.5``, but ``1 - (-0.999987711651)² = 2.45765e-05``,
+    where 6 digits would give 2.4e-05."""
     children = [c.data for c in node.children]
     row, numbers, settings = _written(node, children)
     wanted = [number(g) for g in node.local_grads]
@@ -359,7 +359,7 @@ class BackpropSteps:
         symbols: list[str] = []
         factors: list[tuple[str, int]] = [("= ", 0)]
         products: list[tuple[str, int]] = [("= ", 0)]
-        where: list[list[tuple[str, int]]] = []
+        where: dict[tuple[str, str, int], None] = {}  # each local derivative's rule, once
         for step, k in self.uses(i):
             user = step.value
             local = self.forward[user].local_grads[k]
@@ -368,15 +368,14 @@ class BackpropSteps:
             factors += [*plus, (factor(step.grad), self.grad_known_at(user)), (" × ", 0)]
             factors.append((factor(local), self.computed_at(user)))
             products += [*plus, (factor(local * step.grad), self.passed_at(step))]
-            rule, numbers = self.local_parts(self.forward[user], k)
-            line = [("where " if not where else "      ", 0), (rule, 0)]
-            if line[1:] + [(numbers, self.computed_at(user))] not in [w[1:] for w in where]:
-                where.append(line + [(numbers, self.computed_at(user))])
+            where[(*self.local_parts(self.forward[user], k), self.computed_at(user))] = None
         lines = [[(f"{d} = " + " + ".join(symbols), 0)], factors]
         if len(symbols) > 1:
             lines.append(products)
         lines.append([("= ", 0), (number(self.grads[i]), self.grad_known_at(i))])
-        return lines + where
+        for n, (rule, numbers, known) in enumerate(where):
+            lines.append([("      " if n else "where ", 0), (rule, 0), (numbers, known)])
+        return lines
 
     # --- when each number is known, by the steps' numbers (step 0: nothing computed) ---
 
