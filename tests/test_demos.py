@@ -82,8 +82,9 @@ def test_houses_learns_the_law_and_its_three_layers_are_one_linear_map(tmp_path,
     for path in result.files:
         assert_valid_png(path, min_height=250)
     out = capsys.readouterr().out
+    assert "  epoch    loss\n" in out and "|" not in out  # a plain-text table, not Markdown
     for epoch in (0, 20, 40):
-        assert f"| {epoch} | {result.losses[epoch]:.4f} |" in out
+        assert f"\n  {epoch:5d}  {result.losses[epoch]:.4f}\n" in out
     assert "Why three layers are one" in out
 
 
