@@ -81,7 +81,8 @@ def test_houses_learns_the_law_and_its_three_layers_are_one_linear_map(tmp_path,
     assert result.effective_weights[0] == pytest.approx(result.least_squares_weights[0], abs=0.1)
     for path in result.files:
         assert_valid_png(path, min_height=250)
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "it/s" not in err  # no progress bar where the output is not a terminal
     assert "  epoch    loss\n" in out and "|" not in out  # a plain-text table, not Markdown
     for epoch in (0, 20, 40):
         assert f"\n  {epoch:5d}  {result.losses[epoch]:.4f}\n" in out
