@@ -40,6 +40,10 @@ def test_the_neuron_learns_and_its_gradients_are_the_chain_rule_by_hand(tmp_path
     assert_valid_png(result.files[0], min_width=1000, min_height=100)
     page = result.files[1].read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Backprop step by step: L" in page
+    # one name for one thing: the weights and inputs as the formulas name them, w1 and x1
+    for name in ("w1", "w2", "w3", "x1", "x2", "x3", "dL/dw3"):
+        assert name in page, name
+    assert "w.0" not in page and "w.2" not in page
 
 
 def test_feedforward_shows_dl_dz2_is_prediction_minus_truth_and_autograd_is_hand_backprop(
