@@ -27,6 +27,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets.config import Config
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 BUDGET = 60.0  # seconds for a whole notebook, kernel start included, on a 2-core machine
@@ -183,11 +184,16 @@ def execute(path: Path) -> Run:
     answers = ANSWERS.get(path.stem, {})
     tried: dict[tuple[str, str], Tried] = {}
     with tempfile.TemporaryDirectory() as folder:
+        config = Config()
+        if os.name != "nt":  # local sockets: over tcp the kernel warns, unencrypted (as tasks.py)
+            config.KernelManager.transport = "ipc"
+            config.KernelManager.ip = f"{folder}/kernel"
         client = NotebookClient(
             notebook,
             timeout=BUDGET,  # per cell: a cell stuck for longer fails, not hangs
             kernel_name="python3",
             resources={"metadata": {"path": folder}},
+            config=config,
         )
         start, trying = time.perf_counter(), 0.0
         with client.setup_kernel():
