@@ -58,10 +58,10 @@ ANSWERS = {
             "neuron.w[2].data + 2.0 * neuron.w[2].grad",
             ("uphill", "against the gradient"),
         ),
-        "my_dL_db": Answer(
+        "my_dL_dw1": Answer(
+            "2 * (y.data - target) * y.data * (1 - y.data) * x[0].data",
             "2 * (y.data - target) * y.data * (1 - y.data)",
-            "2 * (y.data - target)",
-            ("dy/dz = y(1 - y)",),
+            ("one link short of w1",),
         ),
         "my_sign": Answer("+1", "-1", ("the step", "-2.0 * dL/db")),
     },
@@ -71,13 +71,17 @@ ANSWERS = {
             "[math.exp(z_i) for z_i in numbers]",
             ("add up to", "divide"),
         ),
-        "my_gradient": Answer("[0.7, 0.2 - 1, 0.1]", "[0.7, 0.2, 0.1]", ("minus y", "the second")),
+        "my_gradient": Answer(
+            "[0.7, 0.2 - 1, 0.1]", "[0.7, 0.2, 0.1]", ("y_hat - y", "the second")
+        ),
     },
     "04_two_moons": {
         "my_guess": Answer("1", "0", ("P(class 1)", "blue")),
     },
     "05_house_prices": {
-        "my_db": Answer("G.sum(axis=0)", "G.sum(axis=1)", ("one number per neuron", "axis=0")),
+        "my_db": Answer(
+            "G.sum(axis=0)", "G.sum(axis=1)", ("one number per neuron", "add up the rows")
+        ),
     },
     "06_handwritten_digits": {
         "my_accuracy": Answer(
@@ -90,7 +94,7 @@ ANSWERS = {
         ),
     },
     "08_newtons_method": {
-        "my_sign": Answer("-1", "+1", ("tanh(x) > 0", "the minus sign")),
+        "my_sign": Answer("-1", "+1", ("factor by factor", "the factor in front")),
     },
     "09_why_frameworks_compile": {
         "my_levels": Answer("3", "4", ("level 0", "not counted")),
