@@ -1,5 +1,9 @@
 """The lessons in notebooks/: numbered in order, committed without outputs, linked one to the
-next, and each one runs top to bottom, as a learner runs it, within BUDGET seconds.
+next, and each one runs top to bottom, as a learner runs it.
+
+A lesson is written to run in about BUDGET seconds on a 2-core machine; its test prints the
+time it took and fails only past HANG_GUARD, ten times that, so that a machine busy with other
+work does not fail the suite (how long the lessons take is measured, not asserted).
 
 Every lesson asks the learner to write something: a "your turn" cell ships unanswered, with
 ``my_name = ...  # <- your answer`` on the learner's line, and run as shipped it prints "not
@@ -30,7 +34,8 @@ from nbclient.exceptions import CellExecutionError
 from traitlets.config import Config
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-BUDGET = 60.0  # seconds for a whole notebook, kernel start included, on a 2-core machine
+BUDGET = 60.0  # seconds for a whole notebook, kernel start included, on a quiet 2-core machine
+HANG_GUARD = 10 * BUDGET  # a lesson (or a cell) stuck longer than this has hung
 # the learner's line in a "your turn" cell, as shipped: the answer is Python's Ellipsis
 YOUR_TURN = re.compile(r"^( *)(\w+) = \.\.\.  # <- your answer$", re.MULTILINE)
 
@@ -194,7 +199,7 @@ def execute(path: Path) -> Run:
             config.KernelManager.ip = f"{folder}/kernel"
         client = NotebookClient(
             notebook,
-            timeout=BUDGET,  # per cell: a cell stuck for longer fails, not hangs
+            timeout=HANG_GUARD,  # per cell: a cell stuck for longer fails, not hangs
             kernel_name="python3",
             resources={"metadata": {"path": folder}},
             config=config,
@@ -255,12 +260,13 @@ def started(request):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_lesson_runs_top_to_bottom_and_answers_each_answer(path, started):
-    """As shipped: no error, within BUDGET, every your-turn cell "not attempted". Then each
-    right answer is told "right", and each wrong one fails with the mistake named."""
+    """As shipped: no error, not hung, every your-turn cell "not attempted". Then each right
+    answer is told "right", and each wrong one fails with the mistake named."""
     run = started[path].result() if path in started else execute(path)
     if run.error:
         pytest.fail(f"{path.name} failed:\n{run.error}", pytrace=False)
-    assert run.seconds <= BUDGET, f"{path.name} took {run.seconds:.0f} s, over {BUDGET:.0f} s"
+    print(f"{path.name}: {run.seconds:.1f} s (written for about {BUDGET:.0f} s)")
+    assert run.seconds <= HANG_GUARD, f"{path.name} took {run.seconds:.0f} s: hung?"
     cells = [c for c in run.notebook.cells if c.cell_type == "code"]
     assert any(cell.get("outputs") for cell in cells)
     for cell in cells:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Real
 from typing import Any
 
-from .ops import DOT, Op
+from .ops import DOT, Op, formula
 
 _INF = math.inf
 
@@ -171,13 +171,7 @@ def _call_text(fn: Op, numbers: Sequence[float]) -> str:
     """How a call reads in a message: ``1.0 / 0.0``, ``(-8.0) ** 0.5``, ``log(-1.0)``."""
     if fn.arity is None:
         return f"Value.{fn.name} of {len(numbers)} numbers"
-    if fn.name == "neg":
-        return f"-({numbers[0]!r})"
-    if len(numbers) == 2 and not fn.name.isidentifier():  # an operator, written between
-        a, b = numbers
-        left = f"({a!r})" if a < 0 and fn.name == "**" else repr(a)
-        return f"{left} {fn.name} {b!r}"
-    return f"{fn.name}({', '.join(map(repr, numbers))})"
+    return formula(fn, numbers[: fn.arity], numbers[fn.arity :])
 
 
 # --- fast paths: the nodes of apply(), without its generality -----------------------------
@@ -294,11 +288,17 @@ class CustomOp(Op):
     __slots__ = ("function", "vectorized")
 
     def __init__(self, fn: Callable, arity: int, settings: tuple[str, ...],
-                 value_derivatives: Callable | None,
-                 vectorized: Callable | None = None) -> None:  # fmt: skip
+                 value_derivatives: Callable | None, vectorized: Callable | None = None,
+                 rule: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.function, self.vectorized = fn, vectorized
         super().__init__(fn.__name__, self._value, value_derivatives or self._no_rule, arity,
-                         settings)  # fmt: skip
+                         settings, rule=rule)  # fmt: skip
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The names a rule text may use: fn's operands and settings, then ``out``."""
+        parameters = inspect.signature(self.function).parameters
+        return (*list(parameters)[: self.arity], *self.settings, "out")
 
     def evaluate(self, *numbers: float) -> tuple[float, Any]:
         result = self.function(*numbers[: self.arity], **self._settings(numbers))
@@ -330,11 +330,13 @@ def custom_op(
     value_derivatives: Callable | None,
     apply: Callable,
     vectorized: Callable | bool | None = None,
+    rule: Sequence[str] | None = None,
 ) -> Callable:
     """``fn(*floats) -> (value, local_grads)`` as a function on Values, with a row of its own.
 
     fn's positional parameters without defaults are the operands; the others are settings.
-    ``vectorized``: the same rule for numpy arrays, or True when fn itself is one."""
+    ``vectorized``: the same rule for numpy arrays, or True when fn itself is one. ``rule``:
+    the text of each local derivative, one per operand, in fn's parameter names and ``out``."""
     if not callable(fn):
         raise TypeError(f"@op decorates a function, got {type(fn).__name__}: {fn!r:.60}")
     if not (vectorized is None or isinstance(vectorized, bool) or callable(vectorized)):
@@ -348,8 +350,18 @@ def custom_op(
     variable = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     operands = [p for p in parameters if p.default is p.empty and p.kind in positional]
     settings = [p.name for p in parameters if p not in operands and p.kind not in variable]
-    rule = fn if vectorized is True else vectorized or None
-    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives, rule)
+    if rule is not None and (
+        isinstance(rule, str)
+        or not isinstance(rule, Sequence)
+        or len(rule) != len(operands)
+        or not all(isinstance(text, str) for text in rule)
+    ):
+        raise TypeError(
+            f"@op's rule must be a tuple of texts, one per operand ({len(operands)} for "
+            f"{fn.__name__}), such as rule=('sigmoid(x)',); got {rule!r:.60}"
+        )
+    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives,
+                   fn if vectorized is True else vectorized or None, tuple(rule or ()))  # fmt: skip
 
     @functools.wraps(fn)
     def applied(*args: Any, **kwargs: Any) -> Any:

@@ -32,13 +32,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Union
 
+from . import ops
 from .engine import Value, interior_nodes_children_first
 from .nn import Module
-from .ops import ADD, DIV, DOT, MUL, NEG, POW, POWER, SUB, SUM
+from .ops import term
 
 Params = Union[Module, Iterable[Value], None]
-
-INFIX = (ADD, SUB, MUL, DIV, POW, POWER)  # rows of the op table written a + b, a ** 2
 
 
 # --- names and numbers as the steps write them --------------------------------------------------
@@ -60,19 +59,12 @@ def box_number(x: float) -> str:
 
 def factor(x: float) -> str:
     """A number as an operand in a formula: negative numbers in parentheses, ``(-3.0)``."""
-    return f"({number(x)})" if x < 0 else number(x)
-
-
-def term(name: str) -> str:
-    """A name as an operand in a formula: in parentheses unless it is a plain name (x1,
-    layers.0.w.1), so that a label such as ``x * w`` reads as one operand: ``(x * w) + b``."""
-    plain = name.replace("_", "a").replace(".", "a").isalnum()
-    return name if plain else f"({name})"
+    return term(number(x))
 
 
 def formula(node: Value, operands: Sequence[str | float]) -> str:
-    """node's op written out with ``operands[k]`` (a name, or a number) for its k-th child in
-    operand order, and each constant and setting as its number::
+    """node's op written out (:func:`ops.formula`) with ``operands[k]`` (a name, or a number)
+    for its k-th child in operand order, and each constant and setting as its number::
 
         formula(x - 1, ["x"]) == "x - 1.0"           formula(2 / x, [-4.0]) == "2.0 / (-4.0)"
         formula(x.tanh(), ["x"]) == "tanh(x)"        formula(x ** 3, ["x"]) == "x ** 3.0"
@@ -80,30 +72,13 @@ def formula(node: Value, operands: Sequence[str | float]) -> str:
         formula(Value.dot([w1, w2], [x1, x2]), ["w1", "w2", "x1", "x2"])
             == "w1 * x1 + w2 * x2"
     """
-    fn = node.fn
-    if fn is None:
+    row = node.fn
+    if row is None:
         raise ValueError(f"a leaf has no formula: {node!r}")
-    arity = len(node.args) - len(fn.settings)
+    k = row.operand_count(len(node.args))
     given = iter(operands)
-    operand_list = [next(given) if isinstance(a, Value) else a for a in node.args[:arity]]
-    settings = node.args[arity:]
-    if fn is POWER:  # x ** c: the exponent is a setting, written as an operand
-        operand_list, settings = operand_list + [settings[0]], ()
-    in_a_call = fn not in (*INFIX, NEG, SUM, DOT)  # tanh(x), leaky_relu(x, slope=0.2)
-    # a call's arguments stand apart, tanh(x * w); an operator's need parentheses, (x * w) + b
-    if in_a_call:
-        terms = [x if isinstance(x, str) else number(x) for x in operand_list]
-    else:
-        terms = [term(x) if isinstance(x, str) else factor(x) for x in operand_list]
-    if in_a_call:
-        named = [f"{name}={number(v)}" for name, v in zip(fn.settings, settings)]
-        return f"{fn.name}({', '.join(terms + named)})"
-    if fn is NEG:
-        return f"-{terms[0]}"
-    if fn is DOT:
-        n = len(terms) // 2
-        return " + ".join(f"{w} * {x}" for w, x in zip(terms[:n], terms[n:]))
-    return f" {'+' if fn is SUM else fn.name} ".join(terms)
+    written = [next(given) if isinstance(a, Value) else a for a in node.args[:k]]
+    return ops.formula(row, written, node.args[k:], number)
 
 
 def forward_order(root: Value) -> list[Value]:

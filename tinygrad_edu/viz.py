@@ -44,11 +44,9 @@ import graphviz
 
 from .engine import Value
 from .files import write_atomically
-from .ops import ADD, DOT, MUL, POWER, SUM
 from .page import BackpropPage, page_html
 from .renderer import use_renderer
 from .steps import (
-    INFIX,
     Params,
     backprop_steps,
     box_number,
@@ -75,7 +73,6 @@ RANKDIRS = ("LR", "RL", "TB", "BT")
 PICTURE_FORMATS = ("svg", "png")
 SOURCE_FORMATS = ("gv", "dot")  # DOT text, written without a renderer
 PAGE_FORMATS = ("html",)  # the step-through page
-COMMUTATIVE = (ADD, MUL, SUM)  # ops whose operand order changes nothing
 
 _FILL = {"result": "#bbf7d0", "parameter": "#fde68a", "leaf": "#dbeafe", "interior": "white"}
 _RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '\\{}|<>"'})
@@ -265,22 +262,22 @@ def op_label(node: Value) -> tuple[str, list[str]]:
         x.leaky_relu(0.2) -> "leaky_relu" over "slope=0.2"
         Value.dot([w1, w2], [x1, x2]) -> "a1 * b1 + a2 * b2", edges "a1", "a2", "b1", "b2"
     """
-    fn = node.fn
-    arity = len(node.args) - len(fn.settings)
+    row = node.fn
+    arity = row.operand_count(len(node.args))
     operands = node.args[:arity]
     constants = [a for a in operands if not isinstance(a, Value)]
     settings = node.args[arity:]
     unlabelled = [""] * len(node.children)
-    if fn in COMMUTATIVE:
-        return " ".join([fn.name, *(factor(c) for c in constants)]), unlabelled
-    if arity == 1:  # a function of one operand: tanh, or leaky_relu with its slope
-        named = [f"{name}={number(v)}" for name, v in zip(fn.settings, settings)]
-        if fn is POWER:
-            return f"** {factor(settings[0])}", unlabelled
-        return "\n".join([fn.name, ", ".join(named)] if named else [fn.name]), unlabelled
-    if fn in INFIX and isinstance(operands[0], Value) and len(constants) == 1:
-        return f"{fn.name} {factor(constants[0])}", unlabelled  # x - 1: "- 1.0"
-    if fn is DOT:
+    if row.commutative:
+        return " ".join([row.name, *(factor(c) for c in constants)]), unlabelled
+    if arity == 1:  # one operand: tanh, leaky_relu with its slope, ** 2.0, neg
+        if row.symbol is not None and settings:  # x ** c
+            return f"{row.symbol} {factor(settings[0])}", unlabelled
+        named = [f"{name}={number(v)}" for name, v in zip(row.settings, settings)]
+        return "\n".join([row.name, ", ".join(named)] if named else [row.name]), unlabelled
+    if row.arity == 2 and row.symbol is not None and isinstance(operands[0], Value) and constants:
+        return f"{row.symbol} {factor(constants[0])}", unlabelled  # x - 1: "- 1.0"
+    if row.parts == 2:
         n = arity // 2
         letters = [f"a{p + 1}" for p in range(n)] + [f"b{p + 1}" for p in range(n)]
     else:
