@@ -239,7 +239,7 @@ def attempt(client: NotebookClient, cell, index: int, line: re.Match, source: st
     return Tried(printed, "\n".join(errors))
 
 
-RUNS_A_LESSON = "test_a_lesson_runs_top_to_bottom_and_answers_each_answer"
+RUNS_A_LESSON = "test_a_lesson_runs_top_to_bottom_and_checks_each_answer"
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +259,7 @@ def started(request):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_a_lesson_runs_top_to_bottom_and_answers_each_answer(path, started):
+def test_a_lesson_runs_top_to_bottom_and_checks_each_answer(path, started):
     """As shipped: no error, not hung, every your-turn cell "not attempted". Then each right
     answer is told "right", and each wrong one fails with the mistake named."""
     run = started[path].result() if path in started else execute(path)
