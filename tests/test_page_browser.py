@@ -247,6 +247,42 @@ def test_a_reused_value_shows_each_contribution_then_the_sum(open_page, tmp_path
     assert "= 2.0 + 3.0 + 3.0" in details and "grad 8.0" in details
 
 
+COPIES = """() => [...document.querySelectorAll('g.node[id^="c"]:not([id^="cut"])')].map(
+    g => [g.querySelector("text").textContent, g.getAttribute("class")])"""
+
+
+def test_an_unrolled_rnn_lights_the_copies_of_its_shared_weights(
+    open_page, tmp_path, reused_graphs
+):
+    """Backprop through time: w, u and b are drawn once, and again beside each step that uses
+    them; a copy follows its value (pending until computed) and lights up where it is used."""
+    loss = reused_graphs["50-step RNN"]
+    steps = backprop_steps(loss)
+    page = open_page(render(loss, tmp_path / "rnn.html"))
+    copies = page.page.evaluate(COPIES)
+    assert len(copies) >= 95 and all("pending" in cls for _, cls in copies)
+    page.page.fill("#slider", str(len(steps.forward)))  # the forward pass done: none pending
+    assert not any("pending" in cls for _, cls in page.page.evaluate(COPIES))
+    w = steps.names.index("w")
+    # the first backward step to pass a gradient to w: the last RNN step's w * h
+    b = next(b for b, step in enumerate(steps.backward) if w in steps.forward[step.value].children)
+    page.page.fill("#slider", str(len(steps.forward) + 2 + b))
+    lit = [text for text, cls in page.page.evaluate(COPIES) if "operand" in cls]
+    assert lit == ["w (again)"]  # its use here is drawn from a copy: the last step's
+    page.press("End")
+    shown = {name: grad for name, (_, grad, _) in page.records().items()}
+    assert shown == {
+        name: f"grad {box_number(v.grad)}" for name, v in zip(steps.names, steps.values)
+    }
+    page.page.evaluate(
+        """() => [...document.querySelectorAll('g.node[id^="c"]')]
+            .find(g => g.querySelector("text").textContent === "w (again)")
+            .dispatchEvent(new MouseEvent("click", {bubbles: true}))"""
+    )
+    details = page.page.inner_text("#details")
+    assert "dloss/dw = dloss/d" in details and f"grad {steps.grads[w]!r}" in details
+
+
 @settings(max_examples=4, deadline=None)
 @given(expressions())
 def test_a_random_graphs_page_shows_backwards_grads_exactly(browser, expr):

@@ -19,6 +19,7 @@ import gc
 import inspect
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Real
 from typing import Any
@@ -110,15 +111,20 @@ def evaluated(
             raise type(error)(f"{_call_text(fn, numbers)}: {error}") from None
         return _real(fn, numbers, out, ""), _local_grads(fn, numbers, local_grads, is_value)
     needs = f": {fn.name} needs {fn.domain}" if fn.domain else ""
+    n = len(numbers) // 2  # a dot product's ws and xs: numbers[:n], numbers[n:]
     try:
         out = fn.forward(*numbers)
-    except OverflowError:
-        raise OverflowError(f"{_call_text(fn, numbers)} overflows a float") from None
     except ZeroDivisionError as error:
         semicolon = needs.replace(":", ";", 1)
         raise ZeroDivisionError(f"{_call_text(fn, numbers)}: {error}{semicolon}") from None
-    except ValueError as error:
+    except (OverflowError, ValueError) as error:
+        if fn is DOT:  # a product beyond the float range (inf - inf in fsum: a ValueError)
+            raise dot_overflow(numbers[:n], numbers[n:]) from None
+        if isinstance(error, OverflowError):
+            raise OverflowError(f"{_call_text(fn, numbers)} overflows a float") from None
         raise ValueError(f"{_call_text(fn, numbers)}{needs or f': {error}'}") from None
+    if fn is DOT and not -_INF < out < _INF:
+        raise dot_overflow(numbers[:n], numbers[n:])
     out = _real(fn, numbers, out, needs)
     try:
         local_grads = fn.derivatives(*numbers, out)
@@ -266,15 +272,28 @@ def dot_of_values(ws: list, xs: list, x_data: list[float]) -> Any:
     w_data = list(map(_data_of, ws))
     try:
         out = math.fsum(map(operator.mul, w_data, x_data))
-    except OverflowError:
+    except (OverflowError, ValueError):  # ValueError: products of both signs beyond the range
         out = _INF
     if not -_INF < out < _INF:  # (the derivatives are the operands' data: finite)
-        raise OverflowError(f"Value.dot of {len(ws)} pairs overflows a float")
+        raise dot_overflow(w_data, x_data)
     made = object.__new__(type(ws[0]))
     made.data, made.grad, made.label, made.fn = out, 0.0, "", DOT
     made.children = made.args = (*ws, *xs)
     made.local_grads = (*x_data, *w_data)
     return made
+
+
+def dot_overflow(ws: Sequence[float], xs: Sequence[float]) -> OverflowError:
+    """The error for Σ w_i x_i beyond the float range, naming the first product that is."""
+    where = "the sum of its products is"
+    for i, (w, x) in enumerate(zip(ws, xs)):
+        if not -_INF < w * x < _INF:
+            where = f"ws[{i}] * xs[{i}] = {w!r} * {x!r} is"
+            break
+    return OverflowError(
+        f"Value.dot of {len(ws)} pairs overflows a float: {where} beyond the float range "
+        f"(about ±{sys.float_info.max:.1e})"
+    )
 
 
 # --- ops that users make with @op ----------------------------------------------------------

@@ -23,6 +23,11 @@ every gradient at 0. Building the steps reads the graph and changes no Value.
 Every value gets a name: its label, else its name in a Module (``params``), else an automatic
 short name ``v1``, ``v2``, ... numbered in forward order, the same for the same graph. The
 pictures (``draw_graph``), the steps and the page all use these names.
+
+A graph of more than ``max_values`` values (STEPS_LIMIT by default) is refused with
+:class:`GraphTooLargeError` after counting no further than the limit: its steps would be more
+lines than anyone reads, and listing them takes time and memory in proportion (minutes and
+gigabytes for a million values).
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ from .nn import Module
 from .ops import term
 
 Params = Union[Module, Iterable[Value], None]
+
+# values past which backprop_steps (its table, the page) is refused unless asked for: a page of
+# this many steps is a few megabytes, and a learner steps through a piece of a graph this size
+STEPS_LIMIT = 10_000
+
+
+class GraphTooLargeError(ValueError):
+    """A graph too large to show whole in reasonable time and memory; the message names the
+    limit and the way around it."""
 
 
 # --- names and numbers as the steps write them --------------------------------------------------
@@ -102,6 +116,27 @@ def forward_order(root: Value) -> list[Value]:
     return [v for v in order if not v.children] + [v for v in order if v.children]
 
 
+def count_values(root: Value, stop: int) -> int:
+    """How many Values root's graph has, counting no further than ``stop``: a graph of any
+    size is measured against a limit in the time and memory of the limit."""
+    seen = {root}
+    frontier = [root]
+    while frontier and len(seen) < stop:
+        for child in frontier.pop().children:
+            if child not in seen:
+                seen.add(child)
+                frontier.append(child)
+    return min(len(seen), stop)
+
+
+def check_max_values(max_values: object) -> None:
+    """A ValueError unless max_values is a positive int or None."""
+    if max_values is not None and (
+        isinstance(max_values, bool) or not isinstance(max_values, int) or max_values < 1
+    ):
+        raise ValueError(f"max_values must be a positive int or None, got {max_values!r}")
+
+
 def parameter_names(params: Params) -> dict[Value, str]:
     """Each parameter Value with its name in a Module ("" for a bare Value in a list)."""
     if params is None:
@@ -119,12 +154,21 @@ def parameter_names(params: Params) -> dict[Value, str]:
     return {p: "" for p in params}
 
 
+def printable(text: str) -> str:
+    """text with each character that cannot be shown (a NUL, a newline, a lone surrogate)
+    written as its Python escape, ``\\x00``: a name is shown exactly as typed, or escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def value_names(values: Sequence[Value], params: Params = None) -> dict[Value, str]:
     """A name for each of ``values`` (a graph in forward order, see :func:`forward_order`):
     its label, else its name in params, else ``v1``, ``v2``, ... in order, skipping any name
-    the graph already uses. The same graph always gets the same names."""
+    the graph already uses. The same graph always gets the same names. A character that
+    cannot be shown is written as its escape (:func:`printable`)."""
     given = parameter_names(params)
-    names = {v: v.label or given.get(v, "") for v in values}
+    names = {v: printable(v.label or given.get(v, "")) for v in values}
     taken = set(names.values())
     count = 0
     for v in values:
@@ -321,16 +365,27 @@ class BackpropSteps:
         return 1 + len(self.forward) + 1 + len(self.backward)
 
 
-def backprop_steps(root: Value, params: Params = None) -> BackpropSteps:
+def backprop_steps(
+    root: Value, params: Params = None, max_values: int | None = STEPS_LIMIT
+) -> BackpropSteps:
     """The forward and backward steps of ``root.backward()``, in plain numbers.
 
     The backward pass starts from zeroed gradients, as after ``zero_grad()``, and computes
     exactly what ``backward()`` computes, in the same order: the final gradients (``.grads``)
     equal backward()'s bit for bit. No Value is changed. ``params``: a Module, or Values,
-    whose parameter names name the values that have no label.
+    whose parameter names name the values that have no label. A graph of more than
+    ``max_values`` values raises :class:`GraphTooLargeError` (None: no limit).
     """
     if not isinstance(root, Value):
         raise TypeError(f"backprop_steps needs a Value, got {type(root).__name__}: {root!r:.60}")
+    check_max_values(max_values)
+    if max_values is not None and count_values(root, max_values + 1) > max_values:
+        raise GraphTooLargeError(
+            f"this graph has more than {max_values:,} values, too many steps to go through "
+            f"(the limit: max_values={max_values}): step through a smaller piece of it (one "
+            "neuron, one sample of a batch), or pass max_values=None to list every step anyway "
+            "(time and memory grow with the graph: a million values take minutes and gigabytes)"
+        )
     values = forward_order(root)
     named = value_names(values, params)
     index = {v: i for i, v in enumerate(values)}

@@ -32,8 +32,8 @@ from hypothesis import assume, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, UnsatisfiedAssumption
 
-from .engine import Value, interior_nodes_children_first
-from .gradcheck import GradcheckError, gradcheck
+from .engine import Value
+from .gradcheck import GradcheckError, gradcheck, kink_inputs
 from .nn import ACTIVATIONS, MLP
 from .ops import OPS, TANH, Op, formula
 
@@ -259,12 +259,7 @@ def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
         assume(kink_free(loss))
         assert gradcheck_module(model, lambda m: losses.mse(m(x), y))
     """
-    for node in interior_nodes_children_first(root):
-        first = node.args[0]
-        x = first.data if isinstance(first, Value) else first
-        if any(abs(x - kink) <= margin for kink in node.fn.kinks):
-            return False
-    return True
+    return all(abs(x - kink) > margin for _, kink, x in kink_inputs(root))
 
 
 Point = Union[Real, Value, Sequence[Union[Real, Value]]]
