@@ -1,4 +1,5 @@
-"""The step-through page in a real browser: Debian's Chromium, headless, driven by Playwright.
+"""The step-through page, and the lessons' web pages, in a real browser: Debian's Chromium,
+headless, driven by Playwright.
 
 Each page is opened from disk (file://) with every other request refused and counted: the
 count must stay 0. One browser serves the whole session. On a machine without Chromium or
@@ -658,3 +659,51 @@ show_backprop(y)
     (x * w).tanh().backward()
     grads = frame.locator('g.node[id^="v"] text:nth-of-type(3)').all_text_contents()
     assert f"grad {box_number(x.grad)}" in grads and f"grad {box_number(w.grad)}" in grads
+
+
+# --- the lessons as web pages (python3 tasks.py lessons) ---------------------------------------
+
+# a formula in a lesson's Markdown: $$ display $$ or $ inline $
+FORMULA = re.compile(r"\$\$.+?\$\$|\$[^$]+\$", re.DOTALL)
+
+
+def test_the_lesson_pages_typeset_every_formula_offline(browser, tmp_path):
+    """tasks.py writes the pages with MathJax beside them: opened from disk with every request
+    off the disk refused, each page typesets every formula of its lesson, without a TeX error,
+    and no $ of the LaTeX source is left in the text."""
+    import importlib.util
+    import sys
+
+    import nbformat
+
+    if importlib.util.find_spec("jupyter_server_mathjax") is None:
+        need("jupyter-server-mathjax: pip install -e '.[lessons]'")
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    tasks = runpy.run_path(str(ROOT / "tasks.py"))
+    tasks["write_pages"](Path(sys.executable), notebooks, tmp_path, execute=False)  # math only
+    refused: list[str] = []
+    for notebook in notebooks:
+        markdown = [c.source for c in nbformat.read(notebook, 4).cells if c.cell_type == "markdown"]
+        formulas = sum(len(FORMULA.findall(text)) for text in markdown)
+        context = browser.new_context()
+        page = context.new_page()
+        page.route("**/*", lambda route: _only_files(route, refused))
+        page.goto((tmp_path / f"{notebook.stem}.html").as_uri())
+        page.wait_for_function("window.MathJax && MathJax.isReady", timeout=60_000)
+        errors = page.evaluate(
+            """() => new Promise(done => MathJax.Hub.Queue(
+                () => done(MathJax.Hub.getAllJax().map(jax => Boolean(jax.texError)))))"""
+        )
+        text = " ".join(page.locator(".jp-MarkdownCell").all_inner_texts())
+        context.close()
+        assert refused == [], notebook.name
+        assert len(errors) == formulas and not any(errors), (notebook.name, formulas, errors)
+        assert "$" not in text, notebook.name
+
+
+def _only_files(route, refused: list[str]) -> None:
+    if route.request.url.startswith("file://"):
+        route.continue_()
+    else:
+        refused.append(route.request.url)
+        route.abort()
