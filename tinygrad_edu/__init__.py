@@ -35,6 +35,7 @@ from .jit import (
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
 from .steps import backprop_steps
+from .your_turn import attempted
 
 if TYPE_CHECKING:
     from . import reference
@@ -81,6 +82,7 @@ __all__ = [
     "Module",
     "Neuron",
     "Value",
+    "attempted",
     "backprop_steps",
     "cyclic_gc_paused",
     "draw_graph",

@@ -24,7 +24,7 @@ gradchecks f at many drawn points and reports the simplest one where it fails.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Real
 from typing import TypeVar, Union
 
@@ -32,10 +32,10 @@ from hypothesis import assume, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, UnsatisfiedAssumption
 
-from .engine import Value, interior_nodes_children_first
-from .gradcheck import GradcheckError, gradcheck
+from .engine import Value
+from .gradcheck import GradcheckError, gradcheck, kink_inputs
 from .nn import ACTIVATIONS, MLP
-from .ops import DOT, NEG, OPS, SUM, TANH, Op
+from .ops import OPS, TANH, Op, formula
 
 Example = TypeVar("Example")
 
@@ -60,33 +60,30 @@ class Step:
         return self.fn.name
 
     def apply(self, registers: Sequence[Value]) -> Value:
-        """The step's Value, made the way Python code spells the op: ``a * b``, ``x.exp()``."""
+        """The step's Value, made the way Python code spells the op: ``a * b``, ``x.exp()``,
+        ``Value.dot(ws, xs)``."""
         args = [registers[i] if isinstance(i, int) else i for i in self.operands]
         fn = self.fn
         if fn.operator is not None:
             return fn.operator(*args, *self.settings)
-        if fn is DOT:
-            return Value.dot(args[: len(args) // 2], args[len(args) // 2 :])
-        if fn.arity is None:
-            return getattr(Value, fn.name)(args)
+        if fn.arity is None:  # Value.sum(xs), Value.dot(ws, xs): a list per part
+            return getattr(Value, fn.name)(*_parts(args, fn.parts))
         return getattr(args[0], fn.name)(*args[1:], *self.settings)
 
     def text(self, names: Sequence[str]) -> str:
         """The step as a line of code, with registers named by ``names``."""
         args = [names[i] if isinstance(i, int) else repr(i) for i in self.operands]
         fn = self.fn
-        if fn is NEG:
-            return f"-{args[0]}"
-        if fn.operator is not None:  # a ** c has its exponent as a setting
-            right = args[1] if len(args) == 2 else repr(self.settings[0])
-            return f"{args[0]} {fn.name} {right}"
-        if fn is DOT:
-            half = len(args) // 2
-            return f"Value.dot([{', '.join(args[:half])}], [{', '.join(args[half:])}])"
         if fn.arity is None:
-            return f"Value.{fn.name}([{', '.join(args)}])"
-        settings = [f"{name}={c!r}" for name, c in zip(fn.settings, self.settings)]
-        return f"{fn.name}({', '.join(args + settings)})"
+            lists = ", ".join(f"[{', '.join(part)}]" for part in _parts(args, fn.parts))
+            return f"Value.{fn.name}({lists})"
+        return formula(fn, args, self.settings)
+
+
+def _parts(args: Sequence, parts: int) -> list[Sequence]:
+    """An n-ary step's operands as its row's lists: dot's ws and xs, sum's one list."""
+    n = len(args) // parts
+    return [args[p * n : (p + 1) * n] for p in range(parts)]
 
 
 @dataclass(frozen=True)
@@ -143,9 +140,9 @@ def expressions(
     plain-number constant, and every setting (an exponent, a slope) is drawn too. A step whose
     operands fall outside where its op is smooth with room to spare (``Op.smooth``, and
     KINK_MARGIN away from its kinks), or whose result would leave ±VALUE_BOUND, is left out
-    rather than rejected. An Expression is a function of a list of Values with its point in
-    ``.inputs``; its repr reads as a little program, which is what hypothesis shows for a
-    failing example::
+    rather than rejected, and so is a step the output does not depend on. An Expression is a
+    function of a list of Values with its point in ``.inputs``; its repr reads as a little
+    program, which is what hypothesis shows for a failing example::
 
         @given(expressions(ops=["*", "tanh", "exp"], max_inputs=2, max_steps=5))
         def test_backward(expr):
@@ -179,7 +176,7 @@ def _expressions(
     steps: list[Step] = []
     for _ in range(draw(st.integers(1, max_steps))):
         fn = draw(st.sampled_from(rows))
-        count = fn.arity or 2 * draw(st.integers(1, 2)) + (fn is SUM) * draw(st.integers(0, 1))
+        count = fn.arity or 2 * draw(st.integers(1, 2)) + (fn.parts == 1) * draw(st.integers(0, 1))
         constant = st.sampled_from(CONSTANTS)
         register = st.integers(0, len(registers) - 1)
         operands = tuple(
@@ -200,7 +197,23 @@ def _expressions(
         registers.append(result)
     if not steps:
         steps.append(Step(TANH, (0,)))
-    return Expression(inputs, tuple(steps))
+    return Expression(inputs, _used_steps(n_inputs, steps))
+
+
+def _used_steps(n_inputs: int, steps: list[Step]) -> tuple[Step, ...]:
+    """The steps the output depends on, registers renumbered: a step whose result nothing
+    after it uses is no part of the graph that is checked, only noise in the program shown."""
+    used = {n_inputs + len(steps) - 1}
+    for k in reversed(range(len(steps))):
+        if n_inputs + k in used:
+            used.update(i for i in steps[k].operands if isinstance(i, int))
+    kept = [k for k in range(len(steps)) if n_inputs + k in used]
+    register = {i: i for i in range(n_inputs)}
+    register.update({n_inputs + k: n_inputs + new for new, k in enumerate(kept)})
+    renumbered = [
+        tuple(register[i] if isinstance(i, int) else i for i in steps[k].operands) for k in kept
+    ]  # a register is an int; a constant, a float (2.0 == 2: no dict lookup for it)
+    return tuple(replace(steps[k], operands=ops) for k, ops in zip(kept, renumbered))
 
 
 def _comfortable(fn: Op, numbers: list[float], settings: tuple[float, ...]) -> bool:
@@ -246,12 +259,7 @@ def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
         assume(kink_free(loss))
         assert gradcheck_module(model, lambda m: losses.mse(m(x), y))
     """
-    for node in interior_nodes_children_first(root):
-        first = node.args[0]
-        x = first.data if isinstance(first, Value) else first
-        if any(abs(x - kink) <= margin for kink in node.fn.kinks):
-            return False
-    return True
+    return all(abs(x - kink) > margin for _, kink, x in kink_inputs(root))
 
 
 Point = Union[Real, Value, Sequence[Union[Real, Value]]]

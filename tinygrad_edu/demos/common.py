@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from tinygrad_edu._argtypes import positive_int
+from tinygrad_edu._argtypes import Parser, folder, make_folder, non_negative_int, positive_int
 
 T = TypeVar("T")
 DEFAULT_OUT = Path("out")
@@ -23,9 +23,9 @@ class Result(Protocol):
     files: list[Path]
 
 
-def parser(prog: str, description: str, default_epochs: int) -> argparse.ArgumentParser:
+def parser(name: str, description: str, default_epochs: int) -> argparse.ArgumentParser:
     """The command line every demo shares: ``--epochs``, ``--seed`` and ``--out``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = Parser(prog=f"tinygrad-edu demo {name}", description=description)
     parser.add_argument(
         "--epochs",
         type=positive_int,
@@ -33,11 +33,14 @@ def parser(prog: str, description: str, default_epochs: int) -> argparse.Argumen
         help=f"training epochs or steps (default {default_epochs})",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="random seed of the initial weights (default 0)"
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="random seed of the initial weights, an integer >= 0 (default 0)",
     )
     parser.add_argument(
         "--out",
-        type=_folder,
+        type=folder,
         default=DEFAULT_OUT,
         help=f"folder for the pictures (default ./{DEFAULT_OUT})",
     )
@@ -46,14 +49,22 @@ def parser(prog: str, description: str, default_epochs: int) -> argparse.Argumen
 
 def main(
     argv: Sequence[str] | None,
-    prog: str,
+    name: str,
     description: str,
     default_epochs: int,
     run: Callable[..., Result],
 ) -> int:
-    """Parse the common flags, run the demo, and list every file it wrote."""
-    args = parser(prog, description, default_epochs).parse_args(argv)
+    """Parse the common flags, run the demo ``name``, and list every file it wrote."""
+    args = parse(parser(name, description, default_epochs), argv)
     return timed(lambda: run(epochs=args.epochs, seed=args.seed, out=args.out))
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The demo's flags, with the ``--out`` folder made before the run (or a usage error
+    saying why it cannot be, rather than a traceback once the training is done)."""
+    args = parser.parse_args(argv)
+    make_folder(parser, args.out, "--out")
+    return args
 
 
 def timed(run: Callable[[], Result]) -> int:
@@ -62,14 +73,6 @@ def timed(run: Callable[[], Result]) -> int:
     result = run()
     print_summary(result.files, time.perf_counter() - start)
     return 0
-
-
-def _folder(text: str) -> Path:
-    """A folder to write into: refused at once if a file is in the way, not after training."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
-    return path
 
 
 def say(text: str = "") -> None:
@@ -83,8 +86,10 @@ def numbers(xs: Iterable[float]) -> str:
 
 
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """A tqdm bar over ``items``, on stderr so that stdout keeps only the demo's numbers."""
-    return iter(tqdm(items, desc=description, total=total, leave=False, dynamic_ncols=True))
+    """A tqdm bar over ``items``, on stderr so that stdout keeps only the demo's numbers; only
+    on a terminal (disable=None): piped or captured, a bar's redraws would garble the text."""
+    bar = tqdm(items, desc=description, total=total, leave=False, dynamic_ncols=True, disable=None)
+    return iter(bar)
 
 
 def save(figure: Figure, out: Path, name: str, files: list[Path]) -> Path:
