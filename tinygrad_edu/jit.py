@@ -608,10 +608,6 @@ class Program:
     def group_at(self, slot: int) -> Group:
         return self.groups[bisect.bisect_right(self.group_starts, slot) - 1]
 
-    def op_name(self, slot: int) -> str:
-        """The op of the node in ``slot`` as a graph names it ("+", "**2", "tanh")."""
-        return self.group_at(slot).op
-
     def slot_name(self, slot: int) -> str:
         """A leaf's slot in words: the input ``points[0][1]``, the parameter
         ``model.layers[0].neurons[1].b``."""
