@@ -404,6 +404,20 @@ def test_6_a_value_computed_before_the_call_is_replayed_as_eager_mode_reads_it()
         assert_close(pj, pe, "gradients, through the baseline's graph too")
 
 
+def test_6_a_value_from_before_the_call_with_a_zero_gradient_is_reset_as_eager_mode_does():
+    w = Value(-2.0)
+    before = (w * 3).relu()  # computed before the call
+
+    def f(x):
+        return x * 2 + before * 0.0  # in the result's graph, with a zero gradient
+
+    for step in (f, jit(f)):
+        before.grad = w.grad = 7.0  # left from some earlier backward()
+        before.children[0].grad = 7.0
+        step(Value(1.0)).backward()
+        assert (before.grad, before.children[0].grad, w.grad) == (0.0, 0.0, 7.0)
+
+
 # --- 7. an @op's vectorized rule is checked where the numbers go -------------------------------
 
 

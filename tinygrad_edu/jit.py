@@ -492,6 +492,8 @@ class Program:
             slot_of[v] = slot
         # Values from before the call, among the outer ones: backward goes on through them
         self.computed = [(slot_of[v], v) for v in self.outer if v.children]
+        self.outer_leaves = [v for v in self.outer if not v.children]  # parameters: accumulate
+        self.outer_leaf_slots = np.array([slot_of[v] for v in self.outer_leaves], dtype=np.intp)
         self.constants_lo = self.made_lo + len(made)
         constants = _constants(order)
         constant_slot = {_constant_key(c): self.constants_lo + k for k, c in enumerate(constants)}
@@ -1049,17 +1051,18 @@ class Call:
                 node, interior_nodes_children_first(node), "backward()"
             )
             raise found or OverflowError(f"backward() of jit({program.name}): a gradient overflows")
-        leaves = [*self.values, *program.outer]
-        added = np.concatenate(
-            [grads[program.value_slots], grads[program.n_inputs : program.made_lo]]
-        )
+        leaves = [*self.values, *program.outer_leaves]
+        added = np.concatenate([grads[program.value_slots], grads[program.outer_leaf_slots]])
         if added.size and not np.abs(added).max() < 2.0**970:
             _check_accumulation(leaves, added.tolist())
         for leaf, g in zip(leaves, added.tolist()):  # leaves accumulate, as in eager mode
             leaf.grad += g
-        self.hand_out(grads, program.reach(root))
-        seeds = [(v, float(grads[slot])) for slot, v in program.computed if grads[slot]]
-        if seeds:  # eager backward goes on through the graphs of Values from before the call
+        reached = program.reach(root)
+        self.hand_out(grads, reached)
+        # eager backward() resets and recomputes every interior node of the root's graph,
+        # those of the Values computed before the call too: one eager pass through them all
+        seeds = [(v, float(grads[slot])) for slot, v in program.computed if reached[slot]]
+        if seeds:
             _backward_through(seeds)
 
     def hand_out(self, grads: np.ndarray, reached: np.ndarray) -> None:
