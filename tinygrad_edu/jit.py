@@ -789,7 +789,8 @@ class UserElementwise(Elementwise):
         values = np.array([node.args[k:] for node in nodes], dtype=float).reshape(len(nodes), -1)
         self.setting_arrays = values.T  # one row per setting, one number per node
         self.checked: set[Any] = set()  # the cells the rule was checked in
-        self.checked_one = np.zeros(2**13, dtype=bool)  # the same, for an op of one number
+        self.checked_one = np.zeros(2**12, dtype=bool)  # the same, for an op of one number
+        self.checked_one[[0x7FF, 0xFFF]] = True  # NaN and infinity: eager mode's error, later
 
     def run(self, vals: np.ndarray, local: np.ndarray) -> None:
         operands = vals[self.src]
@@ -808,15 +809,15 @@ class UserElementwise(Elementwise):
 
     def check_new_cells(self, operands: np.ndarray, vals: np.ndarray, local: np.ndarray) -> None:
         """Compare the rule with the op's own function on the nodes in cells not checked yet."""
-        numbers = np.vstack([operands, self.setting_arrays])
-        finite = np.isfinite(numbers).all(axis=0)  # (a NaN or an infinity: eager's error later)
+        numbers = np.vstack([operands, self.setting_arrays]) if self.row.settings else operands
         cells = rule_cells(numbers)
         if len(numbers) == 1:  # one number a node: its cells index a table of those checked
-            is_new = finite & ~self.checked_one[cells]
+            is_new = ~self.checked_one[cells]
             if not is_new.any():
                 return
             new = np.unique(cells[is_new]).tolist()
         else:
+            finite = np.isfinite(numbers).all(axis=0)  # (NaN, infinity: eager's error later)
             new = [c for c in np.unique(cells[finite]).tolist() if c not in self.checked]
             if not new:
                 return
@@ -953,18 +954,17 @@ VERIFY_TOLERANCE = 1e-9  # of max(|x|, 1): rounding passes, a wrong rule does no
 
 def rule_cells(numbers: np.ndarray) -> np.ndarray:
     """Each node's cell, for checking a vectorized rule: for each of its numbers (a row of
-    ``numbers`` each), the sign and the power of two, 0 a cell of its own; so [0.5, 1),
-    [1, 2) and [-2, -1) are three cells of one number. One key per node: 13 bits a number
-    (a float's sign and exponent take 4,199 values), four numbers to an int64, and the int64s
-    of an op of more numbers as one string of bytes."""
-    _, exponent = np.frexp(numbers)
-    codes = np.where(numbers == 0, 0, 2 * (exponent.astype(np.int64) + 1075) + (numbers < 0))
+    ``numbers`` each), its sign and its power of two, so [0.5, 1), [1, 2) and [-2, -1) are
+    three cells of one number (0 shares one with the numbers below 2^-1022). Those are the
+    top 12 bits of a float, its sign and exponent: one int per node, five numbers to an
+    int64, and the int64s of an op of more numbers as one string of bytes."""
+    codes = (np.ascontiguousarray(numbers).view(np.int64) >> 52) & 0xFFF
     if len(codes) == 1:  # the common case: one operand, no settings
         return codes[0]
-    k = -(-len(codes) // 4)  # int64s per node
-    codes = np.concatenate([codes, np.zeros((4 * k - len(codes), codes.shape[1]), np.int64)])
-    shifts = np.array([0, 13, 26, 39], dtype=np.int64)[None, :, None]
-    packed = (codes.reshape(k, 4, -1) << shifts).sum(axis=1)
+    k = -(-len(codes) // 5)  # int64s per node
+    codes = np.concatenate([codes, np.zeros((5 * k - len(codes), codes.shape[1]), np.int64)])
+    shifts = np.array([0, 12, 24, 36, 48], dtype=np.int64)[None, :, None]
+    packed = (codes.reshape(k, 5, -1) << shifts).sum(axis=1)
     if k == 1:
         return packed[0]
     return np.ascontiguousarray(packed.T).view(np.dtype((np.void, 8 * k)))[:, 0]
