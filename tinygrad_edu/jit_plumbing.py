@@ -131,7 +131,9 @@ def explain_bad_input(args: tuple, names: Sequence[str], who: str) -> TypeError 
             return ValueError(
                 f"{who}: input {path} is a computed Value ({x!r:.80}): the inputs of a jitted "
                 "function are leaves, because its replayed backward stops at them. Compute it "
-                "inside the function, or pass its .data"
+                "inside the function, let the function read it from outside (a replay reads "
+                "its number, and backward goes on through its graph, as in eager mode), or "
+                "pass its .data"
             )
         if isinstance(x, np.ndarray):
             hint = "pass array.tolist(), a list of numbers"
