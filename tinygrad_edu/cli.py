@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--demos",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="end with short runs of the five demo networks (default: yes)",
+        help="end with short runs of the six demo networks (default: yes)",
     )
     tour.set_defaults(run=_tour)
     _add_graph_command(commands)
@@ -275,7 +275,7 @@ def _exercises_check(args: argparse.Namespace) -> int:
 
 
 def _demo_tour(out: Path) -> int:
-    print("\n4. Five small networks, in short runs")
+    print("\n4. Six small networks, in short runs")
     try:
         from tinygrad_edu.demos import tour
     except ImportError as error:
@@ -289,10 +289,10 @@ def _add_demo_command(commands: argparse._SubParsersAction) -> None:
     listing = "\n".join(f"  {name:12} {what}" for name, what in DEMOS.items())
     demo = commands.add_parser(
         "demo",
-        help="train one of five small networks: " + ", ".join(DEMOS),
+        help="train one of six small networks: " + ", ".join(DEMOS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=f"Train one of five small networks:\n{listing}\n\n"
-        "Flags after NAME go to the demo: --epochs N, --seed S, --out DIR\n"
+        description=f"Train one of six small networks:\n{listing}\n\n"
+        "Flags after NAME go to the demo: --epochs N (names: --steps N), --seed S, --out DIR\n"
         "(tinygrad-edu demo NAME --help lists them with their defaults).",
     )
     demo.add_argument("name", choices=list(DEMOS), metavar="NAME", help=", ".join(DEMOS))

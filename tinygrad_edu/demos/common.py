@@ -23,14 +23,17 @@ class Result(Protocol):
     files: list[Path]
 
 
-def parser(prog: str, description: str, default_epochs: int) -> argparse.ArgumentParser:
-    """The command line every demo shares: ``--epochs``, ``--seed`` and ``--out``."""
+def parser(
+    prog: str, description: str, default_epochs: int, unit: str = "epochs"
+) -> argparse.ArgumentParser:
+    """The command line every demo shares: ``--epochs`` (``--steps`` for a demo whose ``unit``
+    of training is a step), ``--seed`` and ``--out``."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
-        "--epochs",
+        f"--{unit}",
         type=positive_int,
         default=default_epochs,
-        help=f"training epochs or steps (default {default_epochs})",
+        help=f"training {unit} (default {default_epochs})",
     )
     parser.add_argument(
         "--seed", type=int, default=0, help="random seed of the initial weights (default 0)"
@@ -83,8 +86,10 @@ def numbers(xs: Iterable[float]) -> str:
 
 
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    """A tqdm bar over ``items``, on stderr so that stdout keeps only the demo's numbers."""
-    return iter(tqdm(items, desc=description, total=total, leave=False, dynamic_ncols=True))
+    """A tqdm bar over ``items``, on stderr so that stdout keeps only the demo's numbers; only
+    when stderr is a terminal (a log file or a pipe gets no bar)."""
+    bar = tqdm(items, desc=description, total=total, leave=False, dynamic_ncols=True, disable=None)
+    return iter(bar)
 
 
 def save(figure: Figure, out: Path, name: str, files: list[Path]) -> Path:
