@@ -87,7 +87,7 @@ def numbers(xs: Iterable[float]) -> str:
 
 def progress(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     """A tqdm bar over ``items``, on stderr so that stdout keeps only the demo's numbers; only
-    when stderr is a terminal (a log file or a pipe gets no bar)."""
+    on a terminal (disable=None): piped or captured, a bar's redraws would garble the text."""
     bar = tqdm(items, desc=description, total=total, leave=False, dynamic_ncols=True, disable=None)
     return iter(bar)
 

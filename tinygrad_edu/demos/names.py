@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -143,7 +144,7 @@ def run(
     figure = _loss_figure(losses, held_out_loss, bigram_loss, batch)
     common.save(figure, out, "names_loss.png", files)
     shown = next((name for name in held_out if 5 <= len(name) <= 8), held_out[0])
-    common.save(_attention_figure(model, shown, positions), out, "names_attention.png", files)
+    common.save(_attention_figure(model, shown), out, "names_attention.png", files)
     return NamesResult(
         losses, held_out_loss, bigram_loss, samples, new, len(train), len(held_out), files
     )
@@ -184,24 +185,30 @@ def _loss_figure(losses: list[float], held_out: float, bigram: float, batch: int
     return figure
 
 
-def _attention_figure(model: GPT, name: str, positions: int) -> Figure:
-    """Each head's attention weights over ``name``: row t is what position t reads."""
+def _attention_figure(model: GPT, name: str) -> Figure:
+    """Each head's attention weights over ``name``: row t is what position t reads; the
+    positions after t (grey) are out of its reach."""
     tokens = one_hot_batch([name], len(name) + 1)[0][0]
     weights = model.attention(tokens)[0]  # the first layer
     labels = ["BOS", *name]
+    future = np.triu(np.ones((len(labels), len(labels)), dtype=bool), k=1)
+    colors = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
     figure = Figure(figsize=(3.2 * len(weights) + 1, 4.2), layout="constrained")
-    grid = figure.subplots(1, len(weights))
-    for h, (axes, w) in enumerate(zip(np.atleast_1d(grid), weights)):
-        shading = axes.imshow(np.array(w), cmap="viridis", vmin=0.0, vmax=1.0)
+    grid = list(np.atleast_1d(figure.subplots(1, len(weights))))
+    for h, (axes, w) in enumerate(zip(grid, weights)):
+        shown = np.ma.masked_array(np.array(w), mask=future)
+        shading = axes.imshow(shown, cmap=colors, vmin=0.0, vmax=1.0)
         axes.set_xticks(range(len(labels)), labels, fontsize=9)
-        axes.set_yticks(
-            range(len(labels)), [f"{a} → {b}" for a, b in zip(labels, [*name, "end"])], fontsize=9
-        )
+        predicting = [f"{a} → {b}" for a, b in zip(labels, [*name, "end"])]
+        axes.set_yticks(range(len(labels)), predicting, fontsize=9)
         axes.set_xlabel("position read")
         axes.set_title(f"head {h + 1}")
-    np.atleast_1d(grid)[0].set_ylabel("position predicting (token → next)")
-    figure.colorbar(shading, ax=list(np.atleast_1d(grid)), label="attention weight", shrink=0.8)
-    figure.suptitle(f"What each attention head reads while predicting the letters of {name!r}")
+    grid[0].set_ylabel("position predicting (token → next)")
+    figure.colorbar(shading, ax=grid, label="attention weight", shrink=0.8)
+    figure.suptitle(
+        f"What each attention head reads while predicting the letters of {name!r} "
+        "(grey: later positions, out of reach)"
+    )
     return figure
 
 
