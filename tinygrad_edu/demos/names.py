@@ -111,20 +111,24 @@ def run(
         adam.lr = LEARNING_RATE * (1 - step / steps)  # microgpt's linear decay
         adam.step()
         losses.append(loss.data)
-        if (step + 1) % report == 0 or step == 0:
-            recent = losses[-report:] if step else losses
+        if step == 0:
+            say(f"step {1:5d}/{steps}  loss {loss.data:.4f}")
+        elif (step + 1) % report == 0:
+            recent = statistics.fmean(losses[-report:])
             say(
                 f"step {step + 1:5d}/{steps}  loss {loss.data:.4f}  "
-                f"(mean of the last {len(recent)}: {statistics.fmean(recent):.4f})"
+                f"(mean over the last {report} steps: {recent:.4f})"
             )
 
     held_out_loss = _mean_loss(loss_of, held_out, batch, positions)
     bigram_loss = Bigram(train).loss(held_out)
     say(f"\nheld-out loss {held_out_loss:.3f} (bigram {bigram_loss:.3f})")
+    gap = bigram_loss - held_out_loss
     say(
-        f"On the {len(held_out):,} names it never saw, the GPT's mean cross-entropy per token "
-        f"is {bigram_loss - held_out_loss:+.3f} nats better than counting letter pairs "
-        f"(guessing uniformly among 27 tokens: {math.log(27):.3f})."
+        f"On the {len(held_out):,} names it never saw, the GPT's mean cross-entropy per token is "
+        f"{abs(gap):.3f} nats {'below' if gap >= 0 else 'above'} that of the bigram model "
+        f"(which counts letter pairs in the training names); guessing uniformly among the 27 "
+        f"tokens gives {math.log(27):.3f}."
     )
 
     rng = random.Random(seed)
@@ -136,9 +140,8 @@ def run(
         "training set (* marks a training name):"
     )
     for row in range(0, SAMPLES, 5):
-        say(
-            "  " + "".join(f"{name + '*' * (name in known):<16}" for name in samples[row : row + 5])
-        )
+        shown = "".join(f"{name + '*' * (name in known):<16}" for name in samples[row : row + 5])
+        say(f"  {shown}".rstrip())
 
     files: list[Path] = []
     figure = _loss_figure(losses, held_out_loss, bigram_loss, batch)
