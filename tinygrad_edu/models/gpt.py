@@ -34,6 +34,7 @@ from numbers import Integral
 from ..engine import Operand, Value
 from ..losses import log_softmax, softmax
 from ..nn import Module
+from ..plumbing import positive_int
 
 Matrix = list[list[Value]]  # rows of Values: W (nout x nin), so that y = W x is row · x
 Cache = tuple[list[list[Value]], list[list[Value]]]  # one layer's keys and values so far
@@ -116,7 +117,7 @@ class GPT(Module):
         seed: int = 0,
     ) -> None:
         vocab_size, n_embd, n_head, n_layer, block_size = (
-            _positive_int(n, name)
+            positive_int(n, name)
             for n, name in (
                 (vocab_size, "vocab_size"),
                 (n_embd, "n_embd"),
@@ -258,11 +259,3 @@ def _matrix(rows: int, cols: int, draw: random.Random) -> Matrix:
 def one_hot(token: int, size: int) -> list[float]:
     """The row of ``size`` numbers that is 1 at ``token`` and 0 elsewhere."""
     return [1.0 if i == token else 0.0 for i in range(size)]
-
-
-def _positive_int(n: object, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, Integral):
-        raise TypeError(f"{name} must be a positive int, got {type(n).__name__}: {n!r:.60}")
-    if n < 1:
-        raise ValueError(f"{name} must be a positive int (>= 1), got {n!r}")
-    return int(n)
