@@ -24,7 +24,11 @@ class Result(Protocol):
 
 
 def parser(
-    prog: str, description: str, default_epochs: int, unit: str = "epochs"
+    prog: str,
+    description: str,
+    default_epochs: int,
+    unit: str = "epochs",
+    seed_help: str = "random seed of the initial weights",
 ) -> argparse.ArgumentParser:
     """The command line every demo shares: ``--epochs`` (``--steps`` for a demo whose ``unit``
     of training is a step), ``--seed`` and ``--out``."""
@@ -35,9 +39,7 @@ def parser(
         default=default_epochs,
         help=f"training {unit} (default {default_epochs})",
     )
-    parser.add_argument(
-        "--seed", type=int, default=0, help="random seed of the initial weights (default 0)"
-    )
+    parser.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
     parser.add_argument(
         "--out",
         type=_folder,

@@ -16,7 +16,6 @@ temperature 0.5, and draws the loss curve and what each attention head looks at.
 
 from __future__ import annotations
 
-import argparse
 import math
 import random
 import statistics
@@ -215,17 +214,14 @@ def _attention_figure(model: GPT, name: str) -> Figure:
     return figure
 
 
-def _names_file(text: str) -> Path:
-    """--data FILE: a file of names, read (and refused with its first problem) before training."""
-    try:
-        load_names(text, max_letters=MAX_LETTERS)
-    except (OSError, ValueError) as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return Path(text)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = common.parser("names", __doc__.splitlines()[0], DEFAULT_STEPS, unit="steps")
+    parser = common.parser(
+        "names",
+        __doc__.splitlines()[0],
+        DEFAULT_STEPS,
+        unit="steps",
+        seed_help="random seed of the initial weights, the 90/10 split and the samples",
+    )
     parser.add_argument(
         "--batch",
         type=positive_int,
@@ -235,11 +231,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--data",
-        type=_names_file,
+        type=Path,
         metavar="FILE",
         help="a text file of names, one per line (default: the census names of the names package)",
     )
     args = parser.parse_args(argv)
+    try:  # the names, read and checked before any training
+        split_names(load_names(args.data, max_letters=MAX_LETTERS), args.seed)
+    except (OSError, ValueError) as error:
+        parser.error(f"argument --data: {error}")
+    except ImportError as error:  # no names package
+        parser.error(str(error))
     return common.timed(lambda: run(args.steps, args.batch, args.data, args.seed, args.out))
 
 

@@ -69,7 +69,9 @@ def split_names(
     if not 0.0 < held_out < 1.0:
         raise ValueError(f"held_out must be a fraction between 0 and 1, got {held_out!r}")
     if len(names) < 2:
-        raise ValueError(f"splitting needs at least 2 names, got {len(names)}")
+        raise ValueError(
+            f"splitting needs at least 2 names (one to train on, one to hold out), got {len(names)}"
+        )
     shuffled = list(names)
     random.Random(seed).shuffle(shuffled)
     n_held = min(len(names) - 1, max(1, round(held_out * len(names))))
