@@ -20,7 +20,7 @@ import math
 import random
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,7 +85,7 @@ def run(
         f"Model: {model}, {len(model.parameters()):,} parameters, every one a Value "
         "(microgpt's settings)"
     )
-    schedule = "microgpt's published schedule" if batch == 1 else "microgpt's is 1 name a step"
+    schedule = "microgpt's published schedule" if batch == 1 else "microgpt takes 1: --batch 1"
     say(
         f"Training: {steps:,} steps of {batch} name{'s' * (batch > 1)} ({schedule}), Adam "
         f"(lr {LEARNING_RATE} falling linearly to 0, betas {BETAS[0]} and {BETAS[1]}), "
@@ -145,14 +145,16 @@ def run(
     files: list[Path] = []
     figure = _loss_figure(losses, held_out_loss, bigram_loss, batch)
     common.save(figure, out, "names_loss.png", files)
-    shown = next((name for name in held_out if 5 <= len(name) <= 8), held_out[0])
-    common.save(_attention_figure(model, shown), out, "names_attention.png", files)
+    example = next((name for name in held_out if 5 <= len(name) <= 8), held_out[0])
+    common.save(_attention_figure(model, example), out, "names_attention.png", files)
     return NamesResult(
         losses, held_out_loss, bigram_loss, samples, new, len(train), len(held_out), files
     )
 
 
-def _mean_loss(loss_of: jit, names: list[str], batch: int, positions: int) -> float:
+def _mean_loss(
+    loss_of: Callable[[list, list], Value], names: list[str], batch: int, positions: int
+) -> float:
     """The mean cross-entropy per token over ``names``, ``batch`` names at a time: each batch
     gives its own mean, weighted here by its number of tokens (a name of n letters has n + 1).
     The last batch is filled up with empty rows, which count for nothing."""
