@@ -1,9 +1,10 @@
 """Regenerate the example pictures of docs/rendering.md and docs/demos.md.
 
-    .venv/bin/python docs/make_examples.py     # docs/neuron.svg, docs/mlp_loss.svg (instant),
-                                               # docs/backprop_page.png (headless Chromium)
-                                               # docs/moons_loss.png (the moons demo, ~1 min)
-                                               # and docs/names_loss.png,
+    .venv/bin/python docs/make_examples.py     # docs/neuron.svg, docs/mlp_loss.svg,
+                                               # docs/rnn.svg, docs/rnn_without_copies.svg
+                                               # (instant), docs/backprop_page.png (headless
+                                               # Chromium), docs/moons_loss.png (the moons
+                                               # demo, ~1 min), docs/names_loss.png and
                                                # docs/names_attention.png (the names demo, ~15 s)
 
 All are drawn by tinygrad_edu itself, so they show exactly what users get. The screenshot of
@@ -14,13 +15,14 @@ function.
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tinygrad_edu import MLP, Value, backprop_steps, losses, render
+from tinygrad_edu import MLP, Value, backprop_steps, losses, render, viz
 
 if TYPE_CHECKING:  # the browser extra's Playwright, imported only where a browser is used
     from playwright.sync_api import Browser, Page, Playwright
@@ -60,6 +62,34 @@ def mlp_loss() -> tuple[Value, MLP]:
     loss.label = "L"
     loss.backward()
     return loss, model
+
+
+def rnn() -> Value:
+    """docs/rendering.md's scalar RNN unrolled over three inputs, h_t = tanh(w h_{t-1} + u x_t
+    + b), and its loss (h_3 - 0.5)^2, after backward(): w, u and b are used at every step."""
+    w, u, b = Value(0.8, label="w"), Value(0.5, label="u"), Value(0.1, label="b")
+    h = Value(0.0, label="h0")
+    for t, x_t in enumerate([1.0, -0.5, 0.5], start=1):
+        h = (w * h + u * Value(x_t, label=f"x{t}") + b).tanh()
+        h.label = f"h{t}"
+    loss = (h - 0.5) ** 2
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+def reuse_graphs(out: Path = DOCS) -> list[Path]:
+    """The RNN of docs/rendering.md as drawn today, each far use of w, u and b from a copy of
+    it, and as it was drawn before copies: an arrow from the one box to every use."""
+    loss = rnn()
+    with_copies = render(loss, out / "rnn.svg")
+    far = viz.FAR
+    viz.FAR = math.inf  # no use is far: every arrow comes from the value's one box
+    try:
+        without = render(loss, out / "rnn_without_copies.svg")
+    finally:
+        viz.FAR = far
+    return [with_copies, without]
 
 
 def moons_loss(out: Path) -> Path:
@@ -142,5 +172,11 @@ def screenshots(out: Path = DOCS) -> list[Path]:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS
-    for path in [*graphs(out), *screenshots(out), moons_loss(out), *names_pictures(out)]:
+    for path in [
+        *graphs(out),
+        *reuse_graphs(out),
+        *screenshots(out),
+        moons_loss(out),
+        *names_pictures(out),
+    ]:
         print(f"wrote {path}")

@@ -15,7 +15,10 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", max_examples=60, deadline=None)
+# too_slow is suppressed everywhere: a machine busy with other work must not fail the suite
+settings.register_profile(
+    "dev", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.register_profile(
     "thorough", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -55,3 +58,53 @@ def neuron():
     o = (x1 * w1 + x2 * w2 + b).tanh()
     o.label = "o"
     return o
+
+
+# --- graphs that reuse a value many times (drawing, the step-through page) ------------------
+
+
+@pytest.fixture
+def reused_graphs():
+    """The three graphs of issue 20, each after backward(): x added to itself 150 times, 100
+    chained products y = y * x, and a scalar RNN of 50 steps, h = tanh(w h + u x_t + b), whose
+    w, u and b are shared by every step."""
+    return {"sum of 150 uses": sum_of_uses(150), "100 chained products": chained_products(100),
+            "50-step RNN": scalar_rnn(50)}  # fmt: skip
+
+
+def sum_of_uses(n):
+    from tinygrad_edu import Value
+
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(n - 1):
+        y = y + x
+    y.backward()
+    return y
+
+
+def chained_products(n):
+    from tinygrad_edu import Value
+
+    x, y = Value(1.01, label="x"), Value(1.0, label="y")
+    for _ in range(n):
+        y = y * x
+    y.backward()
+    return y
+
+
+def scalar_rnn(steps):
+    """h_t = tanh(w h_{t-1} + u x_t + b), h_0 = 0, the loss (h_T - 0.5)**2: backprop through
+    time, with w, u and b shared by every step."""
+    from tinygrad_edu import Value
+
+    w, u, b = Value(0.8, label="w"), Value(0.5, label="u"), Value(0.1, label="b")
+    h = Value(0.0, label="h0")
+    for t in range(1, steps + 1):
+        x = Value(((t * 7) % 5 - 2) / 2, label=f"x{t}")
+        h = (w * h + u * x + b).tanh()
+        h.label = f"h{t}"
+    loss = (h - 0.5) ** 2
+    loss.label = "loss"
+    loss.backward()
+    return loss

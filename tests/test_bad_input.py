@@ -31,6 +31,7 @@ from tinygrad_edu import (
     GPT,
     MLP,
     Bigram,
+    GradcheckError,
     Layer,
     ModelFileError,
     Module,
@@ -63,6 +64,7 @@ from tinygrad_edu import (
 )
 from tinygrad_edu.cli import main
 from tinygrad_edu.optim import Optimizer
+from tinygrad_edu.steps import GraphTooLargeError
 
 
 @op
@@ -179,6 +181,25 @@ def forged(change):
         document["sha256"] = hashlib.sha256(canonical.encode()).hexdigest()
 
     return json_edit(forge)
+
+
+def set_first_weight(value):
+    """A change of the file's first weight, for forged()."""
+    return lambda d: d["state_dict"]["layers.0.weight"][0].__setitem__(0, value)
+
+
+def with_a_file(tmp_path):
+    """tmp_path, holding a file named afile."""
+    (tmp_path / "afile").write_text("")
+    return tmp_path
+
+
+def chain(length):
+    """x * 1.0 * 1.0 ...: a graph of length + 1 values."""
+    y = Value(0.5, label="x")
+    for _ in range(length):
+        y = y * 1.0
+    return y
 
 
 def set_weight(value):
@@ -349,6 +370,18 @@ TABLE = {
         lambda v: Value.dot(v, v[:1]),
         ValueError,
         ("equal length", "2", "1"),
+    ),
+    "Value.dot whose products overflow with both signs": Bad(
+        lambda _: None,
+        lambda _: Value.dot([1e200, -1e200], [1e200, 1e200]),
+        OverflowError,
+        ("Value.dot of 2 pairs overflows a float", "ws[0] * xs[0] = 1e+200 * 1e+200"),
+    ),
+    "Value.dot of Values whose products overflow": Bad(
+        lambda _: values(1e200, -1e200, 1e200, 1e200),
+        lambda v: Value.dot(v[:2], v[2:]),
+        OverflowError,
+        ("Value.dot of 2 pairs overflows a float", "1e+200 * 1e+200", "float range"),
     ),
     "leaky_relu with a NaN slope": Bad(
         lambda _: values(-1.0),
@@ -555,6 +588,18 @@ TABLE = {
         ValueError,
         ("rtol", "nan"),
     ),
+    "gradcheck within a step of log's domain": Bad(
+        lambda _: [1e-300],
+        lambda xs: gradcheck(lambda vs: vs[0].log(), xs),
+        ValueError,
+        ("inputs[0] = 1e-300", "a step of 1e-06", "log needs x > 0", "smaller eps"),
+    ),
+    "gradcheck on relu's kink": Bad(
+        lambda _: [0.0, 1.0],
+        lambda xs: gradcheck(lambda vs: vs[0].relu() * vs[1], xs),
+        GradcheckError,
+        ("inputs[0] = 0.0", "kink", "relu", "away from the kink"),
+    ),
     "grad of a list of outputs": Bad(
         lambda _: values(1.0, 2.0),
         lambda v: grad(v, v),
@@ -587,6 +632,18 @@ TABLE = {
     ),
     "backprop_steps of a number": Bad(
         lambda _: None, lambda _: backprop_steps(2.0), TypeError, ("backprop_steps", "float")
+    ),
+    "backprop_steps of a graph past the limit": Bad(
+        lambda _: chain(10_000),
+        backprop_steps,
+        GraphTooLargeError,
+        ("more than 10,000 values", "max_values=10000", "max_values=None"),
+    ),
+    "backprop_steps with max_values=0": Bad(
+        lambda _: values(1.0),
+        lambda v: backprop_steps(v[0] * 2, max_values=0),
+        ValueError,
+        ("max_values", "positive", "0"),
     ),
     "show_backprop with a tiny height": Bad(
         lambda _: values(1.0),
@@ -694,6 +751,12 @@ TABLE = {
         lambda case: load(case[0], into=case[1]),
         ModelFileError,
         ("NaN", "finite"),
+    ),
+    "load of a file holding an integer beyond the float range": Bad(
+        lambda tmp: saved(tmp, forged(set_first_weight(10**400))),
+        lambda case: load(case[0], into=case[1]),
+        ModelFileError,
+        ("corrupted", "layers.0.weight", "integer beyond the float range"),
     ),
     "load of a forged file claiming 100,000,000 neurons": Bad(
         lambda tmp: saved(tmp, forged(lambda d: d["architecture"].update(nouts=[100_000_000, 1]))),
@@ -990,6 +1053,15 @@ TABLE = {
     "graph of log at -1": cli(
         ["graph", "log(x)", "--set", "x=-1"], ("log(x)", "log needs x > 0", "-1.0")
     ),
+    "graph -o into /proc": cli(
+        ["graph", "x", "--set", "x=1", "-o", "/proc/a.svg"],
+        ("--output", "cannot write /proc/a.svg"),
+    ),
+    "graph of 2x": cli(["graph", "2x + 1", "--set", "x=1"], ("column 1", "'2x'", "write 2*x")),
+    "graph with no expression": cli(["graph", "--set", "x=1"], ("required", "EXPR")),
+    "graph with an unknown option": cli(
+        ["graph", "x", "--set", "x=1", "--bogus"], ("graph: error", "unrecognized", "--bogus")
+    ),
     "demo of an unknown network": cli(["demo", "mnist"], ("invalid choice", "'mnist'", "neuron")),
     "demo --epochs 0": cli(
         ["demo", "neuron", "--epochs", "0"], ("--epochs", "positive integer", "0")
@@ -1009,6 +1081,18 @@ TABLE = {
         SystemExit,
         ("argument --data", "is a folder"),
     ),
+    "demo with no name": cli(["demo"], ("choose a demo", "neuron, feedforward")),
+    "demo --seed -5": cli(["demo", "neuron", "--seed", "-5"], ("--seed", "integer >= 0", "-5")),
+    "demo --out under a file": Bad(
+        with_a_file,
+        lambda tmp: main(["demo", "neuron", "--out", str(tmp / "afile" / "pictures")]),
+        SystemExit,
+        ("--out", "cannot be a folder", "afile' is a file"),
+    ),
+    "demo --out where no folder can be made": cli(
+        ["demo", "neuron", "--out", "/proc/tinygrad-edu"],
+        ("--out", "cannot make the folder '/proc/tinygrad-edu'", "choose a folder"),
+    ),
     "exercises check of a folder that does not exist": Bad(
         lambda tmp: tmp,
         lambda _: sys.exit(main(["exercises", "check", "nowhere"])),
@@ -1018,6 +1102,18 @@ TABLE = {
     "tour --steps abc": cli(["tour", "--steps", "abc"], ("--steps", "positive integer", "'abc'")),
     "tour with a misspelled option": cli(
         ["tour", "--stpes", "3"], ("unrecognized arguments", "--stpes")
+    ),
+    "tour --out a file": Bad(
+        with_a_file,
+        lambda tmp: main(["tour", "--out", str(tmp / "afile")]),
+        SystemExit,
+        ("--out", "afile' is a file, not a folder"),
+    ),
+    "exercises init where no folder can be made": Bad(
+        lambda tmp: tmp,
+        lambda _: sys.exit(main(["exercises", "init", "/proc/tinygrad-edu"])),
+        SystemExit,
+        ("cannot make the folder '/proc/tinygrad-edu'", "choose a folder"),
     ),
     "an unknown command": cli(["train"], ("invalid choice", "'train'")),
 }
@@ -1031,9 +1127,11 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(name, tmp_path, monkey
     before = snapshot((involved, tmp_path))
     with pytest.raises(row.error) as info:
         row.misuse(involved)
+    err = capsys.readouterr().err
     if row.error is SystemExit:
         assert info.value.code == 2  # argparse's status for a usage error
-    message = str(info.value) + capsys.readouterr().err
+        assert err.count("\n") == 1, f"not one line: {err}"  # no usage block, no traceback
+    message = str(info.value) + err
     for word in row.words:
         assert word in message, f"{word!r} is not in the message: {message}"
     assert snapshot((involved, tmp_path)) == before  # no stray file either

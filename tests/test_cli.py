@@ -33,3 +33,14 @@ def test_bad_arguments_exit_with_status_2(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+def test_every_command_has_a_description_in_its_help(capsys):
+    for command in (["tour"], ["graph"], ["demo"], ["exercises"]):
+        with pytest.raises(SystemExit) as info:
+            main([*command, "--help"])
+        assert info.value.code == 0
+        out = capsys.readouterr().out
+        usage, description = out.split("\n\n")[:2]
+        assert usage.startswith("usage: tinygrad-edu")
+        assert not description.startswith(("options", "positional arguments")), command

@@ -178,3 +178,42 @@ def test_an_html_output_is_the_step_through_page(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "d(tanh(x * w + b))/dx += (-3.0) × 0.5 = -1.5" in printed
     assert f"wrote {out}: open it in a browser to step through backprop" in printed
+
+
+def test_an_expression_may_start_with_a_minus(tmp_path, capsys):
+    out = tmp_path / "g.gv"
+    assert main(["graph", "-x*2", "--set", "x=3", "-o", str(out)]) == 0
+    assert "-x * 2 = -6\n  d/dx = -2\n" in capsys.readouterr().out
+    assert main(["graph", "--set", "x=3", "-o", str(out), "-x"]) == 0  # anywhere on the line
+    assert "d/dx = -1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        ["--set", "x=2", "w=3", "b=1"],
+        ["--set", "x=2", "--set", "w=3", "b=1"],
+        ["--set=x=2", "w=3", "--set", "b=1"],
+    ],
+)
+def test_one_set_takes_several_variables(sets, tmp_path, capsys):
+    for argv in (["x*w+b", *sets], [*sets, "x*w+b"]):  # before or after the expression
+        assert main(["graph", *argv, "-o", str(tmp_path / "g.gv")]) == 0
+        printed = capsys.readouterr().out
+        assert "x * w + b = 7\n  d/dx = +3\n  d/dw = +2\n  d/db = +1\n" in printed
+
+
+def test_a_file_that_cannot_be_written_is_named_as_asked(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["graph", "x", "--set", "x=1", "-o", "/proc/a.svg"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and err.count("\n") == 1
+    assert "cannot write /proc/a.svg" in err and ".tmp" not in err  # not the hidden temporary
+
+
+def test_the_help_says_what_steps_prints(capsys):
+    with pytest.raises(SystemExit):
+        main(["graph", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "one numbered line per step" in help_text and "table" not in help_text
+    assert "--set x=2 w=3" in help_text

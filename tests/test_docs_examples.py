@@ -45,3 +45,21 @@ def test_the_example_svgs_are_what_the_script_makes_today(tmp_path):
         assert made == committed, (
             f"docs/{path.name} is out of date: run .venv/bin/python docs/make_examples.py"
         )
+
+
+@pytest.mark.usefixtures("no_system_graphviz")
+def test_the_rnn_pictures_are_what_the_script_makes_today(tmp_path):
+    make_examples = runpy.run_path(str(DOCS / "make_examples.py"))
+    written = make_examples["reuse_graphs"](tmp_path)
+    assert [p.name for p in written] == ["rnn.svg", "rnn_without_copies.svg"]
+    for path in written:
+        assert drawing(path.read_bytes()) == drawing((DOCS / path.name).read_bytes()), (
+            f"docs/{path.name} is out of date: run .venv/bin/python docs/make_examples.py"
+        )
+    with_copies, without = (drawing(path.read_bytes()) for path in written)
+    copies = [texts for _, texts, _ in with_copies["nodes"] if texts[0].endswith("(again)")]
+    assert (
+        sorted(texts[0] for texts in copies)
+        == ["b (again)"] * 2 + ["u (again)"] * 2 + ["w (again)"] * 2
+    )
+    assert not any(texts[0].endswith("(again)") for _, texts, _ in without["nodes"])

@@ -7,6 +7,8 @@ answer below is a mistake a learner makes: a sign error, a missing factor, a wro
 import importlib
 import importlib.util
 import math
+import re
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -269,10 +271,81 @@ def test_an_answer_off_by_one_constant_factor_everywhere_is_told_so(mistake):
     assert f"         hint      {hint}" in format_report([result]).splitlines()
 
 
+SIZE_FACTORS = {
+    "6: the 1/N of the mean forgotten": (
+        6,
+        {"mse_grad": lambda p, y: 2 * (p - y)},
+        "off by a factor of N: did you divide by N?",
+    ),
+    "8: the 1/m of the mean forgotten": (
+        8,
+        {"backward": backward_with(scale=lambda m: 1.0)},
+        "off by a factor of m: did you divide by m?",
+    ),
+    "6: the 1/N and the 2 both lost": (
+        6,
+        {"mse_grad": lambda p, y: p - y},
+        "off by a factor of N/2: did you divide by N? Then check the other constant factors.",
+    ),
+    "5: divided by K, where nothing is averaged": (
+        5,
+        {"softmax_cross_entropy_grad": lambda z, y: (softmax(z) - y) / len(z)},
+        "off by a factor of 1/K: did you divide by K once too often?",
+    ),
+    "7: db averaged over the batch, not summed": (
+        7,
+        {"dense_backward": lambda X, W, b, dZ: (dZ @ W.T, X.T @ dZ, dZ.mean(axis=0))},
+        "dL/db is off by a factor of 1/N: did you divide by N once too often?",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", SIZE_FACTORS)
+def test_an_answer_off_by_a_factor_of_n_is_told_so(mistake):
+    """A factor that changes with N (the number of items a loss averages over) is no constant:
+    the hint names N, which the learner can act on, not the factor at the input shown."""
+    number, functions, hint = SIZE_FACTORS[mistake]
+    result = check_module(EXERCISES[number], answer(number, **functions), EXAMPLES)
+    (part,) = [p for p in result.parts if p.status == "fail"]
+    assert part.hint == hint
+    assert f"         hint      {hint}" in format_report([result]).splitlines()
+
+
+ONE_OUTPUT_OFF = {
+    "1: a/b's sign error in d/db": (
+        1,
+        {"div_derivatives": lambda a, b: (1 / b, a / b**2)},
+        "d(a / b)/db is off by a factor of -1 everywhere: check the sign",
+    ),
+    "1: a stray 2 in d(a*b)/db": (
+        1,
+        {"mul_derivatives": lambda a, b: (b, 2 * a)},
+        "d(a * b)/db is off by a factor of 2 everywhere: check constant factors such as 1/N",
+    ),
+    "7: a stray 2 in dW alone": (
+        7,
+        {"dense_backward": lambda X, W, b, dZ: (dZ @ W.T, 2 * X.T @ dZ, dZ.sum(axis=0))},
+        "dL/dW is off by a factor of 2 everywhere: check constant factors such as 1/N",
+    ),
+    "8: db2's sign alone": (
+        8,
+        {"backward": lambda *args: {**backward_with()(*args), "b2": -backward_with()(*args)["b2"]}},
+        "dL/db2 is off by a factor of -1 everywhere: check the sign",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", ONE_OUTPUT_OFF)
+def test_one_output_of_several_off_by_a_factor_is_named(mistake):
+    number, functions, hint = ONE_OUTPUT_OFF[mistake]
+    result = check_module(EXERCISES[number], answer(number, **functions), EXAMPLES)
+    (part,) = [p for p in result.parts if p.status == "fail"]
+    assert part.hint == hint
+
+
 @pytest.mark.parametrize(
     "number, functions",
     [
-        (6, {"mse_grad": lambda p, y: 2 * (p - y)}),  # off by N: a factor, but not a constant
         (2, {"sigmoid_derivative": sigmoid}),  # off by 1 / (1 - s), different at every x
         (4, {"relu_derivative": lambda x: float(x >= 0)}),  # right but at the kink
     ],
@@ -288,6 +361,143 @@ def test_a_wrong_shape_is_reported_as_such():
     wrong = answer(7, dense_backward=lambda X, W, b, dZ: (dZ @ W.T, X.T @ dZ, dZ.sum(axis=1)))
     (part,) = check_module(EXERCISES[7], wrong, EXAMPLES).parts
     assert part.message.startswith("dL/db has shape (1,): it must be an array shaped like b")
+
+
+def test_a_transposed_array_is_told_so():
+    wrong = answer(7, dense_backward=lambda X, W, b, dZ: (dZ @ W.T, dZ.T @ X, dZ.sum(axis=0)))
+    (part,) = check_module(EXERCISES[7], wrong, EXAMPLES).parts
+    shape = re.search(
+        r"got shape \((\d+), (\d+)\), expected \((\d+), (\d+)\): transposed\?$", part.message
+    )
+    assert part.message.startswith("dL/dW has the wrong shape: ") and shape, part.message
+    rows, columns, expected_rows, expected_columns = shape.groups()
+    assert (rows, columns) == (expected_columns, expected_rows) and rows != columns
+
+
+def test_a_matrix_product_that_does_not_fit_names_the_shapes_not_numpys_words():
+    wrong = answer(7, dense_backward=lambda X, W, b, dZ: (dZ @ W, X.T @ dZ, dZ.sum(axis=0)))
+    (part,) = check_module(EXERCISES[7], wrong, EXAMPLES).parts
+    assert part.status == "error"
+    assert part.message.startswith(
+        "dense_backward: the shapes in a matrix product do not fit: transposed? ("
+    )
+    assert "(dZ @ W, X.T @ dZ" in part.message  # the line of code itself
+    assert "operand" not in part.message and "gufunc" not in part.message
+    X, W, b, dZ = (np.array(v) for v in eval(f"dict({part.input})").values())
+    assert part.hint.startswith(f"X is {X.shape}, W is {W.shape}, b is {b.shape}, dZ is {dZ.shape}")
+    assert "transpose" in part.hint
+
+
+def no_return(x):
+    sigmoid(x) * (1 - sigmoid(x))  # the learner's classic: computed, never returned
+
+
+FORGOTTEN_RETURNS = {
+    "2: one number": (2, {"sigmoid_derivative": no_return}, "0.25   (engine; finite"),
+    "1: a pair": (1, {"div_derivatives": lambda a, b: None}, "d(a / b)/da = "),
+    "8: a dict": (8, {"backward": lambda *args: None}, "dL/dW1 = "),
+}
+
+
+@pytest.mark.parametrize("mistake", FORGOTTEN_RETURNS)
+def test_a_forgotten_return_is_told_so_not_read_as_nan(mistake):
+    number, functions, expected = FORGOTTEN_RETURNS[mistake]
+    result = check_module(EXERCISES[number], answer(number, **functions), EXAMPLES)
+    (part,) = [p for p in result.parts if p.status == "fail"]
+    assert part.message == "it returned None: did you forget to `return` the answer?"
+    assert part.got == "None" and part.expected.startswith(expected)
+    assert "nan" not in format_report([result])
+
+
+def test_a_none_among_several_answers_is_told_so():
+    (part,) = check_module(
+        EXERCISES[7], answer(7, dense_backward=lambda X, W, b, dZ: (dZ @ W.T, None, None)), EXAMPLES
+    ).parts
+    assert part.message.startswith("dL/dW is None, where an array shaped like W")
+    assert "forgotten return?" in part.message
+
+
+@pytest.mark.parametrize(
+    "number, functions",
+    [
+        (2, {"sigmoid_derivative": lambda x: "0.25"}),
+        (2, {"sigmoid_derivative": lambda x: str(sigmoid(x) * (1 - sigmoid(x)))}),
+        (6, {"mse_grad": lambda p, y: [str(v) for v in 2 * (p - y) / len(p)]}),
+    ],
+)
+def test_an_answer_written_as_text_is_told_so_not_read_as_a_number(number, functions):
+    result = check_module(EXERCISES[number], answer(number, **functions), EXAMPLES)
+    (part,) = result.parts
+    assert result.status == "fail", format_report([result])
+    assert "not text: return numbers, not strings" in part.message
+    assert "'" in part.got  # shown as the text it is
+
+
+@pytest.mark.parametrize("exit_code, shown", [(None, "sys.exit()"), (1, "sys.exit(1)")])
+def test_sys_exit_inside_the_function_is_told_so(exit_code, shown):
+    def sigmoid_derivative(x):
+        sys.exit(exit_code)
+
+    result = check_module(EXERCISES[2], SimpleNamespace(sigmoid_derivative=sigmoid_derivative))
+    (part,) = result.parts
+    assert result.status == "error"
+    assert part.message.startswith(f"sigmoid_derivative called {shown} (")
+    assert "must return its answer" in part.message and part.input == "x = 0.0"
+
+
+def sigmoid_from_exponentials(x):
+    return math.exp(-x) / (1 + math.exp(-x)) ** 2  # right on paper; e**-x overflows for x < -709
+
+
+def sigmoid_from_numpy_exponentials(x):
+    with np.errstate(over="ignore", invalid="ignore"):  # the learner would see warnings
+        return np.exp(-x) / (1 + np.exp(-x)) ** 2  # inf / inf = nan for x < -709
+
+
+@pytest.mark.parametrize(
+    "number, functions, status, hint",
+    [
+        (
+            2,
+            {"sigmoid_derivative": sigmoid_from_exponentials},
+            "error",
+            "e**x does beyond x = 709.78",
+        ),
+        (2, {"sigmoid_derivative": sigmoid_from_numpy_exponentials}, "fail", "e**x does beyond"),
+        (
+            3,
+            {"tanh_derivative": lambda x: 4 / (math.exp(x) + math.exp(-x)) ** 2},
+            "error",
+            "e**x does beyond x = 709.78",
+        ),
+        (9, {"swish": swish_op(lambda x, s: s + x * math.exp(-x) * s * s)}, "error", "e**x"),
+    ],
+)
+def test_activations_are_tried_far_out_where_a_fresh_exponential_overflows(
+    number, functions, status, hint
+):
+    """The formulas agree on [-10, 10]; only large |x| tells a derivative written with the
+    function's own value (as asked) from one that takes e**x afresh."""
+    for x in np.linspace(-10, 10, 21):
+        if number == 2:
+            right = sigmoid(x) * (1 - sigmoid(x))
+            assert functions["sigmoid_derivative"](x) == pytest.approx(right, rel=1e-9, abs=1e-12)
+    result = check_module(EXERCISES[number], answer(number, **functions), EXAMPLES)
+    (part,) = result.parts
+    assert part.status == status, format_report([result])
+    assert abs(float(part.input.split("= ")[1].split(",")[0])) > 300  # shrunk, still far out
+    assert hint in part.hint
+
+
+def test_an_answer_too_large_to_send_is_judged_by_its_shape():
+    (part,) = check_module(
+        EXERCISES[6], answer(6, mse_grad=lambda p, y: np.zeros(10**6)), EXAMPLES
+    ).parts
+    assert (
+        part.message
+        == "dL/dy_hat has shape (1000000,): it must be an array shaped like y_hat, (1,)"
+    )
+    assert part.got == "an array of shape (1000000,)"
 
 
 def test_at_the_kink_only_the_engine_judges():

@@ -7,7 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_edu import Value, gradcheck
-from tinygrad_edu.expression import FUNCTIONS, MAX_LENGTH, ExpressionError, parse_expression
+from tinygrad_edu.expression import (
+    FUNCTIONS,
+    LABEL_LENGTH,
+    MAX_LENGTH,
+    ExpressionError,
+    parse_expression,
+)
 
 
 def test_a_neuron_as_text_gives_the_same_value_and_gradients_as_built_by_hand():
@@ -110,6 +116,11 @@ def test_random_expressions_evaluate_as_the_same_math_on_floats(text_and_f, x, y
         ("__import__('os').system('ls')", 1, "__import__('os').system('ls')", "unknown function"),
         ("é * foo(x)", 5, "foo(x)", "unknown function"),  # columns count characters
         ("   x $ y", 6, "$", "invalid syntax"),
+        ("2x + 1", 1, "2x", "write 2*x for 2 times x"),  # a product as algebra writes it
+        ("x + 3.5w", 5, "3.5w", "write 3.5*w for 3.5 times w"),
+        ("1e3x", 1, "1e3x", "write 1e3*x"),  # the number at its longest, exponent and all
+        ("2(x + 1)", 1, "2(x + 1)", "write * between them for a product"),
+        ("(x + 1)(x - 1)", 1, "(x + 1)(x - 1)", "write * between them"),
         ("2 + 3", 1, "", "no variables"),
         ("", 1, "", "empty"),
         ("x\n+ y", 2, "", "unexpected character '\\n'"),
@@ -160,3 +171,16 @@ def test_junk_never_raises_anything_but_an_expression_error(text, value):
         assert "\n" not in str(error) and error.column >= 1
     else:
         assert isinstance(result, Value) and math.isfinite(result.data)
+
+
+def test_long_interior_texts_are_left_to_the_automatic_names():
+    text = " + ".join(["x"] * 20)
+    result = parse_expression(text).evaluate({"x": 0.5})
+    assert result.label == text  # the result: the whole expression
+    labels = []
+    node = result.children[0]
+    while node.children:
+        labels.append(node.label)
+        node = node.children[0]
+    assert all(len(label) <= LABEL_LENGTH for label in labels)
+    assert labels[-3:] == ["x + x + x + x", "x + x + x", "x + x"] and "" in labels

@@ -10,6 +10,7 @@ from tinygrad_edu import (
     Value,
     gradcheck,
     gradcheck_module,
+    gradgradcheck,
     losses,
     numerical_grad,
     op,
@@ -108,3 +109,43 @@ def test_misuse_gets_a_clear_error(call, error, words):
 
 def test_inputs_may_be_values_whose_data_is_used():
     assert numerical_grad(lambda vs: vs[0] * vs[0], [Value(3.0)]) == pytest.approx([6.0])
+
+
+def test_the_step_is_relative_to_the_point_past_1_so_large_inputs_check():
+    # a fixed step of 1e-6 vanishes next to 1e154 (1e154 + 1e-6 == 1e154): the difference was 0
+    (slope,) = numerical_grad(lambda vs: vs[0] * vs[0], [1e154])
+    assert slope == pytest.approx(2e154, rel=1e-9)
+    assert gradcheck(lambda vs: vs[0] * vs[0], [1e154]) is True
+    assert gradcheck(lambda vs: (vs[0] * 1e-150).tanh() + vs[1] ** 3, [-3e150, 1e5]) is True
+    # at |x| <= 1 the step is eps itself: for x^3 the difference is exactly 3x^2 + step^2
+    (small,) = numerical_grad(lambda vs: vs[0] ** 3, [0.5], eps=0.1)
+    assert small == pytest.approx(3 * 0.25 + 0.01, rel=1e-12)
+    (large,) = numerical_grad(lambda vs: vs[0] ** 3, [4.0], eps=0.1)  # a step of 0.4
+    assert large == pytest.approx(3 * 16.0 + 0.16, rel=1e-12)
+
+
+def test_a_point_too_near_the_edge_of_fs_domain_is_named_as_given():
+    for check in (gradcheck, numerical_grad, gradgradcheck):
+        with pytest.raises(ValueError) as info:
+            check(lambda vs: vs[1] * vs[0].log(), [1e-7, 2.0])
+        message = str(info.value)
+        assert message.startswith("cannot check the derivative at inputs[0] = 1e-07:")
+        assert "a step of 1e-06" in message and "log needs x > 0" in message
+        assert "smaller eps" in message and "\n" not in message
+    assert gradcheck(lambda vs: vs[0].log(), [1e-7], eps=1e-9) is True  # as it suggests
+
+
+def test_a_point_on_a_kink_or_within_a_step_of_one_is_said_to_be():
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda vs: vs[0].relu() + vs[1].abs(), [0.0, 0.5])
+    message = str(info.value)
+    assert "inputs[0] = 0.0 puts the input of relu on its kink, at 0.0" in message
+    assert "inputs[1]" not in message.split("\n", 3)[-1]  # 0.5 is away from abs's kink
+    with pytest.raises(GradcheckError, match=r"relu at -5e-07, within a step \(1e-06\)"):
+        gradcheck(lambda vs: (vs[0] - 5e-7).relu(), [0.0])
+    with pytest.raises(GradcheckError, match="leaky_relu on its kink"):
+        gradcheck(lambda vs: (vs[0] * 2).leaky_relu(0.1), [0.0])
+    # a wrong derivative away from any kink says nothing of kinks
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda vs: wrong_square(vs[0].relu()), [3.0])
+    assert "kink" not in str(info.value)

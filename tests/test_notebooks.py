@@ -1,5 +1,9 @@
 """The lessons in notebooks/: numbered in order, committed without outputs, and each one runs
-top to bottom, as a learner runs it, within BUDGET seconds.
+top to bottom, as a learner runs it.
+
+A lesson is written to run in about BUDGET seconds on a 2-core machine; its test prints the
+time it took and fails only past HANG_GUARD, ten times that, so that a machine busy with other
+work does not fail the suite (how long the lessons take is measured, not asserted).
 
 Each notebook is executed by nbclient in a fresh Jupyter kernel, working in a temporary folder
 (so nothing a lesson writes lands in the repository). A cell that raises fails that notebook's
@@ -21,7 +25,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
-BUDGET = 60.0  # seconds for a whole notebook, kernel start included, on a 2-core machine
+BUDGET = 60.0  # seconds for a whole notebook, kernel start included, on a quiet 2-core machine
+HANG_GUARD = 10 * BUDGET  # a lesson (or a cell) stuck longer than this has hung
 
 
 def code_cells(path: Path) -> list:
@@ -65,7 +70,7 @@ def execute(path: Path) -> Run:
     with tempfile.TemporaryDirectory() as folder:
         client = NotebookClient(
             notebook,
-            timeout=BUDGET,  # per cell: a cell stuck for longer fails, not hangs
+            timeout=HANG_GUARD,  # per cell: a cell stuck for longer fails, not hangs
             kernel_name="python3",
             resources={"metadata": {"path": folder}},
         )
@@ -78,7 +83,7 @@ def execute(path: Path) -> Run:
         return Run(notebook, time.perf_counter() - start, "")
 
 
-RUNS_A_LESSON = "test_a_lesson_runs_top_to_bottom_within_its_budget"
+RUNS_A_LESSON = "test_a_lesson_runs_top_to_bottom"
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +103,10 @@ def started(request):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_a_lesson_runs_top_to_bottom_within_its_budget(path, started):
+def test_a_lesson_runs_top_to_bottom(path, started):
     run = started[path].result() if path in started else execute(path)
     if run.error:
         pytest.fail(f"{path.name} failed:\n{run.error}", pytrace=False)
-    assert run.seconds <= BUDGET, f"{path.name} took {run.seconds:.0f} s, over {BUDGET:.0f} s"
+    print(f"{path.name}: {run.seconds:.1f} s (written for about {BUDGET:.0f} s)")
+    assert run.seconds <= HANG_GUARD, f"{path.name} took {run.seconds:.0f} s: hung?"
     assert any(cell.get("outputs") for cell in run.notebook.cells if cell.cell_type == "code")

@@ -6,13 +6,14 @@ import base64
 import hashlib
 import html
 import re
+import time
 import warnings
 
 import pytest
 
-from tinygrad_edu import MLP, Value, losses, render, show_backprop
+from tinygrad_edu import MLP, Value, backprop_steps, losses, render, show_backprop
 from tinygrad_edu.steps import forward_order
-from tinygrad_edu.viz import GraphCutWarning, backprop_page
+from tinygrad_edu.viz import GraphCutWarning, GraphTooLargeError, backprop_page
 
 pytestmark = pytest.mark.usefixtures("no_system_graphviz")
 
@@ -100,3 +101,31 @@ def test_show_backprop_carries_the_whole_page_in_an_iframe(neuron):
     assert 'sandbox="allow-scripts"' in markup and "height: 500px" in markup
     with pytest.raises(ValueError, match="height"):
         show_backprop(o, height=10)
+
+
+def test_a_page_of_a_graph_past_the_steps_limit_is_refused_quickly(tmp_path):
+    y = Value(0.5, label="x")
+    for _ in range(100_000):
+        y = y * 1.0
+    started = time.perf_counter()
+    for make in (backprop_page, show_backprop, lambda root: render(root, tmp_path / "p.html")):
+        with pytest.raises(GraphTooLargeError, match=r"more than 10,000 values.*max_values=None"):
+            make(y)
+    assert time.perf_counter() - started < 10  # a hang guard: the usual is well under 1 s
+    assert list(tmp_path.iterdir()) == []
+    small = Value(0.5, label="x") * 2
+    assert "Backprop step by step" in backprop_page(small, max_values=2)
+    with pytest.raises(GraphTooLargeError, match="more than 1 values"):
+        backprop_page(small, max_values=1)
+
+
+def test_an_unrolled_rnn_makes_a_page_whose_copies_stand_for_the_shared_weights(reused_graphs):
+    loss = reused_graphs["50-step RNN"]
+    page = backprop_page(loss)
+    steps = backprop_steps(loss)
+    # every value drawn once, with its steps; w, u and b drawn again beside their uses
+    assert len(re.findall(r'<g id="v\d+" class="node"', page)) == len(steps.values)
+    copy = r'<g id="c\d+_\d+" class="node">\n<polygon[^>]*>\n<text[^>]*>([^<]*)<'
+    copies = re.findall(copy, page)
+    assert len(copies) >= 95 and set(copies) == {"w (again)", "u (again)", "b (again)"}
+    assert "xlink:title" not in page  # no tooltips: the page explains a value on a click

@@ -116,6 +116,46 @@ def test_a_saved_file_has_the_usual_permissions(tmp_path):
     assert (tmp_path / "m.json").stat().st_mode == (tmp_path / "plain").stat().st_mode
 
 
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links and modes are POSIX's")
+def test_saving_through_a_symlink_replaces_the_file_it_points_to_and_keeps_the_link(tmp_path):
+    (tmp_path / "models").mkdir()
+    target = tmp_path / "models" / "m.json"
+    save(MLP(2, [1], seed=0), target)
+    link = tmp_path / "latest.json"
+    link.symlink_to(Path("models") / "m.json")
+    save(MLP(2, [1], seed=1), link)
+    assert link.is_symlink() and os.readlink(link) == os.path.join("models", "m.json")
+    assert bits(load(target)) == bits(MLP(2, [1], seed=1))
+    assert sorted(os.listdir(tmp_path / "models")) == ["m.json"]  # no temporary file left
+
+
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links and modes are POSIX's")
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_saving_over_a_file_keeps_its_permissions(mode, tmp_path):
+    path = tmp_path / "m.json"
+    save(MLP(2, [1], seed=0), path)
+    path.chmod(mode)
+    save(MLP(2, [1], seed=1), path)  # (a read-only file is replaced as mv replaces it)
+    assert path.stat().st_mode & 0o777 == mode
+    assert bits(load(path)) == bits(MLP(2, [1], seed=1))
+
+
+def test_a_file_with_integers_past_int64_loads_them_as_floats(tmp_path):
+    path = tmp_path / "m.json"
+    save(MLP(2, [1], seed=0), path)
+    document = json.loads(path.read_text())
+    weights = document["state_dict"]["layers.0.weight"]
+    weights[0] = [2**63, -(2**70)]  # JSON integers have no size limit
+    canonical = json.dumps(  # the checksum, as the file format documents it
+        {k: document[k] for k in ("architecture", "state_dict")},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    document["sha256"] = hashlib.sha256(canonical.encode()).hexdigest()
+    path.write_text(json.dumps(document))
+    assert [p.data for p in load(path).parameters()[:2]] == [2.0**63, -(2.0**70)]
+
+
 def test_every_truncation_of_a_file_is_detected(tmp_path):
     path = tmp_path / "m.json"
     save(MLP(2, [2, 1], seed=0), path)

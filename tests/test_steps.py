@@ -1,13 +1,21 @@
 """The step model (tinygrad_edu.steps): backprop step by step, exactly backward()'s numbers."""
 
 import struct
+import time
+import tracemalloc
 
 import pytest
 from hypothesis import given
 
 from tinygrad_edu import MLP, Neuron, Value, backprop_steps, losses, op
 from tinygrad_edu.engine import interior_nodes_children_first
-from tinygrad_edu.steps import formula, forward_order, value_names
+from tinygrad_edu.steps import (
+    STEPS_LIMIT,
+    GraphTooLargeError,
+    formula,
+    forward_order,
+    value_names,
+)
 from tinygrad_edu.testing import expressions
 
 
@@ -240,3 +248,48 @@ def test_bad_input_is_named():
     with pytest.raises(TypeError, match="Values only"):
         backprop_steps(Value(1.0), params=[1.0])
     assert backprop_steps(Value(1.0) * 2, params=Neuron(1).parameters()).names[0] == "v1"
+
+
+def chain(length):
+    y = Value(0.5, label="x")
+    for _ in range(length):
+        y = y * 1.0
+    return y
+
+
+def test_a_graph_of_more_values_than_the_limit_is_refused_quickly_in_little_memory():
+    y = chain(1_000_000)
+    tracemalloc.start()
+    try:
+        started = time.perf_counter()
+        with pytest.raises(GraphTooLargeError) as info:
+            backprop_steps(y)
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert f"more than {STEPS_LIMIT:,} values" in message and "max_values=None" in message
+    assert "\n" not in message
+    # the graph is counted no further than the limit (listing its million steps took minutes
+    # and gigabytes)
+    assert peak < 20_000_000 and seconds < 10  # a hang guard, far above the usual 0.1 s
+    with pytest.raises(GraphTooLargeError, match="more than 100 values"):
+        backprop_steps(chain(100), max_values=100)
+    assert len(backprop_steps(chain(99), max_values=100).values) == 100  # at the limit: fine
+
+
+def test_the_limit_can_be_lifted_and_bad_limits_are_named():
+    steps = backprop_steps(chain(STEPS_LIMIT), max_values=None)
+    assert len(steps.values) == STEPS_LIMIT + 1
+    for bad in (0, -1, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="max_values must be a positive int or None"):
+            backprop_steps(chain(3), max_values=bad)
+
+
+def test_a_name_with_characters_that_cannot_be_shown_is_written_with_escapes():
+    x = Value(1.0, label="a\x00b\nc\ud800")
+    steps = backprop_steps(x * 2)
+    assert steps.names[0] == "a\\x00b\\nc\\ud800"
+    assert "a\\x00b\\nc\\ud800 = 1.0" in steps.table()
+    steps.table().encode("utf-8")  # no lone surrogate left to fail the encoding

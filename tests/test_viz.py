@@ -5,14 +5,18 @@ pictures come from graphviz-pure, as on a fresh machine after the README's insta
 """
 
 import math
+import re
 import struct
+import subprocess
 import xml.etree.ElementTree as ET
 
 import graphviz
 import pytest
 from hypothesis import given, settings
 
-from tinygrad_edu import MLP, Value, draw_graph, losses, render, viz
+from tinygrad_edu import MLP, Value, backprop_steps, draw_graph, losses, render, viz
+from tinygrad_edu.renderer import use_renderer
+from tinygrad_edu.steps import box_number
 from tinygrad_edu.testing import expressions
 from tinygrad_edu.viz import ComputationGraph, GraphCutWarning, GraphTooLargeError
 
@@ -228,16 +232,40 @@ def test_special_characters_in_labels_are_shown_as_written():
     assert texts(node_with_text(svg, 'a{b}|<c> "d" \\e'))[1] == "data 1.0000"
 
 
+def test_characters_that_cannot_be_shown_are_drawn_as_their_escapes(tmp_path):
+    # a NUL made Graphviz fail ("syntax error in line 7"), a lone surrogate the encoding
+    x = Value(1.0, label="a\x00b")
+    y = x * Value(2.0, label="c\ud800\nd")
+    svg = draw_graph(y).pipe(format="svg", encoding="utf-8")
+    assert texts(node_with_text(svg, "a\\x00b"))[1] == "data 1.0000"
+    assert texts(node_with_text(svg, "c\\ud800\\nd"))[1] == "data 2.0000"
+    page = render(y, tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "a\\x00b" in page
+
+
+def test_a_long_name_is_cut_in_its_box_and_whole_in_its_tooltip():
+    name = "the_weight_of_the_first_neuron_of_the_hidden_layer"
+    svg = draw_graph(Value(1.0, label=name) * 2).pipe(format="svg", encoding="utf-8")
+    [box] = [g for g in svg_groups(svg, "node") if texts(g)[0].endswith("...")]
+    assert texts(box)[0] == name[: viz.MAX_LABEL - 3] + "..."
+    assert box.find(f"{SVG}g/{SVG}a").get("{http://www.w3.org/1999/xlink}title") == name
+
+
 @settings(max_examples=15)
 @given(expressions())
 def test_random_graphs_render_with_the_right_node_and_edge_counts(expr):
     out = expr([Value(x) for x in expr.inputs])
     out.backward()
-    svg = draw_graph(out).pipe(format="svg", encoding="utf-8")
+    graph = draw_graph(out)
+    svg = graph.pipe(format="svg", encoding="utf-8")
     values = all_values(out)
     interior = [v for v in values if v.children]
-    assert len(svg_groups(svg, "node")) == len(values) + len(interior)
+    # a use far from its value is drawn from a copy of the value, one per (value, op) pair
+    copies = [g for g in svg_groups(svg, "node") if re.fullmatch(r"c\d+_\d+", g.get("id"))]
+    assert len(copies) == len(viz.far_uses(viz._values_nearest_first(out)))
+    assert len(svg_groups(svg, "node")) == len(values) + len(interior) + len(copies)
     assert len(svg_groups(svg, "edge")) == sum(len(v.children) for v in interior) + len(interior)
+    assert len(svg_groups(svg, "node")) + len(svg_groups(svg, "edge")) == graph.layout_size
 
 
 @pytest.mark.parametrize(
@@ -440,3 +468,51 @@ def test_jupyter_inline_display_renders_svg_and_png_without_system_graphviz():
     assert len(svg_groups(bundle["image/svg+xml"], "node")) == 15
     png = draw_graph(neuron())._repr_mimebundle_(include=["image/png"])["image/png"]
     assert png[:8] == PNG_SIGNATURE
+
+
+# --- values reused hundreds of times ---------------------------------------------------------
+
+# seconds: each graph lays out in well under a second; before copies (viz.far_uses) they took
+# minutes, the 50-step RNN about five
+LAYOUT_GUARD = 30
+
+
+def laid_out(graph):
+    """The SVG of graph, from the renderer run directly, so that a layout that hangs is
+    ended at LAYOUT_GUARD seconds rather than holding up the suite."""
+    renderer = use_renderer()
+    done = subprocess.run(
+        [str(renderer), "-Tsvg"], input=graph.source.encode(), capture_output=True,
+        timeout=LAYOUT_GUARD, check=True,
+    )  # fmt: skip
+    return done.stdout.decode()
+
+
+def edge_spans(svg):
+    """How far each edge reaches along the layout (x, for rankdir LR), in points."""
+    spans = []
+    for g in svg_groups(svg, "edge"):
+        xs = [float(x) for x in re.findall(r"(-?[\d.]+),-?[\d.]+", g.find(SVG + "path").get("d"))]
+        spans.append(max(xs) - min(xs))
+    return spans
+
+
+@pytest.mark.parametrize("name", ["sum of 150 uses", "100 chained products", "50-step RNN"])
+def test_a_value_reused_hundreds_of_times_draws_every_value_quickly(name, reused_graphs):
+    root = reused_graphs[name]
+    steps = backprop_steps(root)
+    graph = draw_graph(root)  # the default max_nodes draws all of it
+    svg = laid_out(graph)
+    records = {
+        texts(g)[0]: texts(g)[1:] for g in svg_groups(svg, "node") if g.get("id").startswith("v")
+    }
+    assert records == {
+        name: [f"data {box_number(v.data)}", f"grad {box_number(v.grad)}"]
+        for name, v in zip(steps.names, steps.values)
+    }
+    # a value used far from its box is drawn again beside each such use, so no arrow is long:
+    # none reaches farther than the longest reaches in a graph with no reuse at all
+    copies = [texts(g)[0] for g in svg_groups(svg, "node") if g.get("id").startswith("c")]
+    shared = {"sum of 150 uses": {"x"}, "100 chained products": {"x"}, "50-step RNN": "wub"}
+    assert {c.removesuffix(" (again)") for c in copies} == set(shared[name])
+    assert len(copies) >= 95 and max(edge_spans(svg)) < 400

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from typing import NoReturn
 from graphviz import CalledProcessError
 
 from tinygrad_edu import MLP, Value, backprop_steps, gradcheck, losses, optim, render
-from tinygrad_edu._argtypes import positive_float, positive_int
+from tinygrad_edu._argtypes import Parser, folder, make_folder, positive_float, positive_int
 from tinygrad_edu.demos import DEMOS
 from tinygrad_edu.demos import load as load_demo
 from tinygrad_edu.exercises import (
@@ -33,18 +34,28 @@ from tinygrad_edu.viz import PAGE_FORMATS, RANKDIRS, output_format
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tinygrad-edu",
         description="A small, exact scalar autograd engine for learning how networks learn.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     tour = commands.add_parser(
-        "tour", help="a short guided tour: a neuron, its gradients, training"
+        "tour",
+        help="a short guided tour: a neuron, its gradients, training",
+        description="A short guided tour: a neuron built from Values and its gradients by "
+        "backward(), those gradients checked against finite differences, a tiny network "
+        "trained with SGD, then short runs of the six demo networks, whose pictures go to "
+        "--out.",
     )
-    tour.add_argument("--steps", type=positive_int, default=60, help="training steps (default 60)")
+    tour.add_argument(
+        "--steps",
+        type=positive_int,
+        default=60,
+        help="training steps of the tiny network (default 60)",
+    )
     tour.add_argument(
         "--out",
-        type=Path,
+        type=folder,
         default=Path("out"),
         help="folder for the demos' pictures (default ./out)",
     )
@@ -58,8 +69,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_graph_command(commands)
     _add_exercises_command(commands)
     _add_demo_command(commands)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(_graph_sets(list(sys.argv[1:] if argv is None else argv)))
+    if args.command == "graph" and args.expression is None and len(extra) == 1:
+        if not extra[0].startswith("--"):  # -x*2: an expression, though it looks like an option
+            args.expression = extra.pop()
+    if extra:
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "tour" and args.demos:
+        make_folder(tour, args.out, "--out")
     return args.run(args)
+
+
+def _graph_sets(argv: list[str]) -> list[str]:
+    """argv with ``graph ... --set x=2 w=3`` written ``--set x=2 --set w=3``: each NAME=...
+    right after a --set's value is another --set (an expression holds no single =)."""
+    if not argv or argv[0] != "graph":
+        return argv
+    words: list[str] = []
+    after_set = False  # the last word was a --set's value
+    for i, word in enumerate(argv):
+        if word == "--":  # what follows is the expression, as written
+            return words + argv[i:]
+        if after_set and _ASSIGNMENT.match(word):
+            words.append("--set")
+        words.append(word)
+        after_set = words[-2:-1] == ["--set"] or word.startswith("--set=")
+    return words
 
 
 def _tour(args: argparse.Namespace) -> int:
@@ -125,7 +160,10 @@ def _add_graph_command(commands: argparse._SubParsersAction) -> None:
         '-o graph.svg\n  tinygrad-edu graph "x*x + x" --set x=3 --steps -o page.html',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    graph.add_argument("expression", metavar="EXPR", help='for example "tanh(x*w + b)"')
+    # optional to argparse, which takes -x*2 for an option: main() finds it, _graph insists
+    graph.add_argument(
+        "expression", metavar="EXPR", nargs="?", help='for example "tanh(x*w + b)" or "-x*2"'
+    )
     graph.add_argument(
         "--set",
         dest="assignments",
@@ -133,7 +171,7 @@ def _add_graph_command(commands: argparse._SubParsersAction) -> None:
         action="append",
         type=_assignment,
         default=[],
-        help="a variable's value; one --set per variable",
+        help="the variables' values: --set x=2 w=3, or --set x=2 --set w=3",
     )
     graph.add_argument(
         "-o",
@@ -147,9 +185,13 @@ def _add_graph_command(commands: argparse._SubParsersAction) -> None:
     graph.add_argument(
         "--steps",
         action="store_true",
-        help="print backprop step by step: the forward pass, then the chain rule, as a table",
+        help="print backprop step by step, one numbered line per step: the forward pass, "
+        "then the chain rule from the result back to the inputs",
     )
     graph.set_defaults(run=_graph)
+
+
+_ASSIGNMENT = re.compile(r"\s*[^\W\d]\w*\s*=(?!=)")  # NAME=..., as --set takes it
 
 
 def _assignment(text: str) -> tuple[str, float]:
@@ -175,6 +217,8 @@ def _graph_file(text: str) -> str:
 
 
 def _graph(args: argparse.Namespace) -> int:
+    if args.expression is None:
+        _graph_error('the following arguments are required: EXPR, as in "tanh(x*w + b)"')
     values: dict[str, float] = {}
     for name, value in args.assignments:
         if name in values:
@@ -196,7 +240,9 @@ def _graph(args: argparse.Namespace) -> int:
     if output:
         try:
             render(result, output, rankdir=args.rankdir)
-        except (RendererNotFoundError, CalledProcessError, OSError) as error:
+        except OSError as error:  # a file that cannot be written where asked: the user's to fix
+            _graph_error(f"argument -o/--output: {error}")
+        except (RendererNotFoundError, CalledProcessError) as error:
             print(f"tinygrad-edu graph: error: {error}", file=sys.stderr)
             return 1
     print(f"{result.label} = {result.data:.6g}")
@@ -217,7 +263,11 @@ def _graph_error(message: str) -> NoReturn:
 
 def _add_exercises_command(commands: argparse._SubParsersAction) -> None:
     exercises = commands.add_parser(
-        "exercises", help="gradient-check exercises: copy them out, then check your answers"
+        "exercises",
+        help="gradient-check exercises: copy them out, then check your answers",
+        description="Exercises in backprop, from local derivatives to a whole network: init "
+        "copies them into a folder of yours, each a function to complete; check runs your "
+        "answers against finite differences and the engine.",
     )
     actions = exercises.add_subparsers(dest="action", required=True, metavar="ACTION")
     init = actions.add_parser("init", help="copy the exercise files into DIR")
@@ -252,6 +302,13 @@ def _exercises_init(args: argparse.Namespace) -> int:
     except (FileExistsError, NotADirectoryError) as error:
         print(f"tinygrad-edu exercises init: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # a folder that cannot be made there
+        print(
+            f"tinygrad-edu exercises init: error: cannot make the folder {args.directory!r} "
+            f"({error.strerror or error}); choose a folder you can write to",
+            file=sys.stderr,
+        )
+        return 2
     print(f"Copied {len(paths)} exercises into {args.directory}:")
     for path, exercise in zip(paths, EXERCISES.values()):
         print(f"  {path.name:<32} {exercise.title}")
@@ -291,16 +348,20 @@ def _add_demo_command(commands: argparse._SubParsersAction) -> None:
         "demo",
         help="train one of six small networks: " + ", ".join(DEMOS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [-h] NAME [the demo's flags]",
         description=f"Train one of six small networks:\n{listing}\n\n"
         "Flags after NAME go to the demo: --epochs N (names: --steps N), --seed S, --out DIR\n"
         "(tinygrad-edu demo NAME --help lists them with their defaults).",
     )
-    demo.add_argument("name", choices=list(DEMOS), metavar="NAME", help=", ".join(DEMOS))
+    # NAME is optional to argparse, which would call the flags after it required too
+    demo.add_argument("name", choices=list(DEMOS), nargs="?", metavar="NAME", help=", ".join(DEMOS))
     demo.add_argument("options", nargs=argparse.REMAINDER, help="the demo's own flags")
-    demo.set_defaults(run=_demo)
+    demo.set_defaults(run=_demo, parser=demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.name is None:
+        args.parser.error(f"choose a demo: tinygrad-edu demo NAME, NAME one of {', '.join(DEMOS)}")
     try:
         demo = load_demo(args.name)
     except ImportError as error:

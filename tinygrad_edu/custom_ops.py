@@ -8,7 +8,7 @@ any other. Its checks (signature, results) are in ``plumbing.custom_op``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from . import plumbing
 from .engine import apply
@@ -19,6 +19,7 @@ def op(
     *,
     derivatives: Callable | None = None,
     vectorized: Callable | bool | None = None,
+    rule: Sequence[str] | None = None,
 ) -> Callable:
     """Make ``fn(*floats) -> (value, local_grads)`` an op on Values, with a row of its own::
 
@@ -36,8 +37,12 @@ def op(
     nodes of the op at once: one array per operand in (settings by keyword, an array each),
     ``(values, local_grads)`` out, as arrays. ``vectorized=True`` says that ``fn`` itself works
     on arrays (it uses plain arithmetic only). Without one, jit replays the op node by node.
+
+    ``rule`` is the text of each local derivative, one per operand, in fn's parameter names
+    and ``out`` (``rule=("sigmoid(x)",)``): the step-through page shows it, then the same with
+    the numbers in. Without it, the page shows the derivative's number only.
     """
     if fn is None:
-        return lambda f: op(f, derivatives=derivatives, vectorized=vectorized)
+        return lambda f: op(f, derivatives=derivatives, vectorized=vectorized, rule=rule)
     # signature and result checks: plumbing
-    return plumbing.custom_op(fn, derivatives, apply, vectorized)
+    return plumbing.custom_op(fn, derivatives, apply, vectorized, rule)

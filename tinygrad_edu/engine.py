@@ -57,9 +57,12 @@ class Value:
     @property
     def op(self) -> str:
         """The op's name as a graph shows it: "+", "tanh", "**2" ("" for a leaf)."""
-        if self.fn is ops.POWER:
-            return f"**{self.args[1]:g}"
-        return self.fn.name if self.fn else ""
+        row = self.fn
+        if row is None:
+            return ""
+        if row.symbol is not None and row.settings:  # x ** 2: the exponent is part of the op
+            return f"{row.symbol}{self.args[1]:g}"
+        return row.name
 
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from .engine import Value
 from .ops import OPS
 
 MAX_LENGTH = 300  # characters: "small", and shallow enough for the recursive evaluation
+# an interior value is labelled with the text it stands for up to this many characters: a
+# longer text would repeat most of its operands' (x + x + ... + x: the labels of a long sum
+# grow with the square of its length), so it is left to the automatic names, v1, v2, ...
+LABEL_LENGTH = 24
 
 # the functions an expression may call: the op table's one-operand ops that are Value methods
 FUNCTIONS: dict[str, Callable[[Value], Value]] = {
@@ -39,6 +44,8 @@ _BINARY = {
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
 }
+# a number as Python writes it, at its longest: 2, 2.5, .5, 1e-3 (not the 2 of x2)
+_NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _ALLOWED = "numbers, variables, + - * / ** and " + ", ".join(f"{f}()" for f in FUNCTIONS)
 
 # what a user wrote, in their words, for the constructs people try most
@@ -91,8 +98,9 @@ class Expression:
     indent: int = 0
 
     def evaluate(self, values: Mapping[str, float | Value]) -> Value:
-        """The expression's Value, each interior Value labelled by the text it stands for
-        (``x * w``). A variable given as a number becomes a leaf labelled by its name; one
+        """The expression's Value, labelled with the whole text, and each interior Value
+        labelled by the text it stands for (``x * w``) when that is at most LABEL_LENGTH
+        characters. A variable given as a number becomes a leaf labelled by its name; one
         given as a Value is used as it is (so its grad can be read after backward())."""
         for name in self.variables:
             if name not in values:
@@ -110,6 +118,7 @@ class Expression:
         except RecursionError:
             raise ExpressionError("nested too deeply", self.text, 1) from None
         assert isinstance(result, Value)  # parse_expression insists on a variable
+        result.label = result.label or ast.unparse(self.tree)
         return result
 
     def error(self, problem: str, node: ast.AST) -> ExpressionError:
@@ -147,8 +156,9 @@ class Expression:
             if isinstance(error, OverflowError) and "overflow" not in problem:
                 problem = f"overflows a float ({problem})"  # float ** float says "out of range"
             raise self.error(problem, node) from None
-        if isinstance(result, Value):
-            result.label = result.label or ast.unparse(node)
+        if isinstance(result, Value) and not result.label:
+            text = ast.unparse(node)
+            result.label = text if len(text) <= LABEL_LENGTH else ""
         elif not (isinstance(result, float) and math.isfinite(result)):
             raise self.error(f"{result!r} is not a finite real number", node)
         return result
@@ -172,6 +182,13 @@ def parse_expression(text: str) -> Expression:
             warnings.simplefilter("ignore")
             tree = ast.parse(source, mode="eval").body
     except SyntaxError as error:
+        for number in _NUMBER.finditer(source):  # 2x: a product written as in algebra
+            after = source[number.end() :]
+            name = re.match(r"[^\W\d]\w*", after)
+            if name:
+                column = indent + number.start() + 1
+                problem = f"write {number[0]}*{name[0]} for {number[0]} times {name[0]}"
+                raise ExpressionError(problem, text, column, number[0] + name[0]) from None
         offset = error.offset if error.offset and 0 < error.offset <= len(source) else None
         column = indent + (offset or len(source) + 1)
         raise ExpressionError(error.msg, text, column, text[column - 1 : column]) from None
@@ -205,6 +222,9 @@ def _problem(node: ast.AST, is_called: bool) -> str | None:
         return None if finite else "not a finite float"
     if isinstance(node, ast.Call):
         name = node.func.id if isinstance(node.func, ast.Name) else None
+        if isinstance(node.func, (ast.Constant, ast.BinOp, ast.UnaryOp)):
+            # 2(x + 1), (x + 1)(x - 1): products written as in algebra
+            return "write * between them for a product, as in 2*(x + 1)"
         if name not in FUNCTIONS:
             return f"unknown function; use {', '.join(FUNCTIONS)}"
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):

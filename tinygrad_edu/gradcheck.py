@@ -12,6 +12,13 @@ local derivative that backward() chained together. A derivative passes when
 the same test as ``torch.autograd.gradcheck``. ``gradgradcheck`` does the same one order up:
 the second derivatives (the Hessian, from ``grad(..., create_graph=True)``) against central
 differences of the first derivatives.
+
+The step is relative past 1: h = eps · max(1, |x_i|). A fixed step would vanish in rounding
+at large x (1e154 + 1e-6 == 1e154, and every difference would be 0), while near 0 a step
+scaled by |x| would shrink to nothing. Where f cannot be evaluated at x ± h (log near 0), the
+error names the point asked about, and why. Where the point is on a kink (relu at 0) or within
+a step of one, the derivative jumps there and no finite difference can check it: a failure
+says so.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ import math
 from collections.abc import Callable, Sequence
 from numbers import Real
 
-from .engine import Value, grad
+from .engine import Value, grad, interior_nodes_children_first
 from .nn import Module
+from .ops import Op
 
 Function = Callable[[list[Value]], Value]
 
@@ -31,10 +39,13 @@ class GradcheckError(AssertionError):
 
 
 def numerical_grad(f: Function, inputs: Sequence[float], eps: float = 1e-6) -> list[float]:
-    """df/dx_i at ``inputs`` by central differences, for f taking a list of Values."""
+    """df/dx_i at ``inputs`` by central differences, for f taking a list of Values, with the
+    step eps · max(1, |x_i|)."""
     _callable(f, "f")
     point = _floats(inputs, "inputs")
-    return _central_differences(lambda xs: _scalar_output(f, xs), point, _positive(eps, "eps"))
+    return _central_differences(
+        lambda xs: _scalar_output(f, xs), point, _positive(eps, "eps"), _input_names(point)
+    )
 
 
 def gradcheck(
@@ -60,9 +71,12 @@ def gradcheck(
     xs = [Value(x, label=f"x{i}") for i, x in enumerate(point)]
     _call(f, xs).backward()
     analytic = [x.grad for x in xs]
-    numeric = _central_differences(lambda p: _scalar_output(f, p), point, eps)
-    names = [str(i) for i in range(len(point))]
-    return _compare(names, point, analytic, numeric, atol, rtol, raise_exception)
+    names = _input_names(point)
+    numeric = _central_differences(lambda p: _scalar_output(f, p), point, eps, names)
+    bad = _disagreeing(analytic, numeric, atol, rtol)
+    notes = _kink_notes(lambda p: _call(f, [Value(x) for x in p]), point, eps, bad, names)
+    rows = [str(i) for i in range(len(point))]
+    return _compare(rows, point, analytic, numeric, atol, rtol, raise_exception, notes=notes)
 
 
 def hessian(f: Function, inputs: Sequence[float]) -> list[list[float]]:
@@ -110,14 +124,12 @@ def gradgradcheck(
         return [d.data for d in grad(_call(f, xs), xs, allow_unused=True)]
 
     n = len(point)
+    names = _input_names(point)
     numeric = []  # numeric[i][j]: d/dx_i of df/dx_j, by a central difference in x_i
     for i in range(n):
-        shifted = list(point)
-        shifted[i] = point[i] + eps
-        plus = gradient(shifted)
-        shifted[i] = point[i] - eps
-        minus = gradient(shifted)
-        numeric.append([(p - m) / (2.0 * eps) for p, m in zip(plus, minus)])
+        h = _step(point[i], eps)
+        plus, minus = (_probe(gradient, point, i, d, names[i]) for d in (h, -h))
+        numeric.append([(p - m) / (2.0 * h) for p, m in zip(plus, minus)])
     pairs = [(i, j) for i in range(n) for j in range(n)]
     return _compare(
         [f"{i},{j}" for i, j in pairs],
@@ -166,26 +178,116 @@ def gradcheck_module(
             p.grad = 0.0
         _output(loss_fn(model), "loss_fn").backward()
         analytic = [p.grad for p in params]
-        numeric = _central_differences(loss_at, saved_data, eps)
+        names = [f"parameter {name}" for name, _ in named]
+        numeric = _central_differences(loss_at, saved_data, eps, names)
     finally:
         for p, x, g in zip(params, saved_data, saved_grads):
             p.data, p.grad = x, g
-    names = [name for name, _ in named]
-    return _compare(names, saved_data, analytic, numeric, atol, rtol, raise_exception)
+    rows = [name for name, _ in named]
+    return _compare(rows, saved_data, analytic, numeric, atol, rtol, raise_exception)
+
+
+def _step(x: float, eps: float) -> float:
+    """The finite-difference step at x: eps, times |x| past 1 (see the module's docstring)."""
+    return eps * max(1.0, abs(x))
+
+
+def _input_names(point: list[float]) -> list[str]:
+    return [f"inputs[{i}]" for i in range(len(point))]
+
+
+def _probe(
+    evaluate: Callable[[list[float]], object],
+    point: list[float],
+    i: int,
+    shift: float,
+    name: str,
+) -> object:
+    """evaluate(point with x_i moved by shift); an error there names the point asked about
+    (``name`` = x_i) before the point probed, and what to do about it."""
+    shifted = list(point)
+    shifted[i] = point[i] + shift
+    try:
+        return evaluate(shifted)
+    except (ArithmeticError, ValueError) as error:
+        sign = "+" if shift > 0 else "-"
+        raise type(error)(
+            f"cannot check the derivative at {name} = {point[i]!r}: finite differences "
+            f"evaluate f a step of {abs(shift):.3g} away, at {name} {sign} {abs(shift):.3g}, "
+            f"and there it fails ({error}). Check at a point farther than the step from where "
+            "f is undefined, or pass a smaller eps"
+        ) from None
 
 
 def _central_differences(
-    evaluate: Callable[[list[float]], float], point: list[float], eps: float
+    evaluate: Callable[[list[float]], float], point: list[float], eps: float, names: list[str]
 ) -> list[float]:
     grads = []
     for i, x in enumerate(point):
-        shifted = list(point)
-        shifted[i] = x + eps
-        f_plus = evaluate(shifted)
-        shifted[i] = x - eps
-        f_minus = evaluate(shifted)
-        grads.append((f_plus - f_minus) / (2.0 * eps))
+        h = _step(x, eps)
+        f_plus = _probe(evaluate, point, i, h, names[i])
+        f_minus = _probe(evaluate, point, i, -h, names[i])
+        grads.append((f_plus - f_minus) / (2.0 * h))
     return grads
+
+
+def kink_inputs(root: Value) -> list[tuple[Op, float, float]]:
+    """(op, kink, x) for each node of root's graph whose op has kinks (relu, leaky_relu, abs:
+    ``Op.kinks``), x being the node's input, in a fixed order for a graph of one shape."""
+    found = []
+    for node in interior_nodes_children_first(root):
+        first = node.args[0]
+        x = first.data if isinstance(first, Value) else first
+        found += [(node.fn, kink, x) for kink in node.fn.kinks]
+    return found
+
+
+def _kink_notes(
+    build: Callable[[list[float]], Value],
+    point: list[float],
+    eps: float,
+    bad: list[bool],
+    names: list[str],
+) -> list[str]:
+    """For each failing input on a kink of f, or within a step of one, a line saying so."""
+    notes = []
+    if not any(bad):
+        return notes
+    at = kink_inputs(build(point))
+    for i, failed in enumerate(bad):
+        if not failed:
+            continue
+        h = _step(point[i], eps)
+        sides = []
+        for shift in (h, -h):
+            shifted = list(point)
+            shifted[i] += shift
+            sides.append(kink_inputs(build(shifted)))
+        for k, (op, kink, x) in enumerate(at):
+            probed = [side[k][2] for side in sides if len(side) == len(at)]
+            if x == kink:
+                where = f"puts the input of {op.name} on its kink, at {kink!r}"
+            elif len(probed) == 2 and (probed[0] - kink) * (probed[1] - kink) < 0:
+                where = (
+                    f"puts the input of {op.name} at {x!r}, within a step ({h:.3g}) of its kink "
+                    f"at {kink!r}"
+                )
+            else:
+                continue
+            notes.append(
+                f"{names[i]} = {point[i]!r} {where}: the derivative jumps at a kink, so finite "
+                "differences there average the two sides and check nothing; check at a point "
+                "away from the kink"
+            )
+            break
+    return notes
+
+
+def _disagreeing(
+    analytic: list[float], numeric: list[float], atol: float, rtol: float
+) -> list[bool]:
+    """|analytic - numeric| > atol + rtol * |numeric|, for each derivative."""
+    return [abs(a - n) > atol + rtol * abs(n) for a, n in zip(analytic, numeric)]
 
 
 def _compare(
@@ -197,8 +299,9 @@ def _compare(
     rtol: float,
     raise_exception: bool,
     check: str = "gradcheck",
+    notes: Sequence[str] = (),
 ) -> bool:
-    bad = [abs(a - n) > atol + rtol * abs(n) for a, n in zip(analytic, numeric)]
+    bad = _disagreeing(analytic, numeric, atol, rtol)
     if not any(bad):
         return True
     if not raise_exception:
@@ -216,7 +319,7 @@ def _compare(
         lines.append(
             f"  {name:>{width}}  {x:>12.6g}  {a:>14.8g}  {n:>14.8g}  {abs(a - n):>10.3g}{mark}"
         )
-    raise GradcheckError("\n".join(lines))
+    raise GradcheckError("\n".join(lines + list(notes)))
 
 
 def _call(f: Function, xs: list[Value]) -> Value:

@@ -16,28 +16,39 @@ Adding an op is one row here (and a method on Value, if it is to be one) plus it
 
 from __future__ import annotations
 
+import inspect
 import math
 import operator
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
 class Op:
     """One row of the op table.
 
-    ``forward(*operands, *settings) -> value``; ``derivatives(*operands, *settings, out)``:
-    one local derivative per operand. ``arity`` counts the operands (None: any number, as in
-    sum); ``settings`` names the plain numbers after them (a power's exponent, a slope), which
-    are never differentiated. ``operator`` is the Python operator that spells the op (None
-    for the ops called as methods: ``x.exp()``). ``domain`` says where the op is defined, for
-    error messages; ``kinks`` where (in its first operand) its derivative jumps; ``smooth``
-    where it is smooth with room to spare, so finite differences judge its derivatives fairly
-    (the hypothesis strategies draw points there, away from the kinks too).
+    How it computes: ``forward(*operands, *settings) -> value``; ``derivatives(*operands,
+    *settings, out)``: one local derivative per operand. ``arity`` counts the operands (None:
+    any number, as in sum; ``parts`` then says how many lists they come in: dot's ws and xs);
+    ``settings`` names the plain numbers after them (a power's exponent, a slope), which are
+    never differentiated.
+
+    How it is written: ``symbol`` is the operator written between (or before) its operands,
+    ``"*"`` in ``x * y`` and ``"-"`` in ``-x`` (None: written as a call, ``tanh(x)``; see
+    :func:`formula`); ``operator`` is the Python function that spells it (None for the ops
+    called as methods: ``x.exp()``); ``commutative``: the order of the operands changes
+    nothing; ``rule``: the text of each local derivative in the names of the row's
+    ``variables`` (its operands, its settings and ``out``), for the step-through page.
+
+    Where it is defined: ``domain`` says it, for error messages; ``kinks`` are where (in its
+    first operand) its derivative jumps; ``smooth`` where it is smooth with room to spare, so
+    finite differences judge its derivatives fairly (the hypothesis strategies draw points
+    there, away from the kinks too).
     """
 
     __slots__ = (
-        "name", "forward", "derivatives", "arity", "settings", "operator", "domain", "kinks",
-        "smooth",
+        "name", "forward", "derivatives", "arity", "parts", "settings", "symbol", "operator",
+        "commutative", "rule", "domain", "kinks", "smooth",
     )  # fmt: skip
 
     def __init__(
@@ -47,14 +58,30 @@ class Op:
         derivatives: Callable[..., tuple],
         arity: int | None = 1,
         settings: tuple[str, ...] = (),
+        symbol: str | None = None,
         operator: Callable[..., Any] | None = None,
+        commutative: bool = False,
+        rule: tuple[str, ...] = (),
         domain: str = "",
         kinks: tuple[float, ...] = (),
         smooth: Callable[..., bool] = lambda *numbers: True,
+        parts: int = 1,
     ) -> None:
         self.name, self.forward, self.derivatives, self.arity = name, forward, derivatives, arity
-        self.settings, self.operator = settings, operator
+        self.parts, self.settings, self.symbol, self.operator = parts, settings, symbol, operator
+        self.commutative, self.rule = commutative, rule
         self.domain, self.kinks, self.smooth = domain, kinks, smooth
+
+    def operand_count(self, n_args: int) -> int:
+        """How many of a node's ``n_args`` args are operands (the rest are settings)."""
+        return n_args if self.arity is None else self.arity
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The names its rule texts use: the operands, the settings, then ``out``
+        (an n-ary row's operand i of part p is named by its rule: ``x_i``, ``w_i``)."""
+        parameters = inspect.signature(self.derivatives).parameters.values()
+        return tuple(p.name for p in parameters if p.kind is not p.VAR_POSITIONAL) or ("out",)
 
     def evaluate(self, *numbers: float) -> tuple[float, tuple]:
         """The value and its local derivatives, for plain numbers."""
@@ -128,45 +155,116 @@ def other_factors(ws_xs_out: tuple) -> tuple:
 # --- THE OP TABLE ------------------------------------------------------------------------------
 #        name   forward: the value             local derivatives: d out / d each operand
 ADD = Op("+",   lambda a, b: a + b,            lambda a, b, out: (1.0, 1.0),
-         arity=2, operator=operator.add)
+         arity=2, symbol="+", operator=operator.add, commutative=True, rule=("1", "1"))
 SUB = Op("-",   lambda a, b: a - b,            lambda a, b, out: (1.0, -1.0),
-         arity=2, operator=operator.sub)
+         arity=2, symbol="-", operator=operator.sub, rule=("1", "-1"))
 MUL = Op("*",   lambda a, b: a * b,            lambda a, b, out: (b, a),
-         arity=2, operator=operator.mul)
+         arity=2, symbol="*", operator=operator.mul, commutative=True, rule=("b", "a"))
 DIV = Op("/",   lambda a, b: a / b,            lambda a, b, out: (1 / b, -out / b),
-         arity=2, operator=operator.truediv, domain="b != 0", smooth=lambda a, b: abs(b) > 0.1)
-NEG = Op("neg", lambda a: -a,                  lambda a, out: (-1.0,), operator=operator.neg)
+         arity=2, symbol="/", operator=operator.truediv, rule=("1 / b", "-out / b"),
+         domain="b != 0", smooth=lambda a, b: abs(b) > 0.1)
+NEG = Op("neg", lambda a: -a,                  lambda a, out: (-1.0,),
+         symbol="-", operator=operator.neg, rule=("-1",))
 # x ** c for a number c, a setting of the op (drawn as "**2")
 POWER = Op("**", lambda x, c: x**c,            lambda x, c, out: (c * x ** (c - 1) if c else 0.0,),
-           settings=("exponent",), operator=operator.pow,
-           domain="x > 0, or x != 0 with an integer exponent",
+           settings=("exponent",), symbol="**", operator=operator.pow,
+           rule=("c * x ** (c - 1)",), domain="x > 0, or x != 0 with an integer exponent",
            smooth=lambda x, c: abs(x) > 0.1 and (x > 0 or float(c).is_integer()))
 # a ** b for a Value b: two operands
 POW = Op("**",  lambda a, b: a**b,             lambda a, b, out: (b * a ** (b - 1), out * log(a)),
-         arity=2, operator=operator.pow, domain="a positive base (for a Value exponent)",
+         arity=2, symbol="**", operator=operator.pow, rule=("b * a ** (b - 1)", "out * log(a)"),
+         domain="a positive base (for a Value exponent)",
          smooth=lambda a, b: a > 0.1 and abs(b) < 4)
-EXP = Op("exp", exp,                           lambda x, out: (out,), smooth=lambda x: x < 4)
+EXP = Op("exp", exp,                           lambda x, out: (out,),
+         rule=("out",), smooth=lambda x: x < 4)
 LOG = Op("log", log,                           lambda x, out: (1 / x,),
-         domain="x > 0", smooth=lambda x: x > 0.1)
-TANH = Op("tanh", tanh,                        lambda x, out: (1 - out * out,))
-SIGMOID = Op("sigmoid", sigmoid,               lambda x, out: (out * (1 - out),))
+         rule=("1 / x",), domain="x > 0", smooth=lambda x: x > 0.1)
+TANH = Op("tanh", tanh,                        lambda x, out: (1 - out * out,),
+          rule=("1 - out²",))
+SIGMOID = Op("sigmoid", sigmoid,               lambda x, out: (out * (1 - out),),
+             rule=("out * (1 - out)",))
 # (x > 0) is True or False, 1 or 0 (elementwise for an array): relu(x) = x (x > 0), and + 0.0
 # turns the -0.0 that a negative x times 0 gives into 0.0
-RELU = Op("relu", lambda x: x * (x > 0) + 0.0, lambda x, out: ((x > 0) * 1.0,), kinks=(0.0,))
+RELU = Op("relu", lambda x: x * (x > 0) + 0.0, lambda x, out: ((x > 0) * 1.0,),
+          rule=("1 if x > 0 else 0",), kinks=(0.0,))
 LEAKY_RELU = Op("leaky_relu", lambda x, s: x * (x > 0) + s * x * (x <= 0),
                 lambda x, s, out: ((x > 0) * 1.0 + (x <= 0) * s,),
-                settings=("slope",), kinks=(0.0,))
+                settings=("slope",), rule=("1 if x > 0 else s",), kinks=(0.0,))
 SQRT = Op("sqrt", sqrt,                        lambda x, out: (0.5 / out,),
-          domain="x > 0", smooth=lambda x: x > 0.1)
+          rule=("0.5 / out",), domain="x > 0", smooth=lambda x: x > 0.1)
 ABS = Op("abs", abs,                           lambda x, out: ((x > 0) * 1.0 - (x < 0) * 1.0,),
-         kinks=(0.0,))
+         rule=("1 if x > 0 else -1 if x < 0 else 0",), kinks=(0.0,))
 SUM = Op("sum", exact_sum,                     lambda *xs_out: (1.0,) * (len(xs_out) - 1),
-         arity=None)
+         arity=None, symbol="+", commutative=True, rule=("1",))
 DOT = Op("dot", exact_dot,                     lambda *ws_xs_out: other_factors(ws_xs_out),
-         arity=None)  # operands w_1..w_n, x_1..x_n
+         arity=None, parts=2, symbol="*", rule=("x_i", "w_i"))  # operands w_1..w_n, x_1..x_n
 # fmt: on
 # At a kink (0), relu, leaky_relu and abs take the derivative PyTorch takes. Their local
 # derivative is a constant with no graph behind it, so their second derivative is 0.
 
 OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, NEG, POWER, POW, EXP, LOG, TANH, SIGMOID, RELU,
                        LEAKY_RELU, SQRT, ABS, SUM, DOT)  # fmt: skip
+
+
+# --- how an op is written -----------------------------------------------------------------------
+
+
+def formula(
+    row: Op,
+    operands: Sequence[str | float],
+    settings: Sequence[float] = (),
+    number: Callable[[float], str] = repr,
+) -> str:
+    """How ``row`` applied to ``operands`` reads: each operand a name (str) or a number, each
+    number written by ``number``::
+
+        x * w    -x    x ** 2.0    tanh(x * w)    leaky_relu(x, slope=0.2)    a + b + c
+        w1 * x1 + w2 * x2 (dot)    2.0 * (-3.0)    (x * w) + b
+
+    Beside an operator, an operand that is not a plain name or number is put in parentheses;
+    a call's arguments stand apart. A setting is written as an operand after an operator
+    (``x ** 2.0``) and by its name in a call (``slope=0.2``).
+    """
+
+    def text(x: str | float) -> str:
+        return x if isinstance(x, str) else number(x)
+
+    if row.symbol is None:  # a call: tanh(x), leaky_relu(x, slope=0.2)
+        named = [f"{name}={number(v)}" for name, v in zip(row.settings, settings)]
+        return f"{row.name}({', '.join([*map(text, operands), *named])})"
+    terms = [term(text(x)) for x in (*operands, *settings)]
+    if len(terms) == 1:  # -x
+        return f"{row.symbol}{terms[0]}"
+    if row.parts == 2:  # w1 * x1 + w2 * x2
+        n = len(terms) // 2
+        return " + ".join(f"{w} {row.symbol} {x}" for w, x in zip(terms[:n], terms[n:]))
+    return f" {row.symbol} ".join(terms)
+
+
+def term(text: str) -> str:
+    """text as one operand beside an operator: a plain name (x1, layers.0.w.1) or a number
+    that is not negative stands alone; anything else goes in parentheses, so that a label such
+    as ``x * w`` reads as one operand: ``(x * w) + b``, ``2.0 * (-3.0)``."""
+    plain = text.replace("_", "a").replace(".", "a").isalnum()
+    return text if plain or re.fullmatch(r"\d[\d.]*(e[-+]?\d+)?", text) else f"({text})"
+
+
+def rule_with(
+    row: Op, position: int, values: Mapping[str, str | float], number: Callable[[float], str] = repr
+) -> str:
+    """The rule of d out / d operand ``position`` (for an n-ary row, of part ``position``)
+    with each of the row's variables in ``values`` replaced by a name or a number:
+    ``rule_with(TANH, 0, {"out": 0.7071})`` is ``"1 - 0.7071²"``. "" if the row has no rule
+    text (an ``@op`` that gives none)."""
+    if position >= len(row.rule):
+        return ""
+
+    def replace(match: re.Match) -> str:
+        x = values[match.group(0)]
+        return term(x if isinstance(x, str) else number(x))
+
+    if not values:
+        return row.rule[position]
+    names = "|".join(re.escape(name) for name in sorted(values, key=len, reverse=True))
+    # whole names only: "x" in "exp(x)" but not in "exp"; (not \b: "²" counts as a letter)
+    return re.sub(rf"(?<![A-Za-z0-9_])(?:{names})(?![A-Za-z0-9_])", replace, row.rule[position])

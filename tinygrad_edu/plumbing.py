@@ -19,11 +19,12 @@ import gc
 import inspect
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from numbers import Integral, Real
 from typing import Any
 
-from .ops import DOT, Op
+from .ops import DOT, Op, formula
 
 _INF = math.inf
 
@@ -119,15 +120,20 @@ def evaluated(
             raise type(error)(f"{_call_text(fn, numbers)}: {error}") from None
         return _real(fn, numbers, out, ""), _local_grads(fn, numbers, local_grads, is_value)
     needs = f": {fn.name} needs {fn.domain}" if fn.domain else ""
+    n = len(numbers) // 2  # a dot product's ws and xs: numbers[:n], numbers[n:]
     try:
         out = fn.forward(*numbers)
-    except OverflowError:
-        raise OverflowError(f"{_call_text(fn, numbers)} overflows a float") from None
     except ZeroDivisionError as error:
         semicolon = needs.replace(":", ";", 1)
         raise ZeroDivisionError(f"{_call_text(fn, numbers)}: {error}{semicolon}") from None
-    except ValueError as error:
+    except (OverflowError, ValueError) as error:
+        if fn is DOT:  # a product beyond the float range (inf - inf in fsum: a ValueError)
+            raise dot_overflow(numbers[:n], numbers[n:]) from None
+        if isinstance(error, OverflowError):
+            raise OverflowError(f"{_call_text(fn, numbers)} overflows a float") from None
         raise ValueError(f"{_call_text(fn, numbers)}{needs or f': {error}'}") from None
+    if fn is DOT and not -_INF < out < _INF:
+        raise dot_overflow(numbers[:n], numbers[n:])
     out = _real(fn, numbers, out, needs)
     try:
         local_grads = fn.derivatives(*numbers, out)
@@ -180,13 +186,7 @@ def _call_text(fn: Op, numbers: Sequence[float]) -> str:
     """How a call reads in a message: ``1.0 / 0.0``, ``(-8.0) ** 0.5``, ``log(-1.0)``."""
     if fn.arity is None:
         return f"Value.{fn.name} of {len(numbers)} numbers"
-    if fn.name == "neg":
-        return f"-({numbers[0]!r})"
-    if len(numbers) == 2 and not fn.name.isidentifier():  # an operator, written between
-        a, b = numbers
-        left = f"({a!r})" if a < 0 and fn.name == "**" else repr(a)
-        return f"{left} {fn.name} {b!r}"
-    return f"{fn.name}({', '.join(map(repr, numbers))})"
+    return formula(fn, numbers[: fn.arity], numbers[fn.arity :])
 
 
 # --- fast paths: the nodes of apply(), without its generality -----------------------------
@@ -281,15 +281,28 @@ def dot_of_values(ws: list, xs: list, x_data: list[float]) -> Any:
     w_data = list(map(_data_of, ws))
     try:
         out = math.fsum(map(operator.mul, w_data, x_data))
-    except OverflowError:
+    except (OverflowError, ValueError):  # ValueError: products of both signs beyond the range
         out = _INF
     if not -_INF < out < _INF:  # (the derivatives are the operands' data: finite)
-        raise OverflowError(f"Value.dot of {len(ws)} pairs overflows a float")
+        raise dot_overflow(w_data, x_data)
     made = object.__new__(type(ws[0]))
     made.data, made.grad, made.label, made.fn = out, 0.0, "", DOT
     made.children = made.args = (*ws, *xs)
     made.local_grads = (*x_data, *w_data)
     return made
+
+
+def dot_overflow(ws: Sequence[float], xs: Sequence[float]) -> OverflowError:
+    """The error for Σ w_i x_i beyond the float range, naming the first product that is."""
+    where = "the sum of its products is"
+    for i, (w, x) in enumerate(zip(ws, xs)):
+        if not -_INF < w * x < _INF:
+            where = f"ws[{i}] * xs[{i}] = {w!r} * {x!r} is"
+            break
+    return OverflowError(
+        f"Value.dot of {len(ws)} pairs overflows a float: {where} beyond the float range "
+        f"(about ±{sys.float_info.max:.1e})"
+    )
 
 
 # --- ops that users make with @op ----------------------------------------------------------
@@ -303,11 +316,17 @@ class CustomOp(Op):
     __slots__ = ("function", "vectorized")
 
     def __init__(self, fn: Callable, arity: int, settings: tuple[str, ...],
-                 value_derivatives: Callable | None,
-                 vectorized: Callable | None = None) -> None:  # fmt: skip
+                 value_derivatives: Callable | None, vectorized: Callable | None = None,
+                 rule: tuple[str, ...] = ()) -> None:  # fmt: skip
         self.function, self.vectorized = fn, vectorized
         super().__init__(fn.__name__, self._value, value_derivatives or self._no_rule, arity,
-                         settings)  # fmt: skip
+                         settings, rule=rule)  # fmt: skip
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The names a rule text may use: fn's operands and settings, then ``out``."""
+        parameters = inspect.signature(self.function).parameters
+        return (*list(parameters)[: self.arity], *self.settings, "out")
 
     def evaluate(self, *numbers: float) -> tuple[float, Any]:
         result = self.function(*numbers[: self.arity], **self._settings(numbers))
@@ -339,11 +358,13 @@ def custom_op(
     value_derivatives: Callable | None,
     apply: Callable,
     vectorized: Callable | bool | None = None,
+    rule: Sequence[str] | None = None,
 ) -> Callable:
     """``fn(*floats) -> (value, local_grads)`` as a function on Values, with a row of its own.
 
     fn's positional parameters without defaults are the operands; the others are settings.
-    ``vectorized``: the same rule for numpy arrays, or True when fn itself is one."""
+    ``vectorized``: the same rule for numpy arrays, or True when fn itself is one. ``rule``:
+    the text of each local derivative, one per operand, in fn's parameter names and ``out``."""
     if not callable(fn):
         raise TypeError(f"@op decorates a function, got {type(fn).__name__}: {fn!r:.60}")
     if not (vectorized is None or isinstance(vectorized, bool) or callable(vectorized)):
@@ -357,8 +378,18 @@ def custom_op(
     variable = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
     operands = [p for p in parameters if p.default is p.empty and p.kind in positional]
     settings = [p.name for p in parameters if p not in operands and p.kind not in variable]
-    rule = fn if vectorized is True else vectorized or None
-    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives, rule)
+    if rule is not None and (
+        isinstance(rule, str)
+        or not isinstance(rule, Sequence)
+        or len(rule) != len(operands)
+        or not all(isinstance(text, str) for text in rule)
+    ):
+        raise TypeError(
+            f"@op's rule must be a tuple of texts, one per operand ({len(operands)} for "
+            f"{fn.__name__}), such as rule=('sigmoid(x)',); got {rule!r:.60}"
+        )
+    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives,
+                   fn if vectorized is True else vectorized or None, tuple(rule or ()))  # fmt: skip
 
     @functools.wraps(fn)
     def applied(*args: Any, **kwargs: Any) -> Any:

@@ -243,10 +243,26 @@ def _entries_in(x: object, name: str) -> Iterator[_Entry]:
             yield from _entries_in(item, f"{name}.{i}")
 
 
+def _number_array(value: object) -> np.ndarray:
+    """value as a numpy array; Python ints too big for int64 (JSON has no limit) become float64,
+    and an OverflowError says which are beyond even a float's range."""
+    array = np.asarray(value)
+    if array.dtype == object and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in array.flat
+    ):
+        try:
+            return array.astype(np.float64)
+        except OverflowError:
+            raise OverflowError("it holds an integer beyond the float range") from None
+    return array
+
+
 def _checked_array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
     """value as a float64 array of this shape with finite entries, or an error naming it."""
     try:
-        array = np.asarray(value)
+        array = _number_array(value)
+    except OverflowError as error:
+        raise ValueError(f"{name}: {error}") from None
     except (TypeError, ValueError, RuntimeError) as error:
         raise TypeError(f"{name} is not an array of numbers: {error}") from None
     if array.dtype.kind not in "iuf":
@@ -324,7 +340,9 @@ def _refuse_constant(name: str) -> None:
 
 def _array(nested: object, name: str, path: Path) -> np.ndarray:
     try:
-        array = np.array(nested)
+        array = _number_array(nested)
+    except OverflowError as error:
+        raise ModelFileError(f"{path} is corrupted: {name}: {error}") from None
     except ValueError:  # rows of different lengths
         raise ModelFileError(f"{path}: {name} is not a rectangular array of numbers") from None
     if array.dtype.kind not in "iuf":

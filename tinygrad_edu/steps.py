@@ -23,6 +23,11 @@ every gradient at 0. Building the steps reads the graph and changes no Value.
 Every value gets a name: its label, else its name in a Module (``params``), else an automatic
 short name ``v1``, ``v2``, ... numbered in forward order, the same for the same graph. The
 pictures (``draw_graph``), the steps and the page all use these names.
+
+A graph of more than ``max_values`` values (STEPS_LIMIT by default) is refused with
+:class:`GraphTooLargeError` after counting no further than the limit: its steps would be more
+lines than anyone reads, and listing them takes time and memory in proportion (minutes and
+gigabytes for a million values).
 """
 
 from __future__ import annotations
@@ -32,13 +37,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Union
 
+from . import ops
 from .engine import Value, interior_nodes_children_first
 from .nn import Module
-from .ops import ADD, DIV, DOT, MUL, NEG, POW, POWER, SUB, SUM
+from .ops import term
 
 Params = Union[Module, Iterable[Value], None]
 
-INFIX = (ADD, SUB, MUL, DIV, POW, POWER)  # rows of the op table written a + b, a ** 2
+# values past which backprop_steps (its table, the page) is refused unless asked for: a page of
+# this many steps is a few megabytes, and a learner steps through a piece of a graph this size
+STEPS_LIMIT = 10_000
+
+
+class GraphTooLargeError(ValueError):
+    """A graph too large to show whole in reasonable time and memory; the message names the
+    limit and the way around it."""
 
 
 # --- names and numbers as the steps write them --------------------------------------------------
@@ -60,19 +73,12 @@ def box_number(x: float) -> str:
 
 def factor(x: float) -> str:
     """A number as an operand in a formula: negative numbers in parentheses, ``(-3.0)``."""
-    return f"({number(x)})" if x < 0 else number(x)
-
-
-def term(name: str) -> str:
-    """A name as an operand in a formula: in parentheses unless it is a plain name (x1,
-    layers.0.w.1), so that a label such as ``x * w`` reads as one operand: ``(x * w) + b``."""
-    plain = name.replace("_", "a").replace(".", "a").isalnum()
-    return name if plain else f"({name})"
+    return term(number(x))
 
 
 def formula(node: Value, operands: Sequence[str | float]) -> str:
-    """node's op written out with ``operands[k]`` (a name, or a number) for its k-th child in
-    operand order, and each constant and setting as its number::
+    """node's op written out (:func:`ops.formula`) with ``operands[k]`` (a name, or a number)
+    for its k-th child in operand order, and each constant and setting as its number::
 
         formula(x - 1, ["x"]) == "x - 1.0"           formula(2 / x, [-4.0]) == "2.0 / (-4.0)"
         formula(x.tanh(), ["x"]) == "tanh(x)"        formula(x ** 3, ["x"]) == "x ** 3.0"
@@ -80,30 +86,13 @@ def formula(node: Value, operands: Sequence[str | float]) -> str:
         formula(Value.dot([w1, w2], [x1, x2]), ["w1", "w2", "x1", "x2"])
             == "w1 * x1 + w2 * x2"
     """
-    fn = node.fn
-    if fn is None:
+    row = node.fn
+    if row is None:
         raise ValueError(f"a leaf has no formula: {node!r}")
-    arity = len(node.args) - len(fn.settings)
+    k = row.operand_count(len(node.args))
     given = iter(operands)
-    operand_list = [next(given) if isinstance(a, Value) else a for a in node.args[:arity]]
-    settings = node.args[arity:]
-    if fn is POWER:  # x ** c: the exponent is a setting, written as an operand
-        operand_list, settings = operand_list + [settings[0]], ()
-    in_a_call = fn not in (*INFIX, NEG, SUM, DOT)  # tanh(x), leaky_relu(x, slope=0.2)
-    # a call's arguments stand apart, tanh(x * w); an operator's need parentheses, (x * w) + b
-    if in_a_call:
-        terms = [x if isinstance(x, str) else number(x) for x in operand_list]
-    else:
-        terms = [term(x) if isinstance(x, str) else factor(x) for x in operand_list]
-    if in_a_call:
-        named = [f"{name}={number(v)}" for name, v in zip(fn.settings, settings)]
-        return f"{fn.name}({', '.join(terms + named)})"
-    if fn is NEG:
-        return f"-{terms[0]}"
-    if fn is DOT:
-        n = len(terms) // 2
-        return " + ".join(f"{w} * {x}" for w, x in zip(terms[:n], terms[n:]))
-    return f" {'+' if fn is SUM else fn.name} ".join(terms)
+    written = [next(given) if isinstance(a, Value) else a for a in node.args[:k]]
+    return ops.formula(row, written, node.args[k:], number)
 
 
 def forward_order(root: Value) -> list[Value]:
@@ -127,6 +116,27 @@ def forward_order(root: Value) -> list[Value]:
     return [v for v in order if not v.children] + [v for v in order if v.children]
 
 
+def count_values(root: Value, stop: int) -> int:
+    """How many Values root's graph has, counting no further than ``stop``: a graph of any
+    size is measured against a limit in the time and memory of the limit."""
+    seen = {root}
+    frontier = [root]
+    while frontier and len(seen) < stop:
+        for child in frontier.pop().children:
+            if child not in seen:
+                seen.add(child)
+                frontier.append(child)
+    return min(len(seen), stop)
+
+
+def check_max_values(max_values: object) -> None:
+    """A ValueError unless max_values is a positive int or None."""
+    if max_values is not None and (
+        isinstance(max_values, bool) or not isinstance(max_values, int) or max_values < 1
+    ):
+        raise ValueError(f"max_values must be a positive int or None, got {max_values!r}")
+
+
 def parameter_names(params: Params) -> dict[Value, str]:
     """Each parameter Value with its name in a Module ("" for a bare Value in a list)."""
     if params is None:
@@ -144,12 +154,21 @@ def parameter_names(params: Params) -> dict[Value, str]:
     return {p: "" for p in params}
 
 
+def printable(text: str) -> str:
+    """text with each character that cannot be shown (a NUL, a newline, a lone surrogate)
+    written as its Python escape, ``\\x00``: a name is shown exactly as typed, or escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def value_names(values: Sequence[Value], params: Params = None) -> dict[Value, str]:
     """A name for each of ``values`` (a graph in forward order, see :func:`forward_order`):
     its label, else its name in params, else ``v1``, ``v2``, ... in order, skipping any name
-    the graph already uses. The same graph always gets the same names."""
+    the graph already uses. The same graph always gets the same names. A character that
+    cannot be shown is written as its escape (:func:`printable`)."""
     given = parameter_names(params)
-    names = {v: v.label or given.get(v, "") for v in values}
+    names = {v: printable(v.label or given.get(v, "")) for v in values}
     taken = set(names.values())
     count = 0
     for v in values:
@@ -346,16 +365,27 @@ class BackpropSteps:
         return 1 + len(self.forward) + 1 + len(self.backward)
 
 
-def backprop_steps(root: Value, params: Params = None) -> BackpropSteps:
+def backprop_steps(
+    root: Value, params: Params = None, max_values: int | None = STEPS_LIMIT
+) -> BackpropSteps:
     """The forward and backward steps of ``root.backward()``, in plain numbers.
 
     The backward pass starts from zeroed gradients, as after ``zero_grad()``, and computes
     exactly what ``backward()`` computes, in the same order: the final gradients (``.grads``)
     equal backward()'s bit for bit. No Value is changed. ``params``: a Module, or Values,
-    whose parameter names name the values that have no label.
+    whose parameter names name the values that have no label. A graph of more than
+    ``max_values`` values raises :class:`GraphTooLargeError` (None: no limit).
     """
     if not isinstance(root, Value):
         raise TypeError(f"backprop_steps needs a Value, got {type(root).__name__}: {root!r:.60}")
+    check_max_values(max_values)
+    if max_values is not None and count_values(root, max_values + 1) > max_values:
+        raise GraphTooLargeError(
+            f"this graph has more than {max_values:,} values, too many steps to go through "
+            f"(the limit: max_values={max_values}): step through a smaller piece of it (one "
+            "neuron, one sample of a batch), or pass max_values=None to list every step anyway "
+            "(time and memory grow with the graph: a million values take minutes and gigabytes)"
+        )
     values = forward_order(root)
     named = value_names(values, params)
     index = {v: i for i, v in enumerate(values)}

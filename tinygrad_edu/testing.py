@@ -32,10 +32,10 @@ from hypothesis import assume, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, UnsatisfiedAssumption
 
-from .engine import Value, interior_nodes_children_first
-from .gradcheck import GradcheckError, gradcheck
+from .engine import Value
+from .gradcheck import GradcheckError, gradcheck, kink_inputs
 from .nn import ACTIVATIONS, MLP
-from .ops import DOT, NEG, OPS, SUM, TANH, Op
+from .ops import OPS, TANH, Op, formula
 
 Example = TypeVar("Example")
 
@@ -60,33 +60,30 @@ class Step:
         return self.fn.name
 
     def apply(self, registers: Sequence[Value]) -> Value:
-        """The step's Value, made the way Python code spells the op: ``a * b``, ``x.exp()``."""
+        """The step's Value, made the way Python code spells the op: ``a * b``, ``x.exp()``,
+        ``Value.dot(ws, xs)``."""
         args = [registers[i] if isinstance(i, int) else i for i in self.operands]
         fn = self.fn
         if fn.operator is not None:
             return fn.operator(*args, *self.settings)
-        if fn is DOT:
-            return Value.dot(args[: len(args) // 2], args[len(args) // 2 :])
-        if fn.arity is None:
-            return getattr(Value, fn.name)(args)
+        if fn.arity is None:  # Value.sum(xs), Value.dot(ws, xs): a list per part
+            return getattr(Value, fn.name)(*_parts(args, fn.parts))
         return getattr(args[0], fn.name)(*args[1:], *self.settings)
 
     def text(self, names: Sequence[str]) -> str:
         """The step as a line of code, with registers named by ``names``."""
         args = [names[i] if isinstance(i, int) else repr(i) for i in self.operands]
         fn = self.fn
-        if fn is NEG:
-            return f"-{args[0]}"
-        if fn.operator is not None:  # a ** c has its exponent as a setting
-            right = args[1] if len(args) == 2 else repr(self.settings[0])
-            return f"{args[0]} {fn.name} {right}"
-        if fn is DOT:
-            half = len(args) // 2
-            return f"Value.dot([{', '.join(args[:half])}], [{', '.join(args[half:])}])"
         if fn.arity is None:
-            return f"Value.{fn.name}([{', '.join(args)}])"
-        settings = [f"{name}={c!r}" for name, c in zip(fn.settings, self.settings)]
-        return f"{fn.name}({', '.join(args + settings)})"
+            lists = ", ".join(f"[{', '.join(part)}]" for part in _parts(args, fn.parts))
+            return f"Value.{fn.name}({lists})"
+        return formula(fn, args, self.settings)
+
+
+def _parts(args: Sequence, parts: int) -> list[Sequence]:
+    """An n-ary step's operands as its row's lists: dot's ws and xs, sum's one list."""
+    n = len(args) // parts
+    return [args[p * n : (p + 1) * n] for p in range(parts)]
 
 
 @dataclass(frozen=True)
@@ -179,7 +176,7 @@ def _expressions(
     steps: list[Step] = []
     for _ in range(draw(st.integers(1, max_steps))):
         fn = draw(st.sampled_from(rows))
-        count = fn.arity or 2 * draw(st.integers(1, 2)) + (fn is SUM) * draw(st.integers(0, 1))
+        count = fn.arity or 2 * draw(st.integers(1, 2)) + (fn.parts == 1) * draw(st.integers(0, 1))
         constant = st.sampled_from(CONSTANTS)
         register = st.integers(0, len(registers) - 1)
         operands = tuple(
@@ -246,12 +243,7 @@ def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
         assume(kink_free(loss))
         assert gradcheck_module(model, lambda m: losses.mse(m(x), y))
     """
-    for node in interior_nodes_children_first(root):
-        first = node.args[0]
-        x = first.data if isinstance(first, Value) else first
-        if any(abs(x - kink) <= margin for kink in node.fn.kinks):
-            return False
-    return True
+    return all(abs(x - kink) > margin for _, kink, x in kink_inputs(root))
 
 
 Point = Union[Real, Value, Sequence[Union[Real, Value]]]

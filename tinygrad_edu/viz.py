@@ -16,6 +16,11 @@ An operand used twice (``x * x``) draws two edges. Colour says what a Value is: 
 leaves (inputs and constants), yellow for a Module's parameters, green with a bold frame for
 the result; interior values are white.
 
+A value used all along a graph (a weight shared by every step of an unrolled RNN) is drawn
+once, by its first use, and again beside each use far from there as a dashed copy of its name,
+``w (again)`` (see :func:`far_uses`): no arrow crosses the picture, so the layout stays quick
+and the picture readable.
+
 :func:`draw_graph` returns a ``graphviz.Digraph``, so ``.source``, ``.render()``, ``.pipe()``
 and inline display in Jupyter work as usual; it renders with the system's ``dot`` or, with no
 Graphviz installed, the graphviz-pure program of the ``viz`` extra (see ``renderer.py``).
@@ -27,7 +32,9 @@ Big graphs: an MLP on a batch has tens of thousands of Values, and Graphviz's la
 grows faster than the graph. ``draw_graph`` draws at most ``max_nodes`` Values, those nearest
 the result (breadth first), marks each cut with a "... N more" node, says so in the picture and
 warns. A graph drawn whole that is too large to lay out in reasonable time raises
-:class:`GraphTooLargeError` when it is rendered, instead of the renderer running for minutes.
+:class:`GraphTooLargeError` when it is rendered, instead of the renderer running for minutes;
+so does the step-through page of a graph with more values than its steps can list
+(``max_values``, see ``steps.py``).
 """
 
 from __future__ import annotations
@@ -44,11 +51,11 @@ import graphviz
 
 from .engine import Value
 from .files import write_atomically
-from .ops import ADD, DOT, MUL, POWER, SUM
 from .page import BackpropPage, page_html
 from .renderer import use_renderer
 from .steps import (
-    INFIX,
+    STEPS_LIMIT,
+    GraphTooLargeError,
     Params,
     backprop_steps,
     box_number,
@@ -75,17 +82,16 @@ RANKDIRS = ("LR", "RL", "TB", "BT")
 PICTURE_FORMATS = ("svg", "png")
 SOURCE_FORMATS = ("gv", "dot")  # DOT text, written without a renderer
 PAGE_FORMATS = ("html",)  # the step-through page
-COMMUTATIVE = (ADD, MUL, SUM)  # ops whose operand order changes nothing
+# a use more than this many steps nearer the result than its value is drawn from a copy of
+# the value (see far_uses): an arrow spans at most this many steps
+FAR = 2
+MAX_LABEL = 40  # characters of a name shown in a box; a longer one is cut, whole in a tooltip
 
 _FILL = {"result": "#bbf7d0", "parameter": "#fde68a", "leaf": "#dbeafe", "interior": "white"}
 _RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '\\{}|<>"'})
 _QUOTED_SPECIAL = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
 PathT = TypeVar("PathT", str, os.PathLike)
-
-
-class GraphTooLargeError(ValueError):
-    """A graph too large to lay out in reasonable time; draw fewer nodes (``max_nodes``)."""
 
 
 class GraphCutWarning(UserWarning):
@@ -180,11 +186,14 @@ def _drawing(
     names: dict[Value, str],
     parameters: set[Value],
     fields: Callable[[Value], list[str]],
+    tooltips: bool = True,
 ) -> tuple[ComputationGraph, list[Value]]:
     """The graph, and the Values drawn: ``shown[i]`` is the record ``v{i}``, its op the oval
     ``op{i}``, the edge from its k-th operand ``e{i}_{k}`` and the edge from its op ``r{i}``
-    (ids that the SVG keeps, for the step-through page). A record holds the value's name and
-    ``fields(value)``."""
+    (ids that the SVG keeps, for the step-through page); ``c{j}_{i}`` is a copy of value j
+    drawn beside op i (see :func:`far_uses`). A record holds the value's name, cut to
+    MAX_LABEL characters, and ``fields(value)``; with ``tooltips``, a cut name is whole in a
+    tooltip, and a copy says what it is (the step-through page explains values itself)."""
     values = _values_nearest_first(root)
     shown = values if max_nodes is None else values[:max_nodes]
     index = {v: i for i, v in enumerate(shown)}
@@ -198,18 +207,41 @@ def _drawing(
     )
     # nodes grouped by kind under one default each, then the edges: a compact DOT text
     graph.attr("node", style="filled", fillcolor=_FILL["interior"])
+    kinds = [_kind(value, i == 0, value in parameters) for i, value in enumerate(shown)]
     for i, value in enumerate(shown):
-        kind = _kind(value, i == 0, value in parameters)
+        name = names[value]
+        short = _shortened(name)
+        # a tooltip only where the box does not say it all: SVG wraps a tooltip's node in a link
+        tooltip = name if tooltips and short != name else None
         graph.node(
             f"v{i}",
-            _record([names[value], *fields(value)], fields_across),
+            _record([short, *fields(value)], fields_across),
             shape="record",
-            fillcolor=None if kind == "interior" else _FILL[kind],
-            penwidth="2" if kind == "result" else None,
+            fillcolor=None if kinds[i] == "interior" else _FILL[kinds[i]],
+            penwidth="2" if kinds[i] == "result" else None,
+            tooltip=tooltip and tooltip.translate(_QUOTED_SPECIAL),
             id=f"v{i}",
         )
     interior = [(i, value) for i, value in enumerate(shown) if value.children]
-    graph.attr("node", fillcolor="#e5e7eb", color="#6b7280", width="0.35", height="0.3")
+    copies = far_uses(shown)
+    graph.attr("node", style="dashed,filled", color="#6b7280")
+    uses = _use_counts(shown, index)
+    for j, i in copies:
+        name = _shortened(names[shown[j]])
+        graph.node(
+            f"c{j}_{i}",
+            f"{name} (again)".translate(_QUOTED_SPECIAL),
+            shape="box",
+            fillcolor=_FILL[kinds[j]] if kinds[j] != "result" else None,
+            tooltip=(
+                f"{names[shown[j]]} again: its box, with its data and grad, is drawn once, at "
+                f"its first use; it is used {uses[j]} times, and its grad is the sum over them"
+            ).translate(_QUOTED_SPECIAL)
+            if tooltips
+            else None,
+            id=f"c{j}_{i}",
+        )
+    graph.attr("node", style="filled", fillcolor="#e5e7eb", width="0.35", height="0.3")
     operand_letters = {}
     for i, value in interior:
         oval, operand_letters[i] = op_label(value)
@@ -232,11 +264,13 @@ def _drawing(
         graph.edge(f"op{i}", f"v{i}", id=f"r{i}")
         for k, (child, letter) in enumerate(zip(value.children, operand_letters[i])):
             if child in index:
-                graph.edge(f"v{index[child]}", f"op{i}", headlabel=letter or None, id=f"e{i}_{k}")
+                j = index[child]
+                tail = f"c{j}_{i}" if (j, i) in copies else f"v{j}"
+                graph.edge(tail, f"op{i}", headlabel=letter or None, id=f"e{i}_{k}")
                 edges += 1
     for i in cut:
         graph.edge(f"cut{i}", f"op{i}", style="dashed", color="#9ca3af")
-    nodes = len(shown) + len(interior) + len(cut)
+    nodes = len(shown) + len(copies) + len(interior) + len(cut)
     edges += len(interior) + len(cut)
     graph.layout_size = nodes + edges
     if len(shown) < len(values):
@@ -244,6 +278,53 @@ def _drawing(
         graph.attr(label=note, labelloc="t", fontsize="12", fontcolor="#b45309")
         warnings.warn(f"draw_graph: {note}", GraphCutWarning, stacklevel=3)
     return graph, shown
+
+
+def far_uses(shown: list[Value]) -> set[tuple[int, int]]:
+    """The uses of a value far from where it is drawn, as pairs (value j, op i): each is drawn
+    from a copy of the value's name placed beside op i instead of by a long arrow.
+
+    Each value is drawn just before its first use, counting back from the result (``shown[0]``)
+    to the inputs: its distance from the result is one more than its farthest user's. A use
+    more than FAR steps nearer the result would need an arrow across all the steps between,
+    and a value used all along a long graph (a weight shared by every step of an RNN, an x
+    added to itself 150 times) would need hundreds: Graphviz spends minutes routing them, and
+    the picture turns to a fan of crossing lines. Copies keep every arrow short.
+    """
+    index = {v: i for i, v in enumerate(shown)}
+    waiting = _use_counts(shown, index)  # uses not yet placed, per value
+    depth = [0] * len(shown)  # steps from the result
+    ready = [0]
+    while ready:  # users before the values they use (Kahn's order), from the result down
+        i = ready.pop()
+        for child in shown[i].children:
+            j = index.get(child)
+            if j is not None:
+                depth[j] = max(depth[j], depth[i] + 1)
+                waiting[j] -= 1
+                if not waiting[j]:
+                    ready.append(j)
+    return {
+        (index[child], i)
+        for i, value in enumerate(shown)
+        for child in value.children
+        if child in index and depth[index[child]] - depth[i] > FAR
+    }
+
+
+def _use_counts(shown: list[Value], index: dict[Value, int]) -> list[int]:
+    """How many times each drawn value is an operand of a drawn op (index: shown's)."""
+    counts = [0] * len(shown)
+    for value in shown:
+        for child in value.children:
+            if child in index:
+                counts[index[child]] += 1
+    return counts
+
+
+def _shortened(name: str) -> str:
+    """A name as a box shows it: at most MAX_LABEL characters (the tooltip has it whole)."""
+    return name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 3] + "..."
 
 
 def cut_note(shown: int, total: int, max_nodes: int | None) -> str:
@@ -265,22 +346,22 @@ def op_label(node: Value) -> tuple[str, list[str]]:
         x.leaky_relu(0.2) -> "leaky_relu" over "slope=0.2"
         Value.dot([w1, w2], [x1, x2]) -> "a1 * b1 + a2 * b2", edges "a1", "a2", "b1", "b2"
     """
-    fn = node.fn
-    arity = len(node.args) - len(fn.settings)
+    row = node.fn
+    arity = row.operand_count(len(node.args))
     operands = node.args[:arity]
     constants = [a for a in operands if not isinstance(a, Value)]
     settings = node.args[arity:]
     unlabelled = [""] * len(node.children)
-    if fn in COMMUTATIVE:
-        return " ".join([fn.name, *(factor(c) for c in constants)]), unlabelled
-    if arity == 1:  # a function of one operand: tanh, or leaky_relu with its slope
-        named = [f"{name}={number(v)}" for name, v in zip(fn.settings, settings)]
-        if fn is POWER:
-            return f"** {factor(settings[0])}", unlabelled
-        return "\n".join([fn.name, ", ".join(named)] if named else [fn.name]), unlabelled
-    if fn in INFIX and isinstance(operands[0], Value) and len(constants) == 1:
-        return f"{fn.name} {factor(constants[0])}", unlabelled  # x - 1: "- 1.0"
-    if fn is DOT:
+    if row.commutative:
+        return " ".join([row.name, *(factor(c) for c in constants)]), unlabelled
+    if arity == 1:  # one operand: tanh, leaky_relu with its slope, ** 2.0, neg
+        if row.symbol is not None and settings:  # x ** c
+            return f"{row.symbol} {factor(settings[0])}", unlabelled
+        named = [f"{name}={number(v)}" for name, v in zip(row.settings, settings)]
+        return "\n".join([row.name, ", ".join(named)] if named else [row.name]), unlabelled
+    if row.arity == 2 and row.symbol is not None and isinstance(operands[0], Value) and constants:
+        return f"{row.symbol} {factor(constants[0])}", unlabelled  # x - 1: "- 1.0"
+    if row.parts == 2:
         n = arity // 2
         letters = [f"a{p + 1}" for p in range(n)] + [f"b{p + 1}" for p in range(n)]
     else:
@@ -323,6 +404,7 @@ def backprop_page(
     rankdir: str = "LR",
     max_nodes: int | None = DEFAULT_MAX_NODES,
     params: Params = None,
+    max_values: int | None = STEPS_LIMIT,
 ) -> str:
     """The step-through page of root's backpropagation: one self-contained HTML document.
 
@@ -330,10 +412,12 @@ def backprop_page(
     graph: the page says what was left out); the steps are :func:`backprop_steps`'s, so the
     grads shown are exactly backward()'s. Forward, each value appears with its formula in
     numbers; backward, each node passes its gradient on, ``child.grad += local × grad``, and
-    the grads fill in. No Value is changed: calling backward() first is not needed.
+    the grads fill in. No Value is changed: calling backward() first is not needed. A graph of
+    more than ``max_values`` values has more steps than a page can hold: it is refused with
+    :class:`GraphTooLargeError` (None: no limit).
     """
     _check_drawing(root, rankdir, max_nodes)
-    steps = backprop_steps(root, params)
+    steps = backprop_steps(root, params, max_values)
     position = {v: i for i, v in enumerate(steps.values)}
 
     # each box is laid out with the widest grad text it will show, so that every text fits
@@ -347,7 +431,9 @@ def backprop_page(
         return [f"data {box_number(value.data)}", widest[position[value]]]
 
     names = dict(zip(steps.values, steps.names))
-    graph, shown = _drawing(root, rankdir, max_nodes, names, set(parameter_names(params)), fields)
+    parameters = set(parameter_names(params))
+    # no tooltips: the page explains a value when it is clicked
+    graph, shown = _drawing(root, rankdir, max_nodes, names, parameters, fields, tooltips=False)
     svg = graph.pipe(format="svg", encoding="utf-8")
     drawn = {v: i for i, v in enumerate(shown)}
     note = ""
@@ -365,6 +451,7 @@ def show_backprop(
     max_nodes: int | None = DEFAULT_MAX_NODES,
     params: Params = None,
     height: int = 640,
+    max_values: int | None = STEPS_LIMIT,
 ) -> BackpropPage:
     """The step-through page of :func:`backprop_page`, shown inline in a Jupyter notebook
     (JupyterLab, Notebook, VS Code, Colab) when it ends a cell: an iframe that holds the whole
@@ -372,7 +459,7 @@ def show_backprop(
     iframe's height in pixels."""
     if isinstance(height, bool) or not isinstance(height, int) or height < 100:
         raise ValueError(f"height must be an int of at least 100 (pixels), got {height!r}")
-    return BackpropPage(backprop_page(root, rankdir, max_nodes, params), height)
+    return BackpropPage(backprop_page(root, rankdir, max_nodes, params, max_values), height)
 
 
 def output_format(path: str | os.PathLike, format: str | None = None) -> str:

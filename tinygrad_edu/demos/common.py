@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 from matplotlib.figure import Figure
 from tqdm import tqdm
 
-from tinygrad_edu._argtypes import positive_int
+from tinygrad_edu._argtypes import Parser, folder, make_folder, non_negative_int, positive_int
 
 T = TypeVar("T")
 DEFAULT_OUT = Path("out")
@@ -24,7 +24,7 @@ class Result(Protocol):
 
 
 def parser(
-    prog: str,
+    name: str,
     description: str,
     default_epochs: int,
     unit: str = "epochs",
@@ -32,17 +32,22 @@ def parser(
 ) -> argparse.ArgumentParser:
     """The command line every demo shares: ``--epochs`` (``--steps`` for a demo whose ``unit``
     of training is a step), ``--seed`` and ``--out``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = Parser(prog=f"tinygrad-edu demo {name}", description=description)
     parser.add_argument(
         f"--{unit}",
         type=positive_int,
         default=default_epochs,
         help=f"training {unit} (default {default_epochs})",
     )
-    parser.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help=f"{seed_help}, an integer >= 0 (default 0)",
+    )
     parser.add_argument(
         "--out",
-        type=_folder,
+        type=folder,
         default=DEFAULT_OUT,
         help=f"folder for the pictures (default ./{DEFAULT_OUT})",
     )
@@ -51,14 +56,22 @@ def parser(
 
 def main(
     argv: Sequence[str] | None,
-    prog: str,
+    name: str,
     description: str,
     default_epochs: int,
     run: Callable[..., Result],
 ) -> int:
-    """Parse the common flags, run the demo, and list every file it wrote."""
-    args = parser(prog, description, default_epochs).parse_args(argv)
+    """Parse the common flags, run the demo ``name``, and list every file it wrote."""
+    args = parse(parser(name, description, default_epochs), argv)
     return timed(lambda: run(epochs=args.epochs, seed=args.seed, out=args.out))
+
+
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """The demo's flags, with the ``--out`` folder made before the run (or a usage error
+    saying why it cannot be, rather than a traceback once the training is done)."""
+    args = parser.parse_args(argv)
+    make_folder(parser, args.out, "--out")
+    return args
 
 
 def timed(run: Callable[[], Result]) -> int:
@@ -67,14 +80,6 @@ def timed(run: Callable[[], Result]) -> int:
     result = run()
     print_summary(result.files, time.perf_counter() - start)
     return 0
-
-
-def _folder(text: str) -> Path:
-    """A folder to write into: refused at once if a file is in the way, not after training."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
-    return path
 
 
 def say(text: str = "") -> None:

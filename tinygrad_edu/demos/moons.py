@@ -240,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"learning rate (default {LEARNING_RATE:g}; {SLOW_LEARNING_RATE:g} learns too slowly "
         "to finish in 1,000 epochs)",
     )
-    args = parser.parse_args(argv)
+    args = common.parse(parser, argv)
     return common.timed(lambda: run(args.epochs, args.seed, args.out, args.lr))
 
 

@@ -40,7 +40,7 @@ from tinygrad_edu import (
     optim,
     split_names,
 )
-from tinygrad_edu._argtypes import positive_int
+from tinygrad_edu._argtypes import make_folder, positive_int
 
 from . import common
 
@@ -238,12 +238,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a text file of names, one per line (default: the census names of the names package)",
     )
     args = parser.parse_args(argv)
-    try:  # the names, read and checked before any training
+    try:  # the names, read and checked before anything is written or trained
         split_names(load_names(args.data, max_letters=MAX_LETTERS), args.seed)
     except (OSError, ValueError) as error:
         parser.error(f"argument --data: {error}")
     except ImportError as error:  # no names package
         parser.error(str(error))
+    make_folder(parser, args.out, "--out")
     return common.timed(lambda: run(args.steps, args.batch, args.data, args.seed, args.out))
 
 

@@ -6,7 +6,10 @@
 Each exercise file has a docstring (the idea, what to derive, a hint) and a function to
 complete. The checker calls it at inputs hypothesis draws and compares what it returns with
 finite differences and with the engine's backward(); for a wrong answer it shows the
-simplest input it found, the expected derivative and the one it got.
+simplest input it found, the expected derivative and the one it got, and names the mistake
+when it can (a sign, a factor of N, a transposed array, a forgotten return). ``check`` runs
+each file in a process of its own and judges its answers in this one, so that nothing the
+file does can pass for a verdict.
 
 The same from Python::
 

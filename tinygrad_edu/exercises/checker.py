@@ -8,13 +8,17 @@ within ``|got - expected| <= ATOL + RTOL * |expected|``. At a kink (a relu or ab
 finite differences mean nothing, so there only the engine judges.
 
 Hypothesis draws the inputs; when an answer fails, it shrinks the input to the simplest one
-that still fails, which is what the learner is shown. When a wrong derivative is the right one
-times the same constant at every input tried (a lost 2, a stray 1/N), the report says so.
+that still fails, which is what the learner is shown. The report names the mistake when it can:
+a derivative that is the right one times the same constant at every input tried (a lost 2, a
+sign), or times N (a forgotten 1/N), a transposed array, a forgotten ``return``.
+
+The learner's functions are called through ``ask`` (``calls.py``): in this process for
+``check_module``, in a process of their own for ``tinygrad-edu exercises check``. Whichever,
+the verdict is reached here, from the numbers they return.
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -26,6 +30,7 @@ from hypothesis import strategies as st
 from ..engine import Value
 from ..gradcheck import numerical_grad
 from ..testing import kink_free, simplest_failure
+from . import calls
 
 ATOL = 1e-6
 RTOL = 1e-5
@@ -33,6 +38,7 @@ EPS = 1e-6  # the finite-difference step
 
 Case = dict[str, Any]  # one drawn input: named floats and numpy arrays
 Answer = Callable[[Callable[..., Any], Case], Any]
+Ask = Callable[[calls.Request], calls.Reply]  # carries a request to the learner's code
 
 PASS, FAIL, ERROR, TIMEOUT, NOT_ATTEMPTED = "pass", "fail", "error", "timeout", "not attempted"
 
@@ -48,6 +54,8 @@ class Part:
     ``answer=None`` the function is an ``@op``: it is called on Values (and ``settings`` from
     the case, as keywords) and must make a node named after itself with the right value.
     ``derivative`` names d loss / d variable, with ``{}`` for the variable: ``"dL/d{}"``.
+    ``size``, for a loss that averages over N items, is N's name and how to read it from a
+    case, so that an answer off by a factor of N can be told so.
     """
 
     function: str
@@ -57,6 +65,7 @@ class Part:
     derivative: str
     answer: Answer | None = None
     settings: tuple[str, ...] = ()
+    size: tuple[str, Callable[[Case], int]] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,12 +111,6 @@ class Result:
         status = next(s for s in (ERROR, FAIL, NOT_ATTEMPTED, PASS) if s in statuses)
         return cls(exercise.number, exercise.title, status, parts)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Result:
-        fields = dict(data)
-        parts = [PartResult(**p) for p in fields.pop("parts")]
-        return cls(parts=parts, **fields)
-
 
 class WrongAnswer(AssertionError):
     """The learner's answer is wrong: what, and the expected and got values. For a wrong
@@ -120,18 +123,27 @@ class WrongAnswer(AssertionError):
 
 
 def check_module(exercise: Exercise, module: Any, max_examples: int = 100) -> Result:
-    """Judge every part of ``exercise`` as solved in ``module`` (anything with the functions)."""
-    return Result.from_parts(
-        exercise, [_check_part(p, module, max_examples) for p in exercise.parts]
-    )
+    """Judge every part of ``exercise`` as solved in ``module`` (anything with the functions),
+    called in this process. ``tinygrad-edu exercises check`` runs a learner's file in a process
+    of its own instead (``check_exercises``); both judge by ``check_answers``."""
+    return check_answers(exercise, calls.local(module), max_examples)
 
 
-def _check_part(part: Part, module: Any, max_examples: int) -> PartResult:
-    fn = getattr(module, part.function, None)
-    if not callable(fn):
+def check_answers(exercise: Exercise, ask: Ask, max_examples: int = 100) -> Result:
+    """Judge every part of ``exercise``, calling the learner's functions through ``ask``.
+
+    Everything that decides the verdict happens here, in the checker's process: ``ask``
+    only carries the inputs this side draws to the learner's code and what it returned back.
+    Raises calls.Stopped (from ``ask``) if the learner's side stops answering."""
+    return Result.from_parts(exercise, [_check_part(p, ask, max_examples) for p in exercise.parts])
+
+
+def _check_part(part: Part, ask: Ask, max_examples: int) -> PartResult:
+    if not _replied(calls.has, ask({"has": part.function})):
         return PartResult(part.function, ERROR, f"there is no function {part.function} to check")
+    fn = _Function(ask, part.function)
     unfinished = []
-    compared: list[tuple[np.ndarray, np.ndarray]] = []  # (answer, engine) at every input tried
+    compared: list[_Compared] = []  # the answer's derivatives, and the engine's, at each input
 
     def judge(case: Case) -> None:
         try:
@@ -148,30 +160,72 @@ def _check_part(part: Part, module: Any, max_examples: int) -> PartResult:
     case, error = failure
     shown = _show_case(case)
     if isinstance(error, WrongAnswer):
+        truth = _Truth(part, case)
         expected = error.expected
         if error.variable:
-            expected = _Truth(part, case).both(part.variables.index(error.variable))
-        hint = _constant_factor_hint(compared)
+            expected = truth.both(part.variables.index(error.variable))
+        elif not expected:
+            expected = truth.every(part)
+        hint = _factor_hint(part, compared) or _overflow_hint(error.got, expected)
         return PartResult(part.function, FAIL, error.message, shown, expected, error.got, hint)
-    raised = f"{part.function} raised {type(error).__name__}: {error}{_where(error, fn)}"
-    if part.answer is None and isinstance(error, TypeError):
-        raised += " (an @op function gets floats and returns (value, (derivative,)))"
-    return PartResult(part.function, ERROR, raised, shown)
+    if isinstance(error, calls.LearnerError):
+        message, hint = _raised(part, error, case)
+        return PartResult(part.function, ERROR, message, shown, hint=hint)
+    raise error  # a bug of the checker's own: not the learner's to read about
 
 
-def _judge(
-    part: Part,
-    fn: Callable[..., Any],
-    case: Case,
-    compared: list[tuple[np.ndarray, np.ndarray]],
-) -> None:
+class _Function:
+    """The learner's function, called through ``ask``: it returns what the function returned
+    (decoded) or raises what it raised; a forgotten ``return`` is a WrongAnswer here."""
+
+    def __init__(self, ask: Ask, name: str) -> None:
+        self.ask, self.name = ask, name
+
+    def __call__(self, *args: Any) -> Any:
+        got = _replied(
+            calls.outcome, self.ask({"call": self.name, "args": [calls.encode(a) for a in args]})
+        )
+        if got is None:
+            raise WrongAnswer(
+                "it returned None: did you forget to `return` the answer?", got="None"
+            )
+        return got
+
+    def op(self, operands: list[float], settings: dict[str, float]) -> Any:
+        request = {"op": self.name, "operands": operands, "settings": settings}
+        return _replied(calls.outcome, self.ask(request))
+
+
+def _replied(read: Callable[[calls.Reply], Any], reply: calls.Reply) -> Any:
+    """read(reply), or calls.Stopped if the reply is not one (the learner's side wrote
+    something else where its replies go)."""
+    try:
+        return read(reply)
+    except (ValueError, TypeError, KeyError, RecursionError) as error:
+        raise calls.Stopped(
+            f"the exercise's process sent something that is not a reply ({error})"
+        ) from None
+
+
+@dataclass(frozen=True)
+class _Compared:
+    """One derivative an answer gave at one drawn input, beside the engine's; ``size`` is the
+    input's N (the part's ``size``), or 1."""
+
+    variable: str
+    got: np.ndarray
+    engine: np.ndarray
+    size: int
+
+
+def _judge(part: Part, fn: _Function, case: Case, compared: list[_Compared]) -> None:
     """Raise WrongAnswer unless fn's derivatives at this case (and, for an op, its value) match
     the engine's and, away from kinks, finite differences. Each derivative that has the right
     shape is appended to ``compared`` with the engine's, right or wrong."""
     if part.answer is None:
         value, got = _call_op(part, fn, case)
     else:
-        value, got = None, _aligned(part, part.answer(fn, _copied(case)))
+        value, got = None, _aligned(part, part.answer(fn, case))
     truth = _Truth(part, case)
     if value is not None and not _close(np.float64(value), np.float64(truth.value)):
         raise WrongAnswer(
@@ -179,7 +233,11 @@ def _judge(
         )
     names = [part.derivative.format(v) for v in part.variables]
     answers = [_as_array(*each) for each in zip(names, part.variables, got, truth.engine)]
-    compared.extend(zip(answers, (np.asarray(e, dtype=float) for e in truth.engine)))
+    size = part.size[1](case) if part.size else 1
+    compared.extend(
+        _Compared(v, a, np.asarray(e, dtype=float), size)
+        for v, a, e in zip(part.variables, answers, truth.engine)
+    )
     # the engine first: it is one backward pass, finite differences are two forward passes
     # per input, needed only for an answer that got past the engine
     for references in (truth.engine, truth.numeric()):
@@ -223,6 +281,15 @@ class _Truth:
         )
         return f"{_show(self.engine[variable_index])}   (engine; {also})"
 
+    def every(self, part: Part) -> str:
+        """Every expected derivative, by the engine: for an answer that gave none."""
+        if len(self.engine) == 1:
+            return self.both(0)
+        named = zip(part.variables, self.engine)
+        return (
+            ", ".join(f"{part.derivative.format(v)} = {_show(e)}" for v, e in named) + "   (engine)"
+        )
+
 
 def _split(flat: list[Any], shapes: list[tuple[int, ...]], dtype: type) -> list[Any]:
     """Consecutive pieces of ``flat`` in the given shapes: the item itself for shape ()."""
@@ -235,15 +302,15 @@ def _split(flat: list[Any], shapes: list[tuple[int, ...]], dtype: type) -> list[
     return pieces
 
 
-def _call_op(part: Part, fn: Callable[..., Any], case: Case) -> tuple[float, list[float]]:
+def _call_op(part: Part, fn: _Function, case: Case) -> tuple[float, list[Any]]:
     """Call an @op answer on Values: its value and its local derivatives (via backward)."""
-    operands = [Value(case[v]) for v in part.variables]
-    out = fn(*operands, **{s: case[s] for s in part.settings})
-    if not isinstance(out, Value):
+    out = fn.op([float(case[v]) for v in part.variables], {s: case[s] for s in part.settings})
+    if not isinstance(out, calls.OpNode):
+        kind = out.type if isinstance(out, calls.Opaque) else type(out).__name__
         raise WrongAnswer(
             f"{part.function} must return a Value: make it with @op",
             "a Value",
-            f"{type(out).__name__}: {out!r:.60}",
+            f"{kind}: {out!r:.60}",
         )
     if out.op != part.function:
         raise WrongAnswer(
@@ -252,8 +319,9 @@ def _call_op(part: Part, fn: Callable[..., Any], case: Case) -> tuple[float, lis
             f"op {part.function!r}",
             f"op {out.op!r}",
         )
-    out.backward()
-    return out.data, [x.grad for x in operands]
+    if not isinstance(out.value, float) or len(out.grads) != len(part.variables):
+        raise calls.Stopped(f"the exercise's process sent something that is not a reply ({out})")
+    return out.value, out.grads
 
 
 def _aligned(part: Part, got: Any) -> Sequence[Any]:
@@ -275,15 +343,39 @@ def _as_array(name: str, variable: str, got: Any, engine: Any) -> np.ndarray:
     """The learner's derivative as an array shaped like the engine's, or WrongAnswer."""
     engine = np.asarray(engine, dtype=float)
     what = "one number" if engine.ndim == 0 else f"an array shaped like {variable}, {engine.shape}"
+    shown = f"{got!r:.80}"
+    if _holds(got, str):  # numpy would read '0.25' as a number: a learner's slip, not one
+        raise WrongAnswer(
+            f"{name} must be {what}, not text: return numbers, not strings",
+            _show(engine),
+            shown,
+        )
+    if _holds(got, type(None)):  # numpy would read None as nan
+        raise WrongAnswer(
+            f"{name} is None, where {what} should be: a forgotten return?", _show(engine), shown
+        )
     try:
         answer = np.asarray(got, dtype=float)
     except (TypeError, ValueError):
-        raise WrongAnswer(f"{name} must be {what}", _show(engine), f"{got!r:.80}") from None
+        raise WrongAnswer(f"{name} must be {what}", _show(engine), shown) from None
     if answer.shape != engine.shape:
-        raise WrongAnswer(
-            f"{name} has shape {answer.shape}: it must be {what}", _show(engine), _show(answer)
-        )
+        if answer.ndim >= 2 and answer.shape == engine.shape[::-1]:
+            message = (
+                f"{name} has the wrong shape: got shape {answer.shape}, expected "
+                f"{engine.shape}: transposed?"
+            )
+        else:
+            message = f"{name} has shape {answer.shape}: it must be {what}"
+        raise WrongAnswer(message, _show(engine), _show(answer))
     return answer
+
+
+def _holds(x: Any, kind: type) -> bool:
+    """Whether x is, or a list, tuple or dict in it holds, a ``kind``."""
+    if isinstance(x, kind):
+        return True
+    items = x.values() if isinstance(x, dict) else x if isinstance(x, (list, tuple)) else ()
+    return any(_holds(item, kind) for item in items)
 
 
 def _compare(name: str, variable: str, answer: np.ndarray, reference: np.ndarray) -> None:
@@ -295,22 +387,106 @@ def _compare(name: str, variable: str, answer: np.ndarray, reference: np.ndarray
         raise WrongAnswer(f"{name}{at} is wrong", got=_show(answer), variable=variable)
 
 
-def _constant_factor_hint(compared: list[tuple[np.ndarray, np.ndarray]]) -> str:
-    """'off by a factor of 2 everywhere: ...' when every derivative the answer gave, at every
-    input tried, is the engine's times one constant other than 1; otherwise ''."""
+# --- naming the mistake ---------------------------------------------------------------------
+
+
+def _factor_hint(part: Part, compared: list[_Compared]) -> str:
+    """What the wrong answer is, when it is the right one times a factor: one constant (a lost
+    2, a sign), or N or 1/N for the part's size N; for the whole answer, or else for each
+    derivative that is off ("d(a / b)/db is off by a factor of -1 ...")."""
+    size = part.size[0] if part.size else None
+    whole = _factor(compared, size)
+    if whole or len(part.variables) == 1:
+        return whole
+    hints = []
+    for variable in part.variables:
+        hint = _factor([c for c in compared if c.variable == variable], size)
+        if hint:
+            hints.append(f"{part.derivative.format(variable)} is {hint}")
+    return "; ".join(hints)
+
+
+def _factor(compared: list[_Compared], size: str | None) -> str:
+    """'off by a factor of ...: ...' when every derivative in ``compared`` is the engine's
+    times one constant other than 1, or times N or 1/N (N varying between inputs); else ''."""
     if not compared:
         return ""
-    got = np.concatenate([np.ravel(answer) for answer, _ in compared])
-    expected = np.concatenate([np.ravel(engine) for _, engine in compared])
+    got = np.concatenate([np.ravel(c.got) for c in compared])
+    expected = np.concatenate([np.ravel(c.engine) for c in compared])
+    sizes = np.concatenate([np.full(c.got.size, float(c.size)) for c in compared])
     nonzero = np.abs(expected) > ATOL
     if np.count_nonzero(nonzero) < 3:  # too few numbers to say "everywhere"
         return ""
-    factor = float(np.median(got[nonzero] / expected[nonzero]))
-    if _close(np.float64(factor), np.float64(1.0)) or not np.all(_close(got, factor * expected)):
-        return ""
+    varies = len(set(sizes[nonzero])) > 1  # else a factor of N looks like a constant
+    for power in (0, 1, -1) if size and varies else (0,):
+        scaled = expected * sizes**power
+        factor = float(np.median(got[nonzero] / scaled[nonzero]))
+        if not np.all(_close(got, factor * scaled)):
+            continue
+        if power == 0:
+            return "" if _close(np.float64(factor), np.float64(1.0)) else _constant(factor)
+        return _times_size(factor, power, str(size))
+    return ""
+
+
+def _constant(factor: float) -> str:
     if _close(np.float64(factor), np.float64(-1.0)):
         return "off by a factor of -1 everywhere: check the sign"
     return f"off by a factor of {_simple(factor)} everywhere: check constant factors such as 1/N"
+
+
+def _times_size(factor: float, power: int, n: str) -> str:
+    """'off by a factor of N: did you divide by N?' and its kin (N/2, -N, 1/N), for an answer
+    that is the right one times factor * N**power; '' for a factor that is no simple
+    fraction."""
+    k = Fraction(factor).limit_denominator(12)
+    if abs(float(k) - factor) > 1e-9 * abs(factor):
+        return ""
+    sign, p, q = "-" if k < 0 else "", abs(k.numerator), k.denominator
+    if power == -1:
+        shown = f"{sign}{p}/" + (f"({q}{n})" if q != 1 else n)
+        return f"off by a factor of {shown}: did you divide by {n} once too often?"
+    shown = sign + (str(p) if p != 1 else "") + n + (f"/{q}" if q != 1 else "")
+    also = {1: "", -1: " And check the sign."}.get(k, " Then check the other constant factors.")
+    return f"off by a factor of {shown}: did you divide by {n}?{also}"
+
+
+OVERFLOW = (
+    "a number grew too large for a float: e**x does beyond x = 709.78 (to inf; inf / inf is "
+    "then nan): write the derivative with the function's own value, not a new e**x"
+)
+
+
+def _overflow_hint(got: str, expected: str) -> str:
+    """For an answer that is nan or inf where the engine's derivative is a finite number."""
+    if ("nan" in got or "inf" in got) and not ("nan" in expected or "inf" in expected):
+        return OVERFLOW
+    return ""
+
+
+def _raised(part: Part, error: calls.LearnerError, case: Case) -> tuple[str, str]:
+    """The message, and a hint, for an error the learner's function raised."""
+    name = part.function
+    if error.type == "SystemExit":
+        code = "" if error.message == "None" else error.message
+        return (
+            f"{name} called sys.exit({code}){error.where}: a function being checked must "
+            "return its answer, not end the program",
+            "",
+        )
+    message = f"{name} raised {error.type}: {error.message}{error.where}"
+    if part.answer is None and error.type == "TypeError":
+        message += " (an @op function gets floats and returns (value, (derivative,)))"
+    if error.type == "ValueError" and ("matmul" in error.message or "not aligned" in error.message):
+        shapes = ", ".join(f"{k} is {np.shape(v)}" for k, v in case.items() if np.ndim(v))
+        return (
+            f"{name}: the shapes in a matrix product do not fit: transposed?{error.where}",
+            f"{shapes}; a gradient has the shape of its variable: let the shapes say where "
+            "a transpose (.T) goes",
+        )
+    if error.type == "OverflowError" or " nan" in error.message or " inf" in error.message:
+        return message, OVERFLOW
+    return message, ""
 
 
 def _simple(x: float) -> str:
@@ -325,11 +501,6 @@ def _close(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return np.abs(got - expected) <= ATOL + RTOL * np.abs(expected)
 
 
-def _copied(case: Case) -> Case:
-    """A copy of the case for the learner's code, so that nothing it changes in place counts."""
-    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in case.items()}
-
-
 def _show_case(case: Case) -> str:
     return ", ".join(f"{name} = {_exact(value)}" for name, value in case.items())
 
@@ -339,23 +510,18 @@ def _exact(x: Any) -> str:
     return repr(x.tolist() if isinstance(x, np.ndarray) else x)
 
 
+SHOWN_NUMBERS = 50  # an array with more is shown by its shape
+
+
 def _show(x: Any) -> str:
     """A number or an array, to 8 significant digits."""
-    return _rounded(np.asarray(x, dtype=float).tolist())
+    array = np.asarray(x, dtype=float)
+    if array.size > SHOWN_NUMBERS:
+        return f"an array of shape {array.shape}"
+    return _rounded(array.tolist())
 
 
 def _rounded(x: Any) -> str:
     if isinstance(x, list):
         return "[" + ", ".join(_rounded(item) for item in x) + "]"
     return f"{x:.8g}"
-
-
-def _where(error: BaseException, fn: Callable[..., Any]) -> str:
-    """' (file.py, line N)': the last line of the learner's file the error passed through."""
-    code = getattr(getattr(fn, "__wrapped__", fn), "__code__", None)  # an @op wraps the code
-    filename = getattr(code, "co_filename", None)
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
-    if not frames:
-        return ""
-    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    return f" ({name}, line {frames[-1].lineno})"

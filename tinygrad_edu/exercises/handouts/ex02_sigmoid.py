@@ -7,7 +7,8 @@ The idea
 
 Derive
     d sigmoid(x)/dx, and write it using only sigmoid(x) itself: no new exponential. That is
-    why a network can keep the forward pass's output and reuse it in the backward pass.
+    why a network can keep the forward pass's output and reuse it in the backward pass; and
+    it never overflows (e^1000 is too large for a float; the checker tries x = -1000 too).
 
 Hint
     Write sigmoid(x) = (1 + e^-x)^-1 and use the chain rule. Then notice that
@@ -20,8 +21,12 @@ import math
 
 
 def sigmoid(x: float) -> float:
-    """sigmoid(x) = 1 / (1 + e^-x), given (the forward pass)."""
-    return 1.0 / (1.0 + math.exp(-x))
+    """sigmoid(x) = 1 / (1 + e^-x), given (the forward pass), written so that no e^-x is
+    taken for x < 0, where it could overflow a float (beyond x = -709.78)."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
 
 
 def sigmoid_derivative(x: float) -> float:
