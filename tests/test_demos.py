@@ -251,7 +251,7 @@ def test_the_tour_runs_every_demo_and_ends_with_where_the_pictures_are(
     ending = out[out.index("The pictures (plots, and the neuron's computation graph) and") :]
     assert str(tmp_path.resolve()) in ending
     pictures = sorted(tmp_path.glob("*.png"))
-    assert len(pictures) == 9  # eight plots and the neuron's graph
+    assert len(pictures) == 11  # ten plots (two of them the names demo's) and the neuron's graph
     assert tmp_path / "neuron_graph.png" in pictures
     for path in [*pictures, tmp_path / "neuron_backprop.html"]:
         assert path.is_file() and f"  {path.name}\n" in ending
