@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -42,6 +43,14 @@ EXTRAS = {
     "lessons": {"viz", "demos", "lessons"},
 }
 LESSONS_OUT = ROOT / "out" / "lessons"
+# the lesson pages' math renderer: MathJax 2, from the folder beside them (see write_pages),
+# with a configuration of ours, config/local/local.js: the package ships MathJax's STIX-Web
+# fonts, not the TeX fonts it would look for first
+MATHJAX = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe,local/local"
+MATHJAX_LOCAL = """\
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], webFont: "STIX-Web", imageFont: null}});
+MathJax.Ajax.loadComplete("[MathJax]/config/local/local.js");
+"""
 PARALLEL = ["-n", "auto", "--dist", "worksteal"]  # pytest-xdist; "-n 0" after it runs serially
 
 
@@ -67,8 +76,10 @@ def ensure_venv(extras: set[str], venv: Path = VENV, base: Path | None = None) -
     if not extras <= have:
         print(f"installing tinygrad_edu and its dependencies into {venv.name} ...", flush=True)
         wanted = ",".join(sorted(extras | have))
-        run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-        run([python, "-m", "pip", "install", "--quiet", "-e", f".[{wanted}]"])
+        # -qq: errors only. pip's warnings here are nothing a learner can act on (the build
+        # backend's notes on how an editable install works, a mirror in pip's own settings)
+        run([python, "-m", "pip", "install", "-qq", "--upgrade", "pip"])
+        run([python, "-m", "pip", "install", "-qq", "-e", f".[{wanted}]"])
         stamp.write_text(" ".join([project, *sorted(extras | have)]))
     return python
 
@@ -153,13 +164,36 @@ def lessons() -> None:
     """Run every lesson top to bottom and write it, with its outputs, as an HTML page."""
     python = ensure_venv(EXTRAS["lessons"])
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
-    run(
-        [python, "-m", "jupyter", "nbconvert", "--to", "html", "--execute"]
-        + ["--output-dir", LESSONS_OUT, "--log-level", "ERROR", *notebooks]
-    )
+    write_pages(python, notebooks, LESSONS_OUT)
     print(f"The lessons as web pages, to open in a browser, in {LESSONS_OUT}:")
     for notebook in notebooks:
         print(f"  {notebook.stem}.html")
+
+
+def write_pages(python: Path, notebooks: list[Path], out: Path, execute: bool = True) -> None:
+    """Each notebook as ``out/NAME.html`` (run first, with ``execute``), its formulas typeset
+    by the MathJax that the package jupyter-server-mathjax ships, copied to ``out/mathjax``:
+    the pages need no network. nbconvert's other web address, require.js, is left out (only
+    interactive widgets use it; the lessons have none)."""
+    find = "import importlib.util as u; print(u.find_spec('jupyter_server_mathjax').origin)"
+    found = subprocess.run([str(python), "-c", find], capture_output=True, text=True)
+    if found.returncode != 0:
+        sys.exit("jupyter-server-mathjax is not installed: pip install -e '.[lessons]'")
+    mathjax = Path(found.stdout.strip()).parent / "static"
+    shutil.copytree(mathjax, out / "mathjax", dirs_exist_ok=True)
+    (out / "mathjax" / "config" / "local").mkdir(exist_ok=True)
+    (out / "mathjax" / "config" / "local" / "local.js").write_text(MATHJAX_LOCAL)
+    with tempfile.TemporaryDirectory() as sockets:
+        # the kernel and nbconvert talk over local sockets (ipc) where the system has them:
+        # over tcp the kernel warns that the traffic is unencrypted, which a learner can do
+        # nothing about
+        ipc = ["--KernelManager.transport=ipc", f"--KernelManager.ip={sockets}/kernel"]
+        run(
+            [python, "-m", "jupyter", "nbconvert", "--to", "html", *["--execute"] * execute]
+            + ["--output-dir", out, "--log-level", "ERROR", *ipc * (os.name != "nt")]
+            + [f"--HTMLExporter.mathjax_url={MATHJAX}", "--HTMLExporter.require_js_url="]
+            + notebooks
+        )
 
 
 if __name__ == "__main__":

@@ -108,3 +108,35 @@ def scalar_rnn(steps):
     loss.label = "loss"
     loss.backward()
     return loss
+
+
+@pytest.fixture
+def every_op():
+    """A graph with a node of each row of the op table, a before b, summed into L."""
+    from tinygrad_edu import Value
+    from tinygrad_edu.ops import OPS
+
+    a, b = Value(1.5, label="a"), Value(0.5, label="b")
+    d = b - a  # -1.0: leaky_relu and abs on their negative side
+    d.label = "d"
+    nodes = [a + b, d, a * b, a / b, -a, a**3, a**b, a.exp(), a.log(), a.tanh(), b.sigmoid()]
+    nodes += [a.relu(), d.leaky_relu(0.1), a.sqrt(), d.abs()]
+    nodes += [Value.sum([a, b, 2.0]), Value.dot([2.0, a, b], [b, 3.0, a])]
+    result = Value.sum(nodes)
+    result.label = "L"
+    assert {node.fn for node in nodes} == set(OPS)
+    return result
+
+
+@pytest.fixture
+def neuron_demo_loss():
+    """The neuron demo's first loss, L = (sigmoid(w·x + b) - 1)² for one sample, and its
+    neuron (``tinygrad-edu demo neuron``): a chain of ops whose graph is ~3,300 px wide."""
+    from tinygrad_edu import Neuron, Value, losses
+
+    neuron = Neuron(3, activation="sigmoid", rng=0)
+    y = neuron([Value(x, label=f"x{i}") for i, x in enumerate([0.5, 0.2, 0.8], start=1)])
+    y.label = "y"
+    loss = losses.mse(y, 1.0)
+    loss.label = "L"
+    return loss, neuron

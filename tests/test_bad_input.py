@@ -1033,6 +1033,13 @@ TABLE = {
         ValueError,
         ("max_nodes", "positive", "0"),
     ),
+    # a lesson's "your turn" check
+    "a your-turn answer with a ... left in it": Bad(
+        lambda _: [0.7, ..., 0.1],
+        tinygrad_edu.attempted,
+        ValueError,
+        ("[0.7, Ellipsis, 0.1]", "still holds a ..."),
+    ),
     # the command line
     "graph with a syntax error": cli(
         ["graph", "x +* y", "--set", "x=1", "--set", "y=2"], ("graph: error", "column 4", "'*'")

@@ -118,6 +118,18 @@ def test_the_pages_hold_blocks_to_test():
     assert {b.page.name for b in BLOCKS} >= {"README.md", "backward.md", "custom-ops.md"}
 
 
+def test_the_readmes_ten_line_neuron_names_its_output():
+    """Its step-through page (render(o, "backprop.html")) is titled by o's name: "o", not an
+    automatic "v5"."""
+    from tinygrad_edu import backprop_steps
+
+    (block,) = [b for b in BLOCKS if b.page.name == "README.md" and "a neuron: tanh" in b.code]
+    namespace: dict = {}
+    exec(block.code, namespace)
+    o = namespace["o"]
+    assert backprop_steps(o).names[-1] == "o"  # the result comes last
+
+
 def test_the_conventions_are_checked():
     code = 'x = 1\nprint(x)  # 1\nprint("a # b")  # a # b\ny = 2  # not a print\n'
     assert stated_outputs(code) == {2: "1", 3: "a # b"}

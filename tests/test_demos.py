@@ -43,6 +43,10 @@ def test_the_neuron_learns_and_its_gradients_are_the_chain_rule_by_hand(tmp_path
     assert_valid_png(result.files[0], min_width=1000, min_height=100)
     page = result.files[1].read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Backprop step by step: L" in page
+    # one name for one thing: the weights and inputs as the formulas name them, w1 and x1
+    for name in ("w1", "w2", "w3", "x1", "x2", "x3", "dL/dw3"):
+        assert name in page, name
+    assert "w.0" not in page and "w.2" not in page
 
 
 def test_feedforward_shows_dl_dz2_is_prediction_minus_truth_and_autograd_is_hand_backprop(
@@ -84,9 +88,11 @@ def test_houses_learns_the_law_and_its_three_layers_are_one_linear_map(tmp_path,
     assert result.effective_weights[0] == pytest.approx(result.least_squares_weights[0], abs=0.1)
     for path in result.files:
         assert_valid_png(path, min_height=250)
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "it/s" not in err  # no progress bar where the output is not a terminal
+    assert "  epoch    loss\n" in out and "|" not in out  # a plain-text table, not Markdown
     for epoch in (0, 20, 40):
-        assert f"| {epoch} | {result.losses[epoch]:.4f} |" in out
+        assert f"\n  {epoch:5d}  {result.losses[epoch]:.4f}\n" in out
     assert "Why three layers are one" in out
 
 

@@ -1,4 +1,5 @@
-"""The step-through page in a real browser: Debian's Chromium, headless, driven by Playwright.
+"""The step-through page, and the lessons' web pages, in a real browser: Debian's Chromium,
+headless, driven by Playwright.
 
 Each page is opened from disk (file://) with every other request refused and counted: the
 count must stay 0. One browser serves the whole session. On a machine without Chromium or
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 
 from tinygrad_edu import Value, backprop_steps, render
+from tinygrad_edu.ops import OPS
 from tinygrad_edu.steps import box_number
 from tinygrad_edu.testing import expressions
 
@@ -103,6 +105,22 @@ class Page:
         )
         return {name: (data, grad, cls) for name, data, grad, cls in rows}
 
+    def go(self, step: int) -> None:
+        self.page.fill("#slider", str(step))
+        assert self.step == step
+
+    def rule_lines(self) -> list[str]:
+        """The panel's lines that give a local derivative's rule."""
+        return self.page.eval_on_selector_all(
+            "#lines li.rule", "lis => lis.map(l => l.textContent)"
+        )
+
+    def cut_off(self) -> list[str]:
+        """What the window does not show whole: a panel or a line cut off or scrolled, a
+        control off screen, a text outside its box in the picture, the current step's value
+        out of the picture's view."""
+        return self.page.evaluate(CUT_OFF)
+
     def panel(self) -> tuple[str, list[str]]:
         head = self.page.text_content("#head")
         lines = self.page.eval_on_selector_all("#lines li", "lis => lis.map(l => l.textContent)")
@@ -117,6 +135,50 @@ class Page:
             name,
         )
         return self.page.inner_text("#details")
+
+
+# the checks of Page.cut_off, in the page: a list of what is not shown whole
+CUT_OFF = """() => {
+    const problems = [], slack = 1;
+    const inside = (r, o) => r.left >= o.left - slack && r.right <= o.right + slack
+        && r.top >= o.top - slack && r.bottom <= o.bottom + slack;
+    const meets = (r, o) => r.left < o.right && o.left < r.right
+        && r.top < o.bottom && o.top < r.bottom;
+    const window_ = { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
+    const root = document.documentElement;
+    if (root.scrollWidth > innerWidth || root.scrollHeight > innerHeight)
+        problems.push("the page scrolls");
+    for (const id of ["panel", "details"]) {
+        const panel = document.getElementById(id), box = panel.getBoundingClientRect();
+        if (panel.scrollHeight > panel.clientHeight + slack
+            || panel.scrollWidth > panel.clientWidth + slack)
+            problems.push(id + " scrolls its text");
+        if (!inside(box, window_)) problems.push(id + " is not all in the window");
+        for (const e of panel.querySelectorAll("li, .head, pre, .phase, #details-kind, .hint"))
+            if (e.getClientRects().length && !inside(e.getBoundingClientRect(), box))
+                problems.push(id + " cuts off: " + e.textContent.slice(0, 50));
+    }
+    for (const e of document.querySelectorAll(".controls > *, .view > *"))
+        if (e.getClientRects().length && !inside(e.getBoundingClientRect(), window_))
+            problems.push("off screen: " + (e.id || e.textContent));
+    const layout = [...document.querySelectorAll("#graph > div")].find((d) => !d.hidden);
+    for (const g of layout.querySelectorAll("g.node")) {
+        const shape = g.querySelector("polygon, ellipse").getBoundingClientRect();
+        const walls = [...g.querySelectorAll("polyline")].map((l) => l.getBoundingClientRect());
+        for (const t of g.querySelectorAll("text")) {
+            const r = t.getBoundingClientRect();
+            if (!inside(r, shape) || walls.some((w) => meets(r, w)))
+                problems.push("text outside its box: " + t.textContent);
+        }
+    }
+    const view = document.getElementById("graph"), seen = view.getBoundingClientRect();
+    const visible = { left: seen.left, top: seen.top, right: seen.left + view.clientWidth,
+                      bottom: Math.min(innerHeight, seen.top + view.clientHeight) };
+    const active = layout.querySelector("g.node.active") || layout.querySelector("g.node");
+    if (!inside(active.getBoundingClientRect(), visible))
+        problems.push("the current value is out of view");
+    return problems;
+}"""
 
 
 @pytest.fixture
@@ -233,7 +295,11 @@ def test_a_reused_value_shows_each_contribution_then_the_sum(open_page, tmp_path
             seen.append((page.records()["x"][1:], page.panel()[1]))
     (first, first_lines), (then, then_lines) = seen  # x's first use, then its last two
     assert first == ("grad 2.0000 + ?", "fresh")  # a running total, more to come
-    assert first_lines == ["dy/dx += 2.0 × 1.0 = 2.0   (use 1 of 3)"]
+    assert first_lines == [
+        "dy/dx += 2.0 × 1.0 = 2.0   (use 1 of 3)",
+        "with the local derivatives of step 2:",
+        "dv1/dx = 2.0",  # x * 2: the constant 2
+    ]
     assert then == ("grad 8.0000", "fresh")
     assert then_lines[:2] == [
         "dy/dx += 3.0 × 1.0 = 3.0   (use 2 of 3; total so far 2.0 + 3.0 = 5.0)",
@@ -282,6 +348,31 @@ def test_an_unrolled_rnn_lights_the_copies_of_its_shared_weights(
     assert "dloss/dw = dloss/d" in details and f"grad {steps.grads[w]!r}" in details
 
 
+TURNED_COPIES = COPIES.replace('id^="c"]:not([id^="cut"])', 'id^="t-c"]:not([id^="t-cut"])')
+
+
+def test_the_turned_layout_of_a_short_rnn_has_its_copies_follow_their_values_too(
+    open_page, tmp_path
+):
+    """A graph small enough for the top-to-bottom layout: its copies, drawn in both layouts,
+    are pending until computed and lit where used in either one."""
+    from conftest import scalar_rnn
+
+    loss = scalar_rnn(8)
+    steps = backprop_steps(loss)
+    page = open_page(render(loss, tmp_path / "rnn8.html"))
+    turned = page.page.evaluate(TURNED_COPIES)
+    assert turned and len(turned) == len(page.page.evaluate(COPIES))
+    assert all("pending" in cls for _, cls in turned)
+    page.page.fill("#slider", str(len(steps.forward)))
+    assert not any("pending" in cls for _, cls in page.page.evaluate(TURNED_COPIES))
+    w = steps.names.index("w")
+    b = next(b for b, step in enumerate(steps.backward) if w in steps.forward[step.value].children)
+    page.page.fill("#slider", str(len(steps.forward) + 2 + b))
+    for copies in (COPIES, TURNED_COPIES):
+        assert [t for t, cls in page.page.evaluate(copies) if "operand" in cls] == ["w (again)"]
+
+
 @settings(max_examples=4, deadline=None)
 @given(expressions())
 def test_a_random_graphs_page_shows_backwards_grads_exactly(browser, expr):
@@ -303,12 +394,158 @@ def test_a_random_graphs_page_shows_backwards_grads_exactly(browser, expr):
             page.close()
 
 
+# --- the rules, no spoilers, nothing cut off, a wide graph --------------------------------------
+
+WINDOWS = [(1024, 700), (1400, 900)]
+
+
+def test_the_page_names_the_rule_of_every_op(every_op, open_page, tmp_path):
+    """Forward, each local derivative is its rule in names, in numbers, then its value;
+    backward, the local derivatives passed on are given again with their rules."""
+    steps = backprop_steps(every_op)
+    page = open_page(render(every_op, tmp_path / "every_op.html"))
+    named = set()
+    for step in steps.forward:
+        if not step.formula:
+            continue
+        page.go(steps.computed_at(step.value))
+        lines = page.rule_lines()
+        assert lines == list(dict.fromkeys(steps.locals_text(step, "|").split("|")))
+        for k, text in enumerate(steps.locals_text(step, "|").split("|")):
+            assert step.rules[k] in text and text.startswith(f"d{steps.names[step.value]}/d")
+        named.add(steps.values[step.value].fn)
+    assert named == set(OPS)
+    page.go(steps.computed_at(steps.names.index("v9")))  # tanh
+    assert page.rule_lines() == ["dv9/da = 1 - v9² = 1 - 0.905148² = 0.180707"]
+    page.go(steps.computed_at(steps.names.index("v16")))  # dot: the other factor of each pair
+    assert page.rule_lines() == [
+        "dv16/da = 3.0",
+        "dv16/db = a = 1.5",
+        "dv16/db = 2.0",
+        "dv16/da = b = 0.5",
+    ]
+    page.go(steps.computed_at(steps.names.index("v15")))  # sum
+    assert page.rule_lines() == ["dv15/da = 1.0", "dv15/db = 1.0"]
+    # backward: the sigmoid passes its gradient on with its local derivative's rule
+    v10 = steps.names.index("v10")
+    (step,) = [s for s in steps.backward if s.value == v10]
+    page.go(steps.passed_at(step))
+    lines = page.panel()[1]
+    assert lines[:2] == [
+        steps.update_text(step.updates[0]),  # dL/db += 0.235004 × 1.0 = 0.235004 (use 5 of 9...
+        f"with the local derivatives of step {steps.computed_at(v10)}:",
+    ]
+    assert page.rule_lines() == ["dv10/db = v10 * (1 - v10) = 0.622459 * (1 - 0.622459) = 0.235004"]
+
+
+def test_a_click_shows_nothing_the_current_step_has_not_computed(
+    neuron_demo_loss, open_page, tmp_path
+):
+    loss, neuron = neuron_demo_loss
+    steps = backprop_steps(loss, params=neuron)
+    page = open_page(render(loss, tmp_path / "neuron.html", params=neuron), width=1024, height=700)
+    b = steps.names.index("b")
+    page.go(19)  # dL/dv3 passing its gradient to y: b's grad is not known yet
+    assert page.records()["b"][1] == "grad ?"
+    details = page.explain("b")
+    assert repr(steps.grads[b]) not in details and "-0.194673" not in details
+    assert "dL/db = dL/dv2 × dv2/db\n   = ? × 1.0\n   = ?\n   where dv2/db = 1.0" in details
+    assert "data 0.0, grad ?" in details
+    page.go(steps.grad_known_at(b))  # now it is: the box and the panel say so together
+    details = page.explain("b")
+    assert page.records()["b"][1] == "grad -0.1947"
+    assert "= (-0.194673) × 1.0\n   = -0.194673" in details and repr(steps.grads[b]) in details
+    # at every step, for every value: the panel shows a number when its box does, not before
+    for k in range(steps.step_count):
+        page.go(k)
+        records = page.records()
+        for i, name in enumerate(steps.names):
+            details = page.explain(name)
+            data, grad, _ = records[name]
+            chain = details.split("\n")
+            assert (data == "data ?") == (f"data {steps.values[i].data!r}," not in details), (
+                k,
+                name,
+            )
+            if steps.forward[i].formula:  # "computed at step 8: v1 = ... = ?" until step 8
+                assert (data == "data ?") == chain[1].endswith("= ?"), (k, name)
+            assert (grad.endswith("?")) == (f"grad {steps.grads[i]!r}" not in details), (k, name)
+            complete = [line for line in chain if line.strip().startswith("= ")][-1:]
+            if i != steps.result:  # the chain rule's last "= ..." line: the sum, or ?
+                assert (complete == ["   = ?"]) == grad.endswith("?"), (k, name, chain)
+
+
+@pytest.mark.parametrize("width, height", WINDOWS)
+@pytest.mark.parametrize("graph", ["readme neuron", "demo neuron"])
+def test_nothing_is_cut_off_at_any_step(
+    graph, width, height, neuron, neuron_demo_loss, open_page, tmp_path
+):
+    """Each panel shows all its text, the controls are on screen, every text of the picture
+    is inside its box and the current value is in view: at every step, with a value's chain
+    rule open, in a small laptop's window and a bigger one."""
+    root, params = (neuron, None) if graph == "readme neuron" else neuron_demo_loss
+    steps = backprop_steps(root, params)
+    page = open_page(
+        render(root, tmp_path / "page.html", params=params), width=width, height=height
+    )
+    page.explain(steps.names[0])
+    for k in range(steps.step_count):
+        page.go(k)
+        assert page.cut_off() == [], (graph, k)
+    lines = page.panel()[1]
+    assert lines[-1] == "Done: every gradient is known, the same as backward()'s."
+    page.page.uncheck("#fit")  # the picture at full size, then turned
+    assert page.cut_off() == []
+    page.page.click("#turn")
+    assert page.cut_off() == []
+
+
+@pytest.mark.parametrize("width, height", WINDOWS)
+def test_a_wide_graph_starts_in_view_and_turns_to_a_readable_whole(
+    width, height, neuron_demo_loss, open_page, tmp_path
+):
+    loss, neuron = neuron_demo_loss
+    page = open_page(
+        render(loss, tmp_path / "neuron.html", params=neuron), width=width, height=height
+    )
+    left_to_right, top_to_bottom = page.page.evaluate(
+        "[...document.querySelectorAll('#graph svg')].map(s => s.width.baseVal.value)"
+    )
+    assert left_to_right > 3_000 and top_to_bottom < 800  # the turned records are stacked
+    assert page.cut_off() == []  # step 0: the result, L, in view
+    view = """() => { const v = document.getElementById("graph");
+        const t = [...v.querySelectorAll("text")]
+            .find((t) => t.getClientRects().length && t.textContent === "L");
+        return [v.scrollWidth <= v.clientWidth, t.getBoundingClientRect().height,
+                document.body.dataset.layout, Number(document.body.dataset.zoom)]; }"""
+    if page.page.evaluate(view)[2] != "TB":
+        page.page.click("#turn")
+    whole, text_height, layout, zoom = page.page.evaluate(view)
+    # the whole graph's width in the window, its text at least as big as the records' text at
+    # 70% of its size, scrolling down only; stepping keeps the current value in view
+    assert whole and layout == "TB" and zoom >= 0.7 and text_height >= 10
+    for k in range(1, backprop_steps(loss).step_count):
+        page.press("ArrowRight")
+        assert page.cut_off() == [], k
+    # zoom in and out, by the buttons and the keys; fit to the window shows all of it
+    page.click("zoom-in")
+    assert float(page.page.get_attribute("body", "data-zoom")) > zoom
+    page.press("-")
+    page.press("-")
+    assert float(page.page.get_attribute("body", "data-zoom")) < zoom
+    page.page.check("#fit")
+    assert page.page.evaluate(
+        "(v => v.scrollWidth <= v.clientWidth && v.scrollHeight <= v.clientHeight)"
+        "(document.getElementById('graph'))"
+    )
+    page.page.click("#turn")
+    assert page.page.get_attribute("body", "data-layout") == "LR"
+
+
 # --- big graphs, pictures, hostile labels, notebooks -------------------------------------------
 
 
-def test_a_2000_value_chain_drawn_whole_loads_and_reaches_its_last_step(
-    open_page, tmp_path
-):
+def test_a_2000_value_chain_drawn_whole_loads_and_reaches_its_last_step(open_page, tmp_path):
     y = Value(0.5, label="x")
     for _ in range(1_999):
         y = y * 1.0
@@ -422,3 +659,51 @@ show_backprop(y)
     (x * w).tanh().backward()
     grads = frame.locator('g.node[id^="v"] text:nth-of-type(3)').all_text_contents()
     assert f"grad {box_number(x.grad)}" in grads and f"grad {box_number(w.grad)}" in grads
+
+
+# --- the lessons as web pages (python3 tasks.py lessons) ---------------------------------------
+
+# a formula in a lesson's Markdown: $$ display $$ or $ inline $
+FORMULA = re.compile(r"\$\$.+?\$\$|\$[^$]+\$", re.DOTALL)
+
+
+def test_the_lesson_pages_typeset_every_formula_offline(browser, tmp_path):
+    """tasks.py writes the pages with MathJax beside them: opened from disk with every request
+    off the disk refused, each page typesets every formula of its lesson, without a TeX error,
+    and no $ of the LaTeX source is left in the text."""
+    import importlib.util
+    import sys
+
+    import nbformat
+
+    if importlib.util.find_spec("jupyter_server_mathjax") is None:
+        need("jupyter-server-mathjax: pip install -e '.[lessons]'")
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    tasks = runpy.run_path(str(ROOT / "tasks.py"))
+    tasks["write_pages"](Path(sys.executable), notebooks, tmp_path, execute=False)  # math only
+    refused: list[str] = []
+    for notebook in notebooks:
+        markdown = [c.source for c in nbformat.read(notebook, 4).cells if c.cell_type == "markdown"]
+        formulas = sum(len(FORMULA.findall(text)) for text in markdown)
+        context = browser.new_context()
+        page = context.new_page()
+        page.route("**/*", lambda route: _only_files(route, refused))
+        page.goto((tmp_path / f"{notebook.stem}.html").as_uri())
+        page.wait_for_function("window.MathJax && MathJax.isReady", timeout=60_000)
+        errors = page.evaluate(
+            """() => new Promise(done => MathJax.Hub.Queue(
+                () => done(MathJax.Hub.getAllJax().map(jax => Boolean(jax.texError)))))"""
+        )
+        text = " ".join(page.locator(".jp-MarkdownCell").all_inner_texts())
+        context.close()
+        assert refused == [], notebook.name
+        assert len(errors) == formulas and not any(errors), (notebook.name, formulas, errors)
+        assert "$" not in text, notebook.name
+
+
+def _only_files(route, refused: list[str]) -> None:
+    if route.request.url.startswith("file://"):
+        route.continue_()
+    else:
+        refused.append(route.request.url)
+        route.abort()

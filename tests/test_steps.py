@@ -1,5 +1,7 @@
 """The step model (tinygrad_edu.steps): backprop step by step, exactly backward()'s numbers."""
 
+import math
+import re
 import struct
 import time
 import tracemalloc
@@ -9,11 +11,13 @@ from hypothesis import given
 
 from tinygrad_edu import MLP, Neuron, Value, backprop_steps, losses, op
 from tinygrad_edu.engine import interior_nodes_children_first
+from tinygrad_edu.ops import OPS
 from tinygrad_edu.steps import (
     STEPS_LIMIT,
     GraphTooLargeError,
     formula,
     forward_order,
+    number,
     value_names,
 )
 from tinygrad_edu.testing import expressions
@@ -47,7 +51,8 @@ def test_the_neuron_step_by_step(neuron):
         "o = tanh(v4) = tanh(0.881374) = 0.707107",
     ]
     assert steps.forward_text(steps.forward[0]) == "x1 = 2.0"
-    assert steps.locals_text(steps.forward[5]) == "dv1/dx1 = -3.0, dv1/dw1 = 2.0"
+    assert steps.locals_text(steps.forward[5]) == "dv1/dx1 = w1 = -3.0, dv1/dw1 = x1 = 2.0"
+    assert steps.local_text(steps.forward[-1], 0) == "do/dv4 = 1 - o² = 1 - 0.707107² = 0.5"
     # backward: o, v4, v3, v1, v2, each passing its gradient to its operands
     assert [steps.names[s.value] for s in steps.backward] == ["o", "v4", "v3", "v1", "v2"]
     v1 = steps.backward[3]
@@ -58,7 +63,12 @@ def test_the_neuron_step_by_step(neuron):
     ]
     x1 = v1.updates[0]
     assert (x1.local, x1.contribution, x1.before) == (-3.0, x1.local * x1.upstream, 0.0)
-    assert steps.chain_rule(0) == ["do/dx1 = do/dv1 × dv1/dx1", "= 0.5 × (-3.0)", "= -1.5"]
+    assert steps.chain_rule(0) == [
+        "do/dx1 = do/dv1 × dv1/dx1",
+        "= 0.5 × (-3.0)",
+        "= -1.5",
+        "where dv1/dx1 = w1 = -3.0",
+    ]
     assert steps.complete_after[steps.names.index("x1")] == 3
     assert steps.complete_after[steps.result] == -1
     assert steps.step_count == 1 + 10 + 1 + 5
@@ -116,6 +126,8 @@ def test_a_reused_value_accumulates_one_contribution_per_use():
         "= 1.0 × 1.0 + 1.0 × 3.0 + 1.0 × 3.0",
         "= 1.0 + 3.0 + 3.0",
         "= 7.0",
+        "where dy/dx = 1.0",  # y = v1 + x: the local derivative, by its direct use
+        "      dv1/dx = x = 3.0",  # x * x: once for both of its uses
     ]
     assert steps.grads[0] == 7.0
 
@@ -154,6 +166,114 @@ def test_the_steps_start_from_zero_as_after_zero_grad_whatever_the_grads_hold():
     loss.backward()
     assert [bits(g) for g in steps.grads] == [bits(v.grad) for v in steps.values]
     assert "layers.0.neurons.2.w.1" in steps.names  # parameters named as in the Module
+
+
+def evaluate(text, names):
+    """A rule text as Python (² a square, sign the sign) with ``names`` bound to numbers."""
+    text = re.sub(r"(\([^()]*\)|[\w.]+)²", r"(\1) ** 2", text).replace("sign(", "_sign(")
+    return eval(text, {"log": math.log, "_sign": lambda x: (x > 0) - (x < 0)}, names)
+
+
+def test_each_local_derivative_is_its_rule_in_names_then_in_numbers_then_its_value(
+    neuron_demo_loss,
+):
+    loss, neuron = neuron_demo_loss
+    steps = backprop_steps(loss, params=neuron)
+    texts = {text for step in steps.forward for text in steps.locals_text(step, "|").split("|")}
+    assert {
+        "dy/dv2 = y * (1 - y) = 0.595813 * (1 - 0.595813) = 0.24082",
+        # 2 × (-0.404187) is -0.808374: v3 with the digits that give -0.808375 by hand
+        "dv4/dv3 = 2.0 * v3 ** (2.0 - 1) = 2.0 * (-0.40418738) ** (2.0 - 1) = -0.808375",
+        "dv1/dw.0 = x1 = 0.5",  # a dot product's rule: the other factor
+        "dv1/dx2 = w.1 = -0.0934122",
+        "dv2/db = 1.0",  # a rule that is a number is the value itself: said once
+    } <= texts
+
+
+def test_the_rule_texts_of_every_op_compute_the_local_derivative_they_stand_beside(every_op):
+    """Each rule text, in names (with the graph's numbers bound to them) and in numbers,
+    evaluates to the local derivative printed after it: what a learner checks by hand."""
+    steps = backprop_steps(every_op)
+    data = {name: value.data for name, value in zip(steps.names, steps.values)}
+    checked = set()
+    for step in steps.forward:
+        for k, local in enumerate(step.local_grads):
+            names, numbers = step.rules[k], step.rule_numbers[k]
+            assert math.isclose(evaluate(names, data), local, rel_tol=1e-12), names
+            assert number(evaluate(numbers, {})) == number(local), numbers
+            text = steps.local_text(step, k)
+            assert text.endswith(f" = {number(local)}") or text.endswith(f"= {names}")
+            assert names in text  # the rule in names, unless it is the number itself
+            checked.add(steps.values[step.value].fn)
+    assert checked == set(OPS)
+    by_op = {steps.values[s.value].op: steps.locals_text(s) for s in steps.forward[2:-1]}
+    assert by_op["tanh"] == "dv9/da = 1 - v9² = 1 - 0.905148² = 0.180707"
+    assert by_op["/"] == "dv3/da = 1 / b = 1 / 0.5 = 2.0, dv3/db = -v3 / b = -3.0 / 0.5 = -6.0"
+    assert by_op["abs"] == "dv14/dd = sign(d) = sign(-1.0) = -1.0"
+    assert by_op["leaky_relu"] == (
+        "dv12/dd = (1 if d > 0 else 0.1) = (1 if (-1.0) > 0 else 0.1) = 0.1"
+    )
+    assert by_op["sum"] == "dv15/da = 1.0, dv15/db = 1.0"
+    # dot([2.0, a, b], [b, 3.0, a]): d/dw_i = x_i, d/dx_i = w_i, constants among the operands
+    assert by_op["dot"] == "dv16/da = 3.0, dv16/db = a = 1.5, dv16/db = 2.0, dv16/da = b = 0.5"
+
+
+def test_a_rule_in_numbers_has_the_digits_that_give_its_value_by_hand():
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    o = (x * w).tanh()  # saturated: 1 - 0.999988² would give 2.4e-05
+    o.label = "o"
+    steps = backprop_steps(o)
+    text = steps.local_text(steps.forward[-1], 0)
+    assert text == "do/dv1 = 1 - o² = 1 - (-0.999987711651)² = 2.45765e-05"
+    assert number(1 - 0.999987711651**2) == "2.45765e-05"
+    every = backprop_steps(Value.sum([(Value(0.1 * i) * 7).sigmoid() for i in range(1, 30)]))
+    for step in every.forward:  # each sigmoid's rule, worked out from its numbers as shown
+        for k, local in enumerate(step.local_grads):
+            assert number(evaluate(step.rule_numbers[k], {})) == number(local), step
+
+
+@given(expressions(max_inputs=3, max_steps=8))
+def test_every_rule_in_numbers_gives_its_local_derivative_by_hand(expr):
+    out = expr([Value(x) for x in expr.inputs])
+    steps = backprop_steps(out)
+    for step in steps.forward:
+        for k, local in enumerate(step.local_grads):
+            by_hand = evaluate(step.rule_numbers[k], {})
+            assert number(by_hand) == number(local), (step.rule_numbers[k], local)
+
+
+def test_an_op_without_a_rule_text_shows_its_number_and_one_with_shows_its_rule():
+    @op
+    def cube(x):
+        return x**3, (3 * x**2,)
+
+    @op(rule=("3 * x²",))
+    def cube_with_rule(x):
+        return x**3, (3 * x**2,)
+
+    x = Value(2.0, label="x")
+    plain, ruled = backprop_steps(cube(x)), backprop_steps(cube_with_rule(x))
+    assert plain.local_text(plain.forward[-1], 0) == "dv1/dx = 12.0"
+    assert ruled.local_text(ruled.forward[-1], 0) == "dv1/dx = 3 * x² = 3 * 2.0² = 12.0"
+
+
+def test_the_chain_rule_says_from_which_step_each_number_is_known(neuron):
+    steps = backprop_steps(neuron)
+    x1, v1 = steps.names.index("x1"), steps.names.index("v1")
+    assert steps.computed_at(v1) == 6 and steps.grad_known_at(v1) == 14
+    assert steps.grad_known_at(x1) == 15 and steps.grad_known_at(steps.result) == 11
+    assert steps.chain_rule_parts(x1) == [
+        [("do/dx1 = do/dv1 × dv1/dx1", 0)],
+        [("= ", 0), ("0.5", 14), (" × ", 0), ("(-3.0)", 6)],  # v1's grad; v1's local
+        [("= ", 0), ("-1.5", 15)],  # when v1 passes it on
+        [("where ", 0), ("dv1/dx1 = w1 = ", 0), ("-3.0", 6)],
+    ]
+    # the step after which each grad is complete, as the boxes show it
+    for i in range(len(steps.values)):
+        known = steps.grad_known_at(i)
+        assert steps.chain_rule_parts(i)[-1 if i == steps.result else 2][1][1] == known
+        if i != steps.result:
+            assert known == steps.passed_at(steps.backward[steps.complete_after[i]])
 
 
 def test_formulas_write_every_constant_and_setting():
@@ -223,7 +343,10 @@ def test_the_table_numbers_the_steps_as_the_page_does(neuron):
     table = str(steps)
     assert table.startswith("Forward pass")
     assert "   6  v1 = x1 * w1 = 2.0 * (-3.0) = -6.0\n" in table
-    assert "         local derivatives: dv1/dx1 = -3.0, dv1/dw1 = 2.0\n" in table
+    assert (  # one local derivative a line
+        "          local derivatives: dv1/dx1 = w1 = -3.0\n"
+        "                             dv1/dw1 = x1 = 2.0\n"
+    ) in table
     assert "  11  do/do = 1.0: the result changes one for one with itself\n" in table
     assert "  15  do/dv1 = 0.5, passed on to v1's operands\n" in table
     assert "        do/dx1 += (-3.0) × 0.5 = -1.5\n" in table

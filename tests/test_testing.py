@@ -26,6 +26,16 @@ def test_expressions_build_graphs_that_evaluate_within_bounds(expr):
     assert len(expr.steps) >= 1
 
 
+@settings(max_examples=200)
+@given(expressions())
+def test_every_step_of_an_expression_reaches_its_output(expr):
+    """No dead code in the program a failure shows: each step's result is an operand of a
+    later step, but the last, which is the output."""
+    n = len(expr.inputs)
+    operands = {i for step in expr.steps for i in step.operands if isinstance(i, int)}
+    assert set(range(n, n + len(expr.steps) - 1)) <= operands, expr
+
+
 def test_expressions_reuse_nodes():
     found = []
 

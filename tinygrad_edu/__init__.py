@@ -30,6 +30,7 @@ from .jit import CaptureEvictedWarning, CaptureMismatchError, jit
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
 from .steps import backprop_steps
+from .your_turn import attempted
 
 if TYPE_CHECKING:
     from . import reference
@@ -88,6 +89,7 @@ __all__ = [
     "Module",
     "Neuron",
     "Value",
+    "attempted",
     "backprop_steps",
     "cyclic_gc_paused",
     "decode",

@@ -38,7 +38,9 @@ class Op:
     :func:`formula`); ``operator`` is the Python function that spells it (None for the ops
     called as methods: ``x.exp()``); ``commutative``: the order of the operands changes
     nothing; ``rule``: the text of each local derivative in the names of the row's
-    ``variables`` (its operands, its settings and ``out``), for the step-through page.
+    ``variables`` (its operands, its settings and ``out``), for the step-through page,
+    written with the arithmetic of ``derivatives`` (d(a/b)/db is ``-out / b``, as computed),
+    so that a learner who works it out from the numbers shown gets the number shown.
 
     Where it is defined: ``domain`` says it, for error messages; ``kinks`` are where (in its
     first operand) its derivative jumps; ``smooth`` where it is smooth with room to spare, so
@@ -78,10 +80,15 @@ class Op:
 
     @property
     def variables(self) -> tuple[str, ...]:
-        """The names its rule texts use: the operands, the settings, then ``out``
-        (an n-ary row's operand i of part p is named by its rule: ``x_i``, ``w_i``)."""
+        """The names its rule texts use: the operands, the settings, then ``out``. An n-ary
+        row names operand i of each part by its derivatives' parameter, ``*ws_xs_out``:
+        ``("w_i", "x_i", "out")``, so that dot's rule d/dw_i is ``"x_i"``."""
         parameters = inspect.signature(self.derivatives).parameters.values()
-        return tuple(p.name for p in parameters if p.kind is not p.VAR_POSITIONAL) or ("out",)
+        names = [p.name for p in parameters if p.kind is not p.VAR_POSITIONAL]
+        if self.arity is None:
+            (rest,) = [p.name for p in parameters if p.kind is p.VAR_POSITIONAL]
+            names = [f"{part[:-1]}_i" for part in rest.split("_")[:-1]] + ["out"]
+        return tuple(names) or ("out",)
 
     def evaluate(self, *numbers: float) -> tuple[float, tuple]:
         """The value and its local derivatives, for plain numbers."""
@@ -186,14 +193,14 @@ SIGMOID = Op("sigmoid", sigmoid,               lambda x, out: (out * (1 - out),)
 # (x > 0) is True or False, 1 or 0 (elementwise for an array): relu(x) = x (x > 0), and + 0.0
 # turns the -0.0 that a negative x times 0 gives into 0.0
 RELU = Op("relu", lambda x: x * (x > 0) + 0.0, lambda x, out: ((x > 0) * 1.0,),
-          rule=("1 if x > 0 else 0",), kinks=(0.0,))
+          rule=("(1 if x > 0 else 0)",), kinks=(0.0,))
 LEAKY_RELU = Op("leaky_relu", lambda x, s: x * (x > 0) + s * x * (x <= 0),
                 lambda x, s, out: ((x > 0) * 1.0 + (x <= 0) * s,),
-                settings=("slope",), rule=("1 if x > 0 else s",), kinks=(0.0,))
+                settings=("slope",), rule=("(1 if x > 0 else s)",), kinks=(0.0,))
 SQRT = Op("sqrt", sqrt,                        lambda x, out: (0.5 / out,),
-          rule=("0.5 / out",), domain="x > 0", smooth=lambda x: x > 0.1)
+          rule=("1 / (2 * out)",), domain="x > 0", smooth=lambda x: x > 0.1)
 ABS = Op("abs", abs,                           lambda x, out: ((x > 0) * 1.0 - (x < 0) * 1.0,),
-         rule=("1 if x > 0 else -1 if x < 0 else 0",), kinks=(0.0,))
+         rule=("sign(x)",), kinks=(0.0,))
 SUM = Op("sum", exact_sum,                     lambda *xs_out: (1.0,) * (len(xs_out) - 1),
          arity=None, symbol="+", commutative=True, rule=("1",))
 DOT = Op("dot", exact_dot,                     lambda *ws_xs_out: other_factors(ws_xs_out),
@@ -261,10 +268,33 @@ def rule_with(
 
     def replace(match: re.Match) -> str:
         x = values[match.group(0)]
-        return term(x if isinstance(x, str) else number(x))
+        text = x if isinstance(x, str) else number(x)
+        start, end = match.start(), match.end()  # alone in parentheses already: sign(-1.0)
+        alone = match.string[start - 1 : start] == "(" and match.string[end : end + 1] == ")"
+        return text if alone else term(text)
 
     if not values:
         return row.rule[position]
     names = "|".join(re.escape(name) for name in sorted(values, key=len, reverse=True))
     # whole names only: "x" in "exp(x)" but not in "exp"; (not \b: "²" counts as a letter)
     return re.sub(rf"(?<![A-Za-z0-9_])(?:{names})(?![A-Za-z0-9_])", replace, row.rule[position])
+
+
+def local_rule(
+    row: Op,
+    k: int,
+    operands: Sequence[str | float],
+    settings: Sequence[float],
+    out: str | float,
+    number: Callable[[float], str] = repr,
+) -> str:
+    """The rule of d out / d operands[k], written with the operands, the settings and ``out``
+    as given (names or numbers, see :func:`rule_with`): for ``o = tanh(n)``,
+    ``local_rule(TANH, 0, ["n"], [], "o") == "1 - o²"``; for a dot of n pairs, operand k is
+    ``w_i`` or ``x_i`` of pair i = k mod n. "" for a row without rule texts."""
+    names = row.variables[:-1]
+    if row.arity is not None:
+        return rule_with(row, k, dict(zip(row.variables, [*operands, *settings, out])), number)
+    n = len(operands) // row.parts  # the operands come part by part: w_1..w_n, x_1..x_n
+    values = {name: operands[part * n + k % n] for part, name in enumerate(names)}
+    return rule_with(row, k // n, {**values, "out": out}, number)

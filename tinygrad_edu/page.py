@@ -20,37 +20,57 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from importlib import resources
 
-from .steps import BackpropSteps, box_number
+from .steps import BackpropSteps, ForwardStep, box_number, number
 
 TEMPLATE = "stepthrough.html"
 _SLOT = re.compile(r"/\*\{(\w+)\}\*/")  # /*{NAME}*/ in the template
 _SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 # what Graphviz writes that the page does without: comments and tooltips naming the DOT ids,
 # and two attributes on every text that the page's CSS sets once (a big page loads faster)
+_SVG_ID = re.compile(r' id="([^"]*)"')  # labels are escaped: no id=" in any text
 _SVG_SPARE = re.compile(
     r'<!--.*?-->\n?|<title>[^<]*</title>\n?| xml:space="preserve"| font-family="[^"]*"'
 )
 
 
-def page_html(steps: BackpropSteps, svg: str, drawn: Sequence[int], note: str = "") -> str:
+def page_html(
+    steps: BackpropSteps,
+    svg: str,
+    drawn: Sequence[int],
+    note: str = "",
+    turned: tuple[str, str] | None = None,
+) -> str:
     """The page for ``steps`` and the graph's ``svg`` (as ``viz`` draws it, with ids ``v{i}``,
     ``op{i}``, ``e{i}_{k}``, ``r{i}``), where ``drawn[j]`` is the record number of
-    ``steps.values[j]`` in the picture (-1: left out, see ``note``)."""
+    ``steps.values[j]`` in the picture (-1: left out, see ``note``). ``turned``: the same
+    picture laid out the other way, ``(rankdir, svg)``, for the page's "turn" button."""
     template = resources.files(__package__).joinpath(TEMPLATE).read_text(encoding="utf-8")
     (script,) = _SCRIPT.findall(template)
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     result = steps.names[steps.result]
+    direction, other = turned or ("", "")
+    data = _page_data(steps, drawn, note)
+    data["layouts"] = [""]  # the pictures' directions: the turned one's and its opposite
+    if other:
+        data["layouts"] = ["LR" if direction in ("TB", "BT") else "TB", direction]
     slots = {
         "TITLE": html.escape(f"Backprop step by step: {result}"),
         "RESULT": html.escape(result),
         "CSP": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'",
-        "SVG": _SVG_SPARE.sub("", svg[svg.index("<svg") :]),
-        "DATA": _json_in_html(_page_data(steps, drawn, note)),
+        "SVG": _picture(svg),
+        # the second picture's ids after "t-": the page's script finds its records by them
+        "TURNED": _SVG_ID.sub(r' id="t-\1"', _picture(other)) if other else "",
+        "DATA": _json_in_html(data),
     }
     return _SLOT.sub(lambda m: slots[m.group(1)], template)
+
+
+def _picture(svg: str) -> str:
+    """An SVG from Graphviz as the page holds it: from its <svg> on, without what it spares."""
+    return _SVG_SPARE.sub("", svg[svg.index("<svg") :])
 
 
 def _json_in_html(data: object) -> str:
@@ -60,16 +80,22 @@ def _json_in_html(data: object) -> str:
 
 
 def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
-    """What the page's script shows, every number already written as text."""
+    """What the page's script shows, every number already written as text. A text that the
+    steps compute is kept with the step that computes it, ``[text, step]``, so that before
+    that step the page shows ``?`` in its place (see :func:`_parts`)."""
     values = []
     for i, (value, name) in enumerate(zip(steps.values, steps.names)):
         forward = steps.forward[i]
-        if i == steps.result:
-            kind = "the result: " + (steps.forward_text(forward) if forward.formula else "a leaf")
-        elif forward.formula:
-            kind = ""  # computed: the page shows its forward step's formula
+        if forward.formula:
+            # "computed at step 6: v1 = x1 * w1 = " and, from step 6, "2.0 * (-3.0) = -6.0"
+            computed = f"{forward.numbers} = {number(forward.result)}"
+            text = steps.forward_text(forward)
+            at = steps.computed_at(i)
+            kind = f"{'the result, ' if i == steps.result else ''}computed at step {at}: "
+            parts = [(kind + text[: -len(computed)], 0), (computed, at)]
         else:
-            kind = "a leaf: a number given to the graph (an input or a parameter)"
+            kind = "the result, " if i == steps.result else ""
+            parts = [(kind + "a leaf: a number given to the graph (an input or a parameter)", 0)]
         values.append(
             {
                 "n": name,
@@ -80,8 +106,8 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
                 "g": f"grad {box_number(steps.grads[i])}",
                 "x": repr(value.data),
                 "gx": repr(steps.grads[i]),
-                "k": kind,
-                "r": steps.chain_rule(i),
+                "k": _parts(parts),
+                "r": [_parts(line) for line in steps.chain_rule_parts(i)],
             }
         )
     completed: list[list[int]] = [[] for _ in steps.backward]
@@ -92,8 +118,11 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
     page_steps: list[dict] = [
         {
             "p": "start",
+            "v": steps.result,
             "h": "Nothing is computed yet: every value shows ? for its data and its grad.",
             "l": [
+                f"The result, {steps.names[steps.result]} (the box with the thick frame), is the "
+                "value whose gradient backprop computes, with respect to every value before it.",
                 "Press Next (or →) to run the forward pass: the leaves (the numbers given) "
                 "first, then each value from its operands.",
             ],
@@ -101,9 +130,8 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
     ]
     for step in steps.forward:
         if step.formula:
-            lines = [
-                f"Local derivatives, kept for the backward pass: {steps.locals_text(step)}",
-            ]
+            lines = ["Its local derivatives, kept for the backward pass:"]
+            lines += _rules(steps, step, range(len(step.children)))
         else:
             lines = ["A leaf: a number given to the graph (an input or a parameter)."]
         text = steps.forward_text(step)
@@ -121,12 +149,17 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
         }
     )
     for b, step in enumerate(steps.backward):
+        lines = [steps.update_text(u) for u in step.updates]
+        if step.updates:  # the updates are made edge by edge, in the order of the children
+            forward = steps.forward[step.value]
+            lines.append(f"with the local derivatives of step {steps.computed_at(step.value)}:")
+            lines += _rules(steps, forward, range(len(step.updates)))
         page_steps.append(
             {
                 "p": "backward",
                 "v": step.value,
                 "h": steps.backward_text(step),
-                "l": [steps.update_text(u) for u in step.updates],
+                "l": lines,
                 "u": [[u.child, f"grad {box_number(u.after)} + ?"] for u in step.updates],
                 "f": completed[b],
             }
@@ -137,6 +170,27 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
         "values": values,
         "steps": page_steps,
     }
+
+
+def _rules(steps: BackpropSteps, step: ForwardStep, edges: Iterable[int]) -> list[dict]:
+    """The local derivatives of ``step``'s ``edges``, each once, as lines set apart."""
+    texts = dict.fromkeys(steps.local_text(step, k) for k in edges)
+    return [{"t": text, "c": "rule"} for text in texts]
+
+
+def _parts(parts: Sequence[tuple[str, int]]) -> list:
+    """A line of texts for the page: a text known from the start as such, a text known from
+    step k on as ``[text, k]`` (the page shows ``?`` before), neighbours known alike joined."""
+    line: list = []
+    for text, step in parts:
+        last = line[-1] if line else None
+        if not step and isinstance(last, str):
+            line[-1] = last + text
+        elif step and isinstance(last, list) and last[1] == step:
+            last[0] += text
+        else:
+            line.append([text, step] if step else text)
+    return line
 
 
 class BackpropPage:

@@ -33,7 +33,7 @@ gigabytes for a million values).
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Union
 
@@ -57,10 +57,10 @@ class GraphTooLargeError(ValueError):
 # --- names and numbers as the steps write them --------------------------------------------------
 
 
-def number(x: float) -> str:
+def number(x: float, digits: int = 6) -> str:
     """A number as the steps write it: 6 significant digits, with a point or an exponent
     ("2.0", "-1.5", "0.707107", "1e-07"). The page and ``repr`` give the exact value."""
-    text = f"{x + 0.0:.6g}"  # + 0.0: no "-0"
+    text = f"{x + 0.0:.{digits}g}"  # + 0.0: no "-0"
     return text if "." in text or "e" in text else text + ".0"
 
 
@@ -86,13 +86,56 @@ def formula(node: Value, operands: Sequence[str | float]) -> str:
         formula(Value.dot([w1, w2], [x1, x2]), ["w1", "w2", "x1", "x2"])
             == "w1 * x1 + w2 * x2"
     """
+    row, written, settings = _written(node, operands)
+    return ops.formula(row, written, settings, number)
+
+
+def rules_in_numbers(node: Value) -> tuple[str, ...]:
+    """:func:`rules` with node's numbers put in, each written with the fewest digits (6 or
+    more) that give the local derivative's own 6 digits again when a learner works the rule
+    out by hand: ``1 - 0.707107² = 0.5``, but ``1 - (-0.999987711651)² = 2.45765e-05``,
+    where 6 digits would give 2.4e-05."""
+    children = [c.data for c in node.children]
+    row, numbers, settings = _written(node, children)
+    wanted = [number(g) for g in node.local_grads]
+    positions = [k for k, a in enumerate(node.args[: len(numbers)]) if isinstance(a, Value)]
+    for digits in (6, 8, 10, 12, 17):
+        rounded = [float(number(x, digits)) for x in (*numbers, node.data)]
+        try:  # the row's own rule, with the numbers as written
+            derivatives = row.derivatives(*rounded[:-1], *settings, rounded[-1])
+        except Exception:  # an @op whose rule takes Values only, or has none: 6 digits
+            break
+        if [number(derivatives[k]) for k in positions] == wanted:
+            break
+    return rules(node, children, node.data, functools.partial(number, digits=digits))
+
+
+def rules(
+    node: Value,
+    operands: Sequence[str | float],
+    out: str | float,
+    write: Callable[[float], str] = number,
+) -> tuple[str, ...]:
+    """The rule of each local derivative d node / d child (:func:`ops.local_rule`), with
+    ``operands[k]`` for its k-th child, ``out`` for the node, and each constant and setting
+    as its number; "" where the op gives no rule text::
+
+        rules(x.tanh(), ["x"], "y") == ("1 - y²",)      rules(x * 2, ["x"], "y") == ("2.0",)
+        rules(x ** 2, ["x"], "y") == ("2.0 * x ** (2.0 - 1)",)
+    """
+    row, written, settings = _written(node, operands)
+    children = [k for k, a in enumerate(node.args[: len(written)]) if isinstance(a, Value)]
+    return tuple(ops.local_rule(row, k, written, settings, out, write) for k in children)
+
+
+def _written(node: Value, operands: Sequence[str | float]) -> tuple[ops.Op, list, tuple]:
+    """node's row, its operands with ``operands[k]`` for its k-th child, and its settings."""
     row = node.fn
     if row is None:
         raise ValueError(f"a leaf has no formula: {node!r}")
     k = row.operand_count(len(node.args))
     given = iter(operands)
-    written = [next(given) if isinstance(a, Value) else a for a in node.args[:k]]
-    return ops.formula(row, written, node.args[k:], number)
+    return row, [next(given) if isinstance(a, Value) else a for a in node.args[:k]], node.args[k:]
 
 
 def forward_order(root: Value) -> list[Value]:
@@ -183,6 +226,14 @@ def value_names(values: Sequence[Value], params: Params = None) -> dict[Value, s
 # --- the steps -------------------------------------------------------------------------------
 
 
+def _is_number(text: str, value: str) -> bool:
+    """Whether ``text`` is the number ``value`` written alone: "1" or "(-3.0)" for "-3.0"."""
+    try:
+        return float(text.removeprefix("(").removesuffix(")")) == float(value)
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class ForwardStep:
     """One value computed: ``values[value] = formula = numbers = result``, with the local
@@ -194,6 +245,10 @@ class ForwardStep:
     result: float
     children: tuple[int, ...]  # the Value operands, in operand order (a reused one twice)
     local_grads: tuple[float, ...]  # one per child
+    # the rule of each local derivative in names ("1 - o²") and in numbers ("1 - 0.707107²");
+    # "" where the op gives no rule text
+    rules: tuple[str, ...] = ()
+    rule_numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,12 +314,28 @@ class BackpropSteps:
         parts = [name] + ([step.formula] if step.formula != name else []) + [step.numbers]
         return " = ".join(parts + [result])
 
-    def locals_text(self, step: ForwardStep) -> str:
-        """The local derivatives: ``dv1/dx1 = -3.0, dv1/dw1 = 2.0``."""
-        name = term(self.names[step.value])
-        return ", ".join(
-            f"d{name}/d{term(self.names[c])} = {number(g)}"
-            for c, g in zip(step.children, step.local_grads)
+    def locals_text(self, step: ForwardStep, separator: str = ", ") -> str:
+        """The local derivatives: ``dv1/dx1 = w1 = -3.0, dv1/dw1 = x1 = 2.0``."""
+        return separator.join(self.local_text(step, k) for k in range(len(step.children)))
+
+    def local_text(self, step: ForwardStep, k: int) -> str:
+        """The local derivative d value / d children[k]: its rule in names, then in numbers,
+        then its value, ``do/dv4 = 1 - o² = 1 - 0.707107² = 0.5``, each form once
+        (``dv1/dx1 = w1 = -3.0``); the number alone where the op gives no rule text."""
+        return "".join(self.local_parts(step, k))
+
+    def local_parts(self, step: ForwardStep, k: int) -> tuple[str, str]:
+        """:meth:`local_text` in two parts: what the graph says, ``do/dv4 = 1 - o² = ``,
+        and what the forward step computes, ``1 - 0.707107² = 0.5``."""
+        value = number(step.local_grads[k])
+        symbols, numbers = (step.rules[k], step.rule_numbers[k]) if step.rules else ("", "")
+        if symbols == numbers or _is_number(numbers, value):  # "1", "(-3.0)": the value itself
+            numbers = ""
+        if _is_number(symbols, value):
+            symbols = ""
+        known = f"d{term(self.names[step.value])}/d{term(self.names[step.children[k]])} = "
+        return known + (f"{symbols} = " if symbols else ""), (
+            f"{numbers} = {value}" if numbers else value
         )
 
     def backward_text(self, step: BackwardStep) -> str:
@@ -310,22 +381,65 @@ class BackpropSteps:
 
     def chain_rule(self, i: int) -> list[str]:
         """The whole chain rule of values[i]: its gradient as the sum over its uses u of
-        dL/du × du/dx, in symbols, then in numbers, then added up."""
+        dL/du × du/dx, in symbols, then in numbers, then added up; then each local
+        derivative's rule (:meth:`local_text`)::
+
+            do/dx1 = do/dv1 × dv1/dx1
+            = 0.5 × (-3.0)
+            = -1.5
+            where dv1/dx1 = w1 = -3.0
+        """
+        return ["".join(text for text, _ in line) for line in self.chain_rule_parts(i)]
+
+    def chain_rule_parts(self, i: int) -> list[list[tuple[str, int]]]:
+        """:meth:`chain_rule`, each line in parts ``(text, step)``: the step from which the
+        text is known (numbered as the page numbers them, 0: from the start), so that the page
+        shows ``?`` for what the current step has not computed yet."""
+        d = self.d(i)
         if i == self.result:
-            return [f"{self.d(i)} = 1.0 (the result, with respect to itself)"]
+            known = self.grad_known_at(i)
+            return [[(f"{d} = ", 0), ("1.0", known), (" (the result, with respect to itself)", 0)]]
         name = term(self.names[i])
-        symbols, factors, products = [], [], []
+        symbols: list[str] = []
+        factors: list[tuple[str, int]] = [("= ", 0)]
+        products: list[tuple[str, int]] = [("= ", 0)]
+        where: dict[tuple[str, str, int], None] = {}  # each local derivative's rule, once
         for step, k in self.uses(i):
             user = step.value
             local = self.forward[user].local_grads[k]
             symbols.append(f"{self.d(user)} × d{term(self.names[user])}/d{name}")
-            factors.append(f"{factor(step.grad)} × {factor(local)}")
-            products.append(factor(local * step.grad))
-        lines = [f"{self.d(i)} = " + " + ".join(symbols), "= " + " + ".join(factors)]
-        if len(products) > 1:
-            lines.append("= " + " + ".join(products))
-        lines.append(f"= {number(self.grads[i])}")
+            plus = [(" + ", 0)] if symbols[1:] else []
+            factors += [*plus, (factor(step.grad), self.grad_known_at(user)), (" × ", 0)]
+            factors.append((factor(local), self.computed_at(user)))
+            products += [*plus, (factor(local * step.grad), self.passed_at(step))]
+            where[(*self.local_parts(self.forward[user], k), self.computed_at(user))] = None
+        lines = [[(f"{d} = " + " + ".join(symbols), 0)], factors]
+        if len(symbols) > 1:
+            lines.append(products)
+        lines.append([("= ", 0), (number(self.grads[i]), self.grad_known_at(i))])
+        for n, (rule, numbers, known) in enumerate(where):
+            lines.append([("      " if n else "where ", 0), (rule, 0), (numbers, known)])
         return lines
+
+    # --- when each number is known, by the steps' numbers (step 0: nothing computed) ---
+
+    def computed_at(self, i: int) -> int:
+        """The step that computes values[i]'s data (a leaf's: the step that gives it)."""
+        return 1 + i  # the forward steps come in the order of the values, after step 0
+
+    def grad_known_at(self, i: int) -> int:
+        """The step after which values[i]'s gradient is complete: the start of the backward
+        pass for the result, else the step of its last use passing its gradient back."""
+        seed = 1 + len(self.forward)
+        return seed if i == self.result else seed + 1 + self.complete_after[i]
+
+    def passed_at(self, step: BackwardStep) -> int:
+        """The number of a backward step: the step at which its node passes its gradient."""
+        return 2 + len(self.forward) + self._backward_index[step.value]
+
+    @functools.cached_property
+    def _backward_index(self) -> dict[int, int]:
+        return {step.value: b for b, step in enumerate(self.backward)}
 
     def table(self) -> str:
         """The steps as a table, numbered as the page numbers them (step 0: nothing done)."""
@@ -337,8 +451,9 @@ class BackpropSteps:
             n += 1
             text = self.forward_text(step)
             rows.append(f"  {n:>{number_width}}  {text}")
-            if step.formula:
-                rows.append(f"  {indent}    local derivatives: {self.locals_text(step)}")
+            if step.formula:  # one local derivative a line
+                lead = f"  {indent}    local derivatives: "
+                rows.append(lead + self.locals_text(step, "\n" + " " * len(lead)))
         rows.append("")
         rows.append(
             "Backward pass: the chain rule from the result back to the leaves, in backward()'s "
@@ -395,14 +510,17 @@ def backprop_steps(
             forward.append(ForwardStep(i, "", "", v.data, (), ()))
             continue
         children = tuple(index[c] for c in v.children)
+        names, numbers = [named[c] for c in v.children], [c.data for c in v.children]
         forward.append(
             ForwardStep(
                 i,
-                formula(v, [named[c] for c in v.children]),
-                formula(v, [c.data for c in v.children]),
+                formula(v, names),
+                formula(v, numbers),
                 v.data,
                 children,
                 v.local_grads,
+                rules(v, names, named[v]),
+                rules_in_numbers(v),
             )
         )
     uses = [0] * len(values)

@@ -24,7 +24,7 @@ gradchecks f at many drawn points and reports the simplest one where it fails.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Real
 from typing import TypeVar, Union
 
@@ -140,9 +140,9 @@ def expressions(
     plain-number constant, and every setting (an exponent, a slope) is drawn too. A step whose
     operands fall outside where its op is smooth with room to spare (``Op.smooth``, and
     KINK_MARGIN away from its kinks), or whose result would leave ±VALUE_BOUND, is left out
-    rather than rejected. An Expression is a function of a list of Values with its point in
-    ``.inputs``; its repr reads as a little program, which is what hypothesis shows for a
-    failing example::
+    rather than rejected, and so is a step the output does not depend on. An Expression is a
+    function of a list of Values with its point in ``.inputs``; its repr reads as a little
+    program, which is what hypothesis shows for a failing example::
 
         @given(expressions(ops=["*", "tanh", "exp"], max_inputs=2, max_steps=5))
         def test_backward(expr):
@@ -197,7 +197,23 @@ def _expressions(
         registers.append(result)
     if not steps:
         steps.append(Step(TANH, (0,)))
-    return Expression(inputs, tuple(steps))
+    return Expression(inputs, _used_steps(n_inputs, steps))
+
+
+def _used_steps(n_inputs: int, steps: list[Step]) -> tuple[Step, ...]:
+    """The steps the output depends on, registers renumbered: a step whose result nothing
+    after it uses is no part of the graph that is checked, only noise in the program shown."""
+    used = {n_inputs + len(steps) - 1}
+    for k in reversed(range(len(steps))):
+        if n_inputs + k in used:
+            used.update(i for i in steps[k].operands if isinstance(i, int))
+    kept = [k for k in range(len(steps)) if n_inputs + k in used]
+    register = {i: i for i in range(n_inputs)}
+    register.update({n_inputs + k: n_inputs + new for new, k in enumerate(kept)})
+    renumbered = [
+        tuple(register[i] if isinstance(i, int) else i for i in steps[k].operands) for k in kept
+    ]  # a register is an int; a constant, a float (2.0 == 2: no dict lookup for it)
+    return tuple(replace(steps[k], operands=ops) for k, ops in zip(kept, renumbered))
 
 
 def _comfortable(fn: Op, numbers: list[float], settings: tuple[float, ...]) -> bool:

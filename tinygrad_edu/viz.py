@@ -67,6 +67,9 @@ from .steps import (
     value_names,
 )
 
+# the step-through page holds a second layout (turned: top to bottom for left to right) of a
+# graph of up to this many Values; a bigger graph's page would nearly double in size
+TURNED_LAYOUT_MAX = 100
 DEFAULT_MAX_NODES = 500  # Values drawn by default: renders in a few seconds, still legible
 # nodes + edges past which a layout is refused, not started: about 20 s of layout on a 2-core
 # machine, and the time grows faster than the graph (twice as big, four times as long)
@@ -187,17 +190,21 @@ def _drawing(
     parameters: set[Value],
     fields: Callable[[Value], list[str]],
     tooltips: bool = True,
+    stacked: bool = False,
 ) -> tuple[ComputationGraph, list[Value]]:
     """The graph, and the Values drawn: ``shown[i]`` is the record ``v{i}``, its op the oval
     ``op{i}``, the edge from its k-th operand ``e{i}_{k}`` and the edge from its op ``r{i}``
     (ids that the SVG keeps, for the step-through page); ``c{j}_{i}`` is a copy of value j
     drawn beside op i (see :func:`far_uses`). A record holds the value's name, cut to
-    MAX_LABEL characters, and ``fields(value)``; with ``tooltips``, a cut name is whole in a
-    tooltip, and a copy says what it is (the step-through page explains values itself)."""
+    MAX_LABEL characters, and ``fields(value)``, side by side, or one under another if
+    ``stacked`` (narrow records, for a page's top-to-bottom layout); with ``tooltips``, a cut
+    name is whole in a tooltip, and a copy says what it is (the step-through page explains
+    values itself)."""
     values = _values_nearest_first(root)
     shown = values if max_nodes is None else values[:max_nodes]
     index = {v: i for i, v in enumerate(shown)}
-    fields_across = rankdir in ("LR", "RL")  # a record's top level stacks across the rank
+    # a record's top level stacks across the rank: side by side in a row of LR's ranks
+    fields_across = (rankdir in ("LR", "RL")) != stacked
 
     graph = ComputationGraph(
         name="computation_graph",
@@ -442,7 +449,14 @@ def backprop_page(
             f"{cut_note(len(shown), len(steps.values), max_nodes)}. The steps of the values "
             "left out are listed all the same; for the whole graph, pass max_nodes=None."
         )
-    return page_html(steps, svg, [drawn.get(v, -1) for v in steps.values], note)
+    turned = None  # a small graph is also laid out the other way, for the page's "turn" button
+    if len(shown) == len(steps.values) <= TURNED_LAYOUT_MAX:
+        other = "TB" if rankdir in ("LR", "RL") else "LR"
+        picture, _ = _drawing(
+            root, other, None, names, parameters, fields, tooltips=False, stacked=other == "TB"
+        )
+        turned = (other, picture.pipe(format="svg", encoding="utf-8"))
+    return page_html(steps, svg, [drawn.get(v, -1) for v in steps.values], note, turned)
 
 
 def show_backprop(

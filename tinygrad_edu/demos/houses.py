@@ -70,10 +70,9 @@ def run(
     )
 
     history = _train(model, X, y, epochs)
-    say("| Epoch | Loss |")
-    say("|---|---|")
+    say("  epoch    loss")
     for epoch in range(0, epochs, 20):
-        say(f"| {epoch} | {history[epoch]:.4f} |")
+        say(f"  {epoch:5d}  {history[epoch]:.4f}")
     predictions = np.array([model(x)[0].data for x in X.tolist()])
     final_loss = float(np.mean((predictions - y) ** 2))
     say(f"\nLoss after training: {final_loss:.4f}")

@@ -39,6 +39,9 @@ def run(
 ) -> NeuronResult:
     say = common.say
     neuron = Neuron(len(INPUTS), activation="sigmoid", rng=seed)
+    for i, wi in enumerate(neuron.w, start=1):  # named as the formulas name them, like x1..x3
+        wi.label = f"w{i}"
+    neuron.b.label = "b"
     sgd = optim.SGD(neuron.parameters(), lr=LEARNING_RATE)
     x, t = INPUTS, TARGET
     say(f"A neuron y = sigmoid(w·x + b) with input x = {x} and target t = {t}")
