@@ -1,23 +1,23 @@
-"""A microgpt-shaped training step, and a microgpt-style scalar engine to run it on.
+"""microgpt's way, the peer that ``tinygrad_edu.GPT`` is timed against: its engine and its code.
 
 Karpathy's microgpt (2026) trains a GPT with a scalar autograd engine of about 40 lines whose
 nodes keep their children and local gradients, as ours do. This module writes that design out
-(from its published description, not its code): ``MicroValue``, the engine; a one-layer GPT
-(token and position embeddings, rmsnorm, multi-head causal attention over a key/value list
-that grows with the position, a ReLU MLP, residual connections, softmax cross-entropy); the
-published hyperparameters (16 dims, 4 heads, context 16, Adam with betas 0.85 and 0.99 and a
-linearly decaying learning rate 0.01); and a stream of made-up names, one document per step,
-so that the sequence length changes from step to step.
+(from its published description, not its code): ``MicroValue``, the engine; ``MicroGPT``, the
+model's forward pass as microgpt writes it (``sum`` of products, ``probs[target]``), for any
+engine; microgpt's Adam (betas 0.85 and 0.99, a learning rate of 0.01 decaying linearly); and a
+stream of made-up names, one document per step, so that the sequence length changes from step
+to step.
 
-One model, three ways to run it (``benchmarks/workloads.py``, workload G):
+The model itself is ``tinygrad_edu.GPT`` (tinygrad_edu/models/gpt.py), with microgpt's settings
+as its defaults; the peer copies its initial weights, so that both start from the same numbers
+and their losses can be compared at every step. Three ways to run the one model
+(``benchmarks/workloads.py``, workloads G and S):
 
-- ``microgpt``: on MicroValue, as the published script does (``sum`` of products, ``probs[t]``);
-- ``tinygrad_edu``: on our Value, as a user of ours writes it (``Value.dot``, ``Value.sum``,
-  ``optim.Adam``), eager;
-- ``tinygrad_edu --jit``: the same function under ``jit``. So that a document is not a new
-  structure, the step takes the rows of the embedding its tokens select (Values, whose
-  gradients land in the embedding) and the targets as one-hot rows of numbers, instead of
-  token ids, which would be part of the structure: one capture per sequence length.
+- ``microgpt``: ``MicroGPT`` on MicroValue, as the published script runs;
+- ``tinygrad_edu``: ``tinygrad_edu.GPT``, as a user of ours writes a training step
+  (``model.loss``, ``optim.Adam``), eager or under ``jit``: tokens go in as one-hot rows of
+  numbers, so every document of one length replays one capture;
+- ``tinygrad_edu --dropin``: ``MicroGPT``'s code run on our Value.
 """
 
 from __future__ import annotations
@@ -27,13 +27,9 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-N_EMBD, N_HEAD, N_LAYER, BLOCK_SIZE = 16, 4, 1, 16
-HEAD_DIM = N_EMBD // N_HEAD
 LEARNING_RATE, BETA1, BETA2, EPS = 0.01, 0.85, 0.99, 1e-8
-INIT_STD = 0.08
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 BOS = len(LETTERS)  # the token that starts and ends every document
-VOCAB = len(LETTERS) + 1
 
 
 # --- a microgpt-style engine: slots, children, local grads, a recursive topological sort --------
@@ -99,7 +95,7 @@ class MicroValue:
 
 def documents(count: int, seed: int = 0) -> list[list[int]]:
     """``count`` name-like documents as token lists, ``[BOS, letters..., BOS]``: two to four
-    syllables of a consonant or two and a vowel, so lengths run from 3 to 12 letters."""
+    syllables of a consonant or two and a vowel, so lengths run from 4 to 12 letters."""
     rng = random.Random(seed)
     consonants, vowels = "bcdfghjklmnprstvz", "aeiouy"
     docs = []
@@ -108,44 +104,39 @@ def documents(count: int, seed: int = 0) -> list[list[int]]:
             "".join(rng.choice(consonants) for _ in range(rng.randint(1, 2))) + rng.choice(vowels)
             for _ in range(rng.randint(2, 4))
         )
-        docs.append([BOS] + [LETTERS.index(c) for c in name[: BLOCK_SIZE - 1]] + [BOS])
+        docs.append([BOS] + [LETTERS.index(c) for c in name] + [BOS])
     return docs
 
 
-# --- the model, for any engine --------------------------------------------------------------
+# --- the model as microgpt writes it, for any engine ------------------------------------------
 
 
-def initial_weights(seed: int = 0) -> dict[str, list[list[float]]]:
-    """Every matrix, rows of numbers drawn from N(0, 0.08²), in a fixed order."""
-    rng = random.Random(seed)
-    shapes = {"wte": (VOCAB, N_EMBD), "wpe": (BLOCK_SIZE, N_EMBD), "lm_head": (VOCAB, N_EMBD)}
-    for layer in range(N_LAYER):
-        for name in ("wq", "wk", "wv", "wo"):
-            shapes[f"layer{layer}.{name}"] = (N_EMBD, N_EMBD)
-        shapes[f"layer{layer}.fc1"] = (4 * N_EMBD, N_EMBD)
-        shapes[f"layer{layer}.fc2"] = (N_EMBD, 4 * N_EMBD)
-    return {
-        name: [[rng.gauss(0.0, INIT_STD) for _ in range(cols)] for _ in range(rows)]
-        for name, (rows, cols) in shapes.items()
-    }
+def weights_of(model: Any) -> dict[str, list[list[float]]]:
+    """The matrices of a ``tinygrad_edu.GPT`` as rows of numbers, under microgpt's names."""
+    matrices = {"wte": model.wte, "wpe": model.wpe, "lm_head": model.lm_head}
+    for i, block in enumerate(model.layers):
+        for name in ("wq", "wk", "wv", "wo", "fc1", "fc2"):
+            matrices[f"layer{i}.{name}"] = getattr(block, name)
+    return {name: [[p.data for p in row] for row in rows] for name, rows in matrices.items()}
 
 
-class GPT:
-    """The model's matrices as an engine's scalars, and its forward pass written with two
-    engine-specific helpers: ``dot(ws, xs)`` and ``total(xs)``."""
+class MicroGPT:
+    """microgpt's forward pass, written with two engine-specific helpers: ``dot(ws, xs)`` and
+    ``total(xs)``, over matrices of an engine's scalars (``leaf`` makes one from a number)."""
 
     def __init__(
         self,
+        weights: dict[str, list[list[float]]],
+        n_head: int,
         leaf: Callable[[float], Any],
         dot: Callable[[Sequence, Sequence], Any],
         total: Callable[[Sequence], Any],
-        seed: int = 0,
     ) -> None:
-        self.dot, self.total = dot, total
+        self.dot, self.total, self.n_head = dot, total, n_head
         self.weights = {
-            name: [[leaf(x) for x in row] for row in rows]
-            for name, rows in initial_weights(seed).items()
+            name: [[leaf(x) for x in row] for row in rows] for name, rows in weights.items()
         }
+        self.n_layer = sum(name.endswith(".wq") for name in weights)
 
     def parameters(self) -> list:
         return [p for rows in self.weights.values() for row in rows for p in row]
@@ -158,31 +149,32 @@ class GPT:
         return [xi * scale for xi in x]
 
     def softmax(self, logits: Sequence) -> list:
-        shift = max(z.data for z in logits)  # a number read from the data: a jit constant
+        shift = max(z.data for z in logits)
         exps = [(z - shift).exp() for z in logits]
         total = self.total(exps)
         return [e / total for e in exps]
 
     def logits(self, token_rows: Sequence[Sequence]) -> list[list]:
         """The next-token logits at every position, for the embedding rows of the tokens."""
-        keys: list[list[list]] = [[] for _ in range(N_LAYER)]
-        values: list[list[list]] = [[] for _ in range(N_LAYER)]
+        keys: list[list[list]] = [[] for _ in range(self.n_layer)]
+        values: list[list[list]] = [[] for _ in range(self.n_layer)]
+        head_dim = len(self.weights["wte"][0]) // self.n_head
         out = []
         for pos, token_row in enumerate(token_rows):
             x = [t + p for t, p in zip(token_row, self.weights["wpe"][pos])]
             x = self.rmsnorm(x)
-            for layer in range(N_LAYER):
+            for layer in range(self.n_layer):
                 residual = x
                 x = self.rmsnorm(x)
                 q = self.linear(x, f"layer{layer}.wq")
                 keys[layer].append(self.linear(x, f"layer{layer}.wk"))
                 values[layer].append(self.linear(x, f"layer{layer}.wv"))
                 heads = []
-                for h in range(N_HEAD):
-                    part = slice(h * HEAD_DIM, (h + 1) * HEAD_DIM)
-                    scores = [self.dot(q[part], k[part]) / HEAD_DIM**0.5 for k in keys[layer]]
+                for h in range(self.n_head):
+                    part = slice(h * head_dim, (h + 1) * head_dim)
+                    scores = [self.dot(q[part], k[part]) / head_dim**0.5 for k in keys[layer]]
                     weights = self.softmax(scores)
-                    for j in range(h * HEAD_DIM, (h + 1) * HEAD_DIM):
+                    for j in range(h * head_dim, (h + 1) * head_dim):
                         heads.append(self.dot(weights, [v[j] for v in values[layer]]))
                 x = [a + b for a, b in zip(self.linear(heads, f"layer{layer}.wo"), residual)]
                 residual = x
@@ -192,7 +184,7 @@ class GPT:
         return out
 
 
-def micro_step_loss(model: GPT, doc: list[int]) -> MicroValue:
+def micro_step_loss(model: MicroGPT, doc: list[int]) -> Any:
     """The published loss: the mean over positions of -log softmax(logits)[target]."""
     n = len(doc) - 1
     rows = [model.weights["wte"][token] for token in doc[:n]]
@@ -200,21 +192,25 @@ def micro_step_loss(model: GPT, doc: list[int]) -> MicroValue:
     return (1.0 / n) * sum(losses)
 
 
-def one_hot_loss(model: GPT, token_rows: Sequence[Sequence], targets: Sequence[Sequence]) -> Any:
+def one_hot_loss(
+    model: MicroGPT, token_rows: Sequence[Sequence], targets: Sequence[Sequence]
+) -> Any:
     """The same loss with the targets as one-hot rows y: -log(y · softmax(logits)), which is
-    -log softmax(logits)[target] (the other terms are exactly 0)."""
+    -log softmax(logits)[target] (the other terms are exactly 0); for ``--dropin --jit``, where
+    token ids, ints, would make every document a structure of its own."""
     losses = [
         -model.dot(y, model.softmax(z)).log() for z, y in zip(model.logits(token_rows), targets)
     ]
     return model.total(losses) / len(losses)
 
 
-def step_inputs(model: GPT, doc: list[int]) -> tuple[list[list], list[list[float]]]:
+def step_inputs(model: MicroGPT, doc: list[int]) -> tuple[list[list], list[list[float]]]:
     """A document as what ``one_hot_loss`` takes: the embedding rows its tokens select (the
     model's own Values) and one-hot rows of its targets."""
     n = len(doc) - 1
     rows = [model.weights["wte"][token] for token in doc[:n]]
-    targets = [[1.0 if i == target else 0.0 for i in range(VOCAB)] for target in doc[1:]]
+    vocab = len(model.weights["wte"])
+    targets = [[1.0 if i == target else 0.0 for i in range(vocab)] for target in doc[1:]]
     return rows, targets
 
 

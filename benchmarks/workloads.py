@@ -21,12 +21,16 @@ Workloads:
 - ``B``: the chain ``x = x * 1.0001 + 0.5`` of N = 1e3, 1e4, 1e5 steps (two ops each):
   seconds per op, forward and backward; then ``C``: bytes per op node (tracemalloc).
 - ``D``: build and backprop one chain of ``--depth`` ops; run.py searches for the deepest.
-- ``G``: the microgpt-shaped training step of ``microgpt.py``, one made-up name per step
-  (``--steps`` of them). Under ``--jit`` every sequence length is captured first, forward only
-  (no update), and that time is reported apart, as ``capture_s``.
+- ``G``: a training step of ``tinygrad_edu.GPT`` (microgpt's model and settings), one made-up
+  name per step (``--steps`` of them); the peer ``microgpt`` runs microgpt's code for the same
+  model on its engine (``microgpt.py``). Under ``--jit`` every sequence length is captured
+  first, forward only (no update), and that time is reported apart, as ``capture_s``.
+  ``--dropin`` runs tinygrad_edu on microgpt's own code (``sum`` of products) instead.
+- ``S``: microgpt's published schedule, 1,000 steps of one census first name each, in all:
+  ``microgpt`` against ``tinygrad_edu`` under jit as ``tinygrad-edu demo names --batch 1``
+  trains, its capture included.
 - Under ``--jit`` (A2 and G), ``guard_s`` is the time of the check each call makes before it
-  replays, that fn still reaches the same parameters (wall time, median of 200). ``--dropin`` runs
-  tinygrad_edu on microgpt's own code (``sum`` of products) instead of Value.dot/Value.sum.
+  replays, that fn still reaches the same parameters (wall time, median of 200).
 - ``U``: A2's network and loss with a user's op (softplus, made with ``@op``) as the hidden
   activation, forward + backward: eager; ``--jit`` with the op's vectorized rule; ``--jit
   --fallback`` without one, so that jit evaluates it node by node.
@@ -381,7 +385,7 @@ def run_d(engine, depth: int) -> dict:
     return {"depth": depth, "ok": True}
 
 
-# --- G: a microgpt-shaped training step ------------------------------------------------------
+# --- G and S: a GPT's training steps -------------------------------------------------------
 
 
 def sum_of_products(ws, xs):
@@ -389,48 +393,75 @@ def sum_of_products(ws, xs):
     return sum(w * x for w, x in zip(ws, xs))
 
 
-def run_g(engine_name: str, steps: int, use_jit: bool, dropin: bool) -> dict:
-    """``steps`` training steps of microgpt.py's GPT, one made-up name each."""
+def gpt_trainer(engine_name: str, steps: int, use_jit: bool, dropin: bool, positions=None):
+    """``(step, capture)`` for tinygrad_edu's GPT (microgpt's settings) on one engine:
+    ``step(k, doc)`` trains on the document's tokens (step k of ``steps``, with microgpt's
+    decaying learning rate) and returns its loss; ``capture(doc)`` makes the jit capture for
+    the document's shape without training. Every engine starts from the same weights.
+    ``positions``: pad every document to that many positions (one shape for all, as the names
+    demo does) instead of giving each length its own capture."""
     import microgpt as g
 
-    docs = g.documents(steps)
+    from tinygrad_edu import GPT, Value, decode, jit, one_hot_batch, optim
+
+    model = GPT(seed=SEED)
     if engine_name == "microgpt":
-        model = g.GPT(g.MicroValue, sum_of_products, sum)
-        params, state = model.parameters(), {}
+        peer = g.MicroGPT(g.weights_of(model), model.n_head, g.MicroValue, sum_of_products, sum)
+        params, state = peer.parameters(), {}
 
         def step(k: int, doc: list[int]) -> float:
-            loss = g.micro_step_loss(model, doc)
+            loss = g.micro_step_loss(peer, doc)
             loss.backward()
             g.micro_adam(params, state, k, steps)
             return loss.data
 
-        capture_s = 0.0
-    else:
-        from tinygrad_edu import Value, jit, optim
+        return step, None
 
-        model = g.GPT(Value, sum_of_products, sum) if dropin else g.GPT(Value, Value.dot, Value.sum)
-        opt = optim.Adam(
-            model.parameters(), lr=g.LEARNING_RATE, betas=(g.BETA1, g.BETA2), eps=g.EPS
-        )
+    if dropin:  # microgpt's code on our Value: embedding rows and one-hot targets go in
+        peer = g.MicroGPT(g.weights_of(model), model.n_head, Value, sum_of_products, sum)
+        params = peer.parameters()
 
         def doc_loss(token_rows, targets):
-            return g.one_hot_loss(model, token_rows, targets)
+            return g.one_hot_loss(peer, token_rows, targets)
 
-        loss_fn = jit(doc_loss) if use_jit else doc_loss
-        start = time.process_time()
-        if use_jit:  # one capture per sequence length, forward only: no parameter changes
-            for doc in {len(doc): doc for doc in docs}.values():
-                loss_fn(*g.step_inputs(model, doc))
-        capture_s = time.process_time() - start
+        def inputs(doc):
+            return g.step_inputs(peer, doc)
+    else:  # as a user of ours writes it: tokens and targets as one-hot rows of numbers
+        params = model.parameters()
 
-        def step(k: int, doc: list[int]) -> float:
-            loss = loss_fn(*g.step_inputs(model, doc))
-            opt.zero_grad()
-            loss.backward()
-            opt.lr = g.LEARNING_RATE * (1 - k / steps)
-            opt.step()
-            return loss.data
+        def doc_loss(tokens, targets):
+            return model.loss(tokens, targets)
 
+        def inputs(doc):
+            return one_hot_batch([decode(doc)], positions or len(doc) - 1)
+
+    opt = optim.Adam(params, lr=g.LEARNING_RATE, betas=(g.BETA1, g.BETA2), eps=g.EPS)
+    loss_fn = jit(doc_loss) if use_jit else doc_loss
+
+    def step(k: int, doc: list[int]) -> float:
+        loss = loss_fn(*inputs(doc))
+        opt.zero_grad()
+        loss.backward()
+        opt.lr = g.LEARNING_RATE * (1 - k / steps)
+        opt.step()
+        return loss.data
+
+    step.jitted = loss_fn if use_jit else None
+    return step, (lambda doc: loss_fn(*inputs(doc))) if use_jit else None
+
+
+def run_g(engine_name: str, steps: int, use_jit: bool, dropin: bool) -> dict:
+    """``steps`` training steps of the GPT, one made-up name each. Under jit, each sequence
+    length is captured first (forward only, no update) and that time is reported apart."""
+    import microgpt as g
+
+    docs = g.documents(steps)
+    step, capture = gpt_trainer(engine_name, steps, use_jit, dropin)
+    start = time.process_time()
+    if capture:
+        for doc in {len(doc): doc for doc in docs}.values():
+            capture(doc)
+    capture_s = time.process_time() - start
     losses, times = [], []
     for k, doc in enumerate(docs):
         start = time.process_time()
@@ -444,8 +475,25 @@ def run_g(engine_name: str, steps: int, use_jit: bool, dropin: bool) -> dict:
         "lengths": sorted({len(doc) - 1 for doc in docs}),
     }
     if use_jit and engine_name != "microgpt":
-        result["guard_s"] = guard_cost(loss_fn)
+        result["guard_s"] = guard_cost(step.jitted)
     return result
+
+
+def run_s(engine_name: str, steps: int) -> dict:
+    """microgpt's published schedule: ``steps`` (1,000) steps of one census first name each,
+    the training names of ``tinygrad-edu demo names --batch 1`` in its order. Ours runs under
+    jit as the demo does (every name padded to the longest, one capture, made at the first
+    step); the total time includes it."""
+    from tinygrad_edu import encode, load_names, split_names
+
+    names = load_names()
+    train = split_names(names, SEED)[0]
+    docs = [encode(train[k % len(train)]) for k in range(steps)]
+    positions = max(len(name) for name in names) + 1
+    step, _ = gpt_trainer(engine_name, steps, engine_name != "microgpt", False, positions)
+    start = time.process_time()
+    losses = [step(k, doc) for k, doc in enumerate(docs)]
+    return {"losses": losses, "total_s": time.process_time() - start}
 
 
 # --- U: a user's op under jit, with and without a vectorized rule ------------------------------
@@ -492,8 +540,8 @@ def run_u(steps: int, use_jit: bool, fallback: bool) -> dict:
 def main(argv: Sequence[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("engine", choices=sorted(ENGINES))
-    parser.add_argument("workload", choices=["A", "A2", "B", "D", "G", "U"])
-    parser.add_argument("--steps", type=int, default=3, help="timed training steps (A, G)")
+    parser.add_argument("workload", choices=["A", "A2", "B", "D", "G", "S", "U"])
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps (A, G, S)")
     parser.add_argument("--depth", type=int, default=1000, help="chain depth in ops (D)")
     parser.add_argument("--jit", action="store_true", help="tinygrad_edu's A2 or G under jit")
     parser.add_argument("--dropin", action="store_true", help="G on microgpt's own code")
@@ -506,6 +554,7 @@ def main(argv: Sequence[str]) -> None:
         "B": lambda: run_b(engine),
         "D": lambda: run_d(engine, args.depth),
         "G": lambda: run_g(args.engine, args.steps, args.jit, args.dropin),
+        "S": lambda: run_s(args.engine, args.steps),
         "U": lambda: run_u(args.steps, args.jit, args.fallback),
     }
     print(json.dumps(runners[args.workload]()))

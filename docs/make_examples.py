@@ -3,8 +3,9 @@
     .venv/bin/python docs/make_examples.py     # docs/neuron.svg, docs/mlp_loss.svg,
                                                # docs/rnn.svg, docs/rnn_without_copies.svg
                                                # (instant), docs/backprop_page.png (headless
-                                               # Chromium) and docs/moons_loss.png (the moons
-                                               # demo, ~1 min)
+                                               # Chromium), docs/moons_loss.png (the moons
+                                               # demo, ~1 min), docs/names_loss.png and
+                                               # docs/names_attention.png (the names demo, ~15 s)
 
 All are drawn by tinygrad_edu itself, so they show exactly what users get. The screenshot of
 the step-through page is taken by Debian's Chromium (``apt-get install chromium``) driven by
@@ -101,6 +102,15 @@ def moons_loss(out: Path) -> Path:
         return Path(shutil.copy(curve, out / curve.name))
 
 
+def names_pictures(out: Path) -> list[Path]:
+    """The names demo's loss curve and attention picture, from its default run."""
+    from tinygrad_edu.demos import names
+
+    with tempfile.TemporaryDirectory() as folder:
+        result = names.run(out=Path(folder))
+        return [Path(shutil.copy(path, out / path.name)) for path in result.files]
+
+
 def launch_chromium(playwright: Playwright) -> Browser:
     """Debian's Chromium, headless, through Playwright (whose own browser download is not
     needed)."""
@@ -162,5 +172,11 @@ def screenshots(out: Path = DOCS) -> list[Path]:
 
 if __name__ == "__main__":
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS
-    for path in [*graphs(out), *reuse_graphs(out), *screenshots(out), moons_loss(out)]:
+    for path in [
+        *graphs(out),
+        *reuse_graphs(out),
+        *screenshots(out),
+        moons_loss(out),
+        *names_pictures(out),
+    ]:
         print(f"wrote {path}")

@@ -13,6 +13,7 @@ import inspect
 import io
 import json
 import math
+import random
 import re
 import sys
 from contextlib import contextmanager
@@ -27,7 +28,9 @@ import pytest
 
 import tinygrad_edu
 from tinygrad_edu import (
+    GPT,
     MLP,
+    Bigram,
     GradcheckError,
     Layer,
     ModelFileError,
@@ -35,7 +38,9 @@ from tinygrad_edu import (
     Neuron,
     Value,
     backprop_steps,
+    decode,
     draw_graph,
+    encode,
     from_torch,
     grad,
     gradcheck,
@@ -44,14 +49,17 @@ from tinygrad_edu import (
     hessian,
     jit,
     load,
+    load_names,
     losses,
     numerical_grad,
+    one_hot_batch,
     op,
     optim,
     reference,
     render,
     save,
     show_backprop,
+    split_names,
     to_torch,
 )
 from tinygrad_edu.cli import main
@@ -218,6 +226,17 @@ def net_with_nan():
     net = torch_net(lambda nn: [nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1)])
     net[2].weight.data[0, 1] = math.nan
     return net
+
+
+def names_file(tmp, text):
+    """A file of names (one per line) holding ``text``."""
+    path = tmp / "names.txt"
+    path.write_text(text)
+    return path
+
+
+def small_gpt():
+    return GPT(vocab_size=5, n_embd=4, n_head=2, block_size=3, seed=0)
 
 
 def cli(argv, words):
@@ -940,6 +959,74 @@ TABLE = {
         RuntimeError,
         ("cannot find how fn reaches it", "Pass it to fn as an argument"),
     ),
+    # the GPT, its names and the bigram baseline
+    "load_names of an empty file": Bad(
+        lambda tmp: names_file(tmp, "\n  \n"),
+        load_names,
+        ValueError,
+        ("names.txt has no names", "empty or holds only blank lines"),
+    ),
+    "load_names of a name with a hyphen": Bad(
+        lambda tmp: names_file(tmp, "emma\nAnne-Marie\n"),
+        load_names,
+        ValueError,
+        ("line 2", "'Anne-Marie' has '-'", "not a letter a-z"),
+    ),
+    "load_names of a folder": Bad(
+        lambda tmp: tmp, load_names, IsADirectoryError, ("is a folder", "one per line")
+    ),
+    "load_names of a file that does not exist": Bad(
+        lambda tmp: tmp / "nowhere.txt",
+        load_names,
+        FileNotFoundError,
+        ("nowhere.txt", "no such file"),
+    ),
+    "load_names of a name too long for the context": Bad(
+        lambda tmp: names_file(tmp, "ann\nmaximilianus\n"),
+        lambda path: load_names(path, max_letters=5),
+        ValueError,
+        ("line 2", "'maximilianus' has 12 letters", "more than the 5"),
+    ),
+    "split_names of one name": Bad(
+        lambda _: ["emma"], split_names, ValueError, ("at least 2 names", "got 1")
+    ),
+    "encode of a capitalised name": Bad(
+        lambda _: "Emma", encode, ValueError, ("'Emma' has 'E'", "lower-case letters a-z")
+    ),
+    "decode of a token out of range": Bad(
+        lambda _: [26, 4, 27], decode, ValueError, ("27 is not a token", "from 0 to 26")
+    ),
+    "one_hot_batch of a name longer than its positions": Bad(
+        lambda _: ["christine"],
+        lambda batch: one_hot_batch(batch, 5),
+        ValueError,
+        ("'christine' needs 10 positions", "more than 5"),
+    ),
+    "Bigram of no names": Bad(lambda _: [], Bigram, ValueError, ("at least one name",)),
+    "GPT whose heads do not divide its dimensions": Bad(
+        lambda _: None,
+        lambda _: GPT(n_embd=10, n_head=4),
+        ValueError,
+        ("n_embd must be a multiple of n_head", "n_embd=10", "n_head=4"),
+    ),
+    "GPT.loss of token rows of the wrong size": Bad(
+        lambda _: small_gpt(),
+        lambda model: model.loss([[[1.0, 0.0]]], [[[0.0, 1.0]]]),
+        ValueError,
+        ("one-hot row of vocab_size = 5", "got 2"),
+    ),
+    "GPT.loss of a sequence longer than the context": Bad(
+        lambda _: small_gpt(),
+        lambda model: model.loss([[[1.0] * 5] * 4], [[[1.0] * 5] * 4]),
+        ValueError,
+        ("1 to block_size = 3 tokens", "got 4"),
+    ),
+    "GPT.generate at temperature 0": Bad(
+        lambda _: small_gpt(),
+        lambda model: model.generate(4, random.Random(0), temperature=0),
+        ValueError,
+        ("temperature must be a positive number", "got 0"),
+    ),
     # drawing graphs
     "render to a .pdf": Bad(
         lambda tmp: (tmp, graph_root()),
@@ -1019,6 +1106,21 @@ TABLE = {
     "demo of an unknown network": cli(["demo", "mnist"], ("invalid choice", "'mnist'", "neuron")),
     "demo --epochs 0": cli(
         ["demo", "neuron", "--epochs", "0"], ("--epochs", "positive integer", "0")
+    ),
+    "demo names --batch 0": cli(
+        ["demo", "names", "--batch", "0"], ("--batch", "positive integer", "0")
+    ),
+    "demo names --data of an empty file": Bad(
+        lambda tmp: names_file(tmp, ""),
+        lambda path: main(["demo", "names", "--data", str(path)]),
+        SystemExit,
+        ("argument --data", "names.txt has no names"),
+    ),
+    "demo names --data of a folder": Bad(
+        lambda tmp: tmp,
+        lambda path: main(["demo", "names", "--data", str(path)]),
+        SystemExit,
+        ("argument --data", "is a folder"),
     ),
     "demo with no name": cli(["demo"], ("choose a demo", "neuron, feedforward")),
     "demo --seed -5": cli(["demo", "neuron", "--seed", "-5"], ("--seed", "integer >= 0", "-5")),
@@ -1196,6 +1298,8 @@ ENTRY_POINTS = {
     "a model file": lambda bad: _load_file_holding(bad),
     "from_torch": lambda bad: _from_torch_with_weight(bad),
     "jit input": lambda bad: jit(lambda x: x * 2)(bad),
+    "GPT input": lambda bad: small_gpt().loss([[[bad, 0, 0, 0, 1]]], [[[1.0, 0, 0, 0, 0]]]),
+    "GPT.generate temperature": lambda bad: small_gpt().generate(4, random.Random(0), bad),
 }
 
 

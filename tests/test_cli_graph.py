@@ -217,3 +217,20 @@ def test_the_help_says_what_steps_prints(capsys):
     help_text = " ".join(capsys.readouterr().out.split())
     assert "one numbered line per step" in help_text and "table" not in help_text
     assert "--set x=2 w=3" in help_text
+
+
+@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the package is not installed in this venv")
+def test_steps_piped_into_a_reader_that_stops_early_end_quietly(tmp_path):
+    """`tinygrad-edu graph ... --steps | head -3`: the reader closes the pipe after 3 lines;
+    the command stops without a traceback (Python's BrokenPipeError is not the user's error)."""
+    expression = "+".join(["tanh(x*w)"] * 30)  # 170 kB of steps: more than a pipe holds
+    steps = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "graph", expression, "--set", "x=1", "w=2", "--steps"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    first = steps.stdout.readline()
+    steps.stdout.close()  # as head does once it has its lines
+    _, err = steps.communicate(timeout=120)
+    assert first.startswith(b"Forward pass") and err == b""

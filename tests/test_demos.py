@@ -3,6 +3,8 @@
 The full runs (the articles' epochs, and the accuracies the issue expects) are marked slow.
 """
 
+import math
+import re
 import struct
 import subprocess
 import sys
@@ -12,8 +14,9 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from tinygrad_edu import GPT, load_names, split_names
 from tinygrad_edu.cli import main
-from tinygrad_edu.demos import DEMOS, digits, feedforward, houses, load, moons, neuron, tour
+from tinygrad_edu.demos import DEMOS, digits, feedforward, houses, load, moons, names, neuron, tour
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,6 +117,71 @@ def test_digits_trains_on_real_handwriting_and_draws_its_confusion_matrix(tmp_pa
         assert_valid_png(path)
 
 
+HELD_OUT_LINE = re.compile(r"^held-out loss (\d+\.\d{3}) \(bigram (\d+\.\d{3})\)$", re.MULTILINE)
+
+
+def test_names_trains_a_gpt_then_samples_names_and_draws_its_attention(tmp_path, capsys):
+    result = names.run(steps=40, batch=4, seed=0, out=tmp_path)
+    assert (result.training_names, result.held_out_names) == (4647, 516)
+    assert len(result.losses) == 40
+    assert result.losses[0] == pytest.approx(math.log(27), abs=0.15)  # a guess among 27 tokens
+    assert np.mean(result.losses[-10:]) < np.mean(result.losses[:10]) - 0.3
+    out = capsys.readouterr().out
+    printed = HELD_OUT_LINE.search(out)
+    assert printed, out
+    assert float(printed[1]) == pytest.approx(result.held_out_loss, abs=5e-4)
+    assert float(printed[2]) == pytest.approx(result.bigram_loss, abs=5e-4)
+    assert 2.0 < result.held_out_loss < math.log(27) and 2.2 < result.bigram_loss < 2.5
+    training = set(split_names(load_names(), 0)[0])
+    assert len(result.samples) == 20 and all(re.fullmatch("[a-z]*", s) for s in result.samples)
+    assert result.new_samples == sum(s not in training for s in result.samples)
+    assert f"20 names sampled at temperature 0.5, {result.new_samples} of them not in" in out
+    assert [p.name for p in result.files] == ["names_loss.png", "names_attention.png"]
+    for path in result.files:
+        assert_valid_png(path)
+
+
+def test_names_with_batch_1_trains_exactly_as_microgpt(tmp_path):
+    """microgpt's schedule, written out as microgpt writes it (one name a step, the mean of
+    -log p(next) over its positions, its Adam with the decaying learning rate) on the same
+    weights, eagerly: the demo's losses under jit, padded, are the same."""
+    steps = 5
+    demo = names.run(steps=steps, batch=1, seed=0, out=tmp_path)
+    model = GPT(seed=0)
+    params = model.parameters()
+    m, v = [0.0] * len(params), [0.0] * len(params)
+    training = split_names(load_names(), 0)[0]
+    losses = []
+    for step in range(steps):
+        tokens = [26] + ["abcdefghijklmnopqrstuvwxyz".index(c) for c in training[step]] + [26]
+        rows = [[1.0 if i == t else 0.0 for i in range(27)] for t in tokens]
+        n = len(tokens) - 1
+        terms = []
+        for z, target in zip(model(rows[:n]), tokens[1:]):
+            shift = max(zi.data for zi in z)
+            exps = [(zi - shift).exp() for zi in z]
+            terms.append(-(exps[target] / sum(exps)).log())
+        loss = (1 / n) * sum(terms)
+        model.zero_grad()
+        loss.backward()
+        lr = 0.01 * (1 - step / steps)
+        for i, p in enumerate(params):
+            m[i] = 0.85 * m[i] + 0.15 * p.grad
+            v[i] = 0.99 * v[i] + 0.01 * p.grad**2
+            m_hat, v_hat = m[i] / (1 - 0.85 ** (step + 1)), v[i] / (1 - 0.99 ** (step + 1))
+            p.data -= lr * m_hat / (v_hat**0.5 + 1e-8)
+        losses.append(loss.data)
+    np.testing.assert_allclose(demo.losses, losses, rtol=1e-9)
+
+
+def test_names_reads_a_file_of_names(tmp_path, capsys):
+    data = tmp_path / "names.txt"
+    data.write_text("\n".join(["Emma", "olivia", "ava", "mia", "noah", "liam", "ella", "leo"] * 2))
+    result = names.run(steps=3, batch=2, data=data, seed=1, out=tmp_path)
+    assert (result.training_names, result.held_out_names) == (7, 1)  # 8 names, each once
+    assert f"Names: 8 from {data}: 7 to train on, 1 held out" in capsys.readouterr().out
+
+
 def test_a_demo_is_deterministic_for_a_seed(tmp_path):
     first = houses.run(epochs=5, seed=3, out=tmp_path)
     again = houses.run(epochs=5, seed=3, out=tmp_path)
@@ -157,6 +225,8 @@ def test_a_demo_runs_as_a_script(tmp_path):
         ["demo", "moons", "--epochs", "0"],
         ["demo", "moons", "--lr", "-0.1"],
         ["demo", "houses", "--out", __file__],  # a file where the folder should be
+        ["demo", "names", "--batch", "0"],
+        ["demo", "names", "--data", str(ROOT)],  # a folder where the file of names should be
     ],
 )
 def test_bad_demo_arguments_exit_with_status_2_before_any_work(argv, capsys):
@@ -187,7 +257,7 @@ def test_the_tour_runs_every_demo_and_ends_with_where_the_pictures_are(
     ending = out[out.index("The pictures (plots, and the neuron's computation graph) and") :]
     assert str(tmp_path.resolve()) in ending
     pictures = sorted(tmp_path.glob("*.png"))
-    assert len(pictures) == 9  # eight plots and the neuron's graph
+    assert len(pictures) == 11  # ten plots (two of them the names demo's) and the neuron's graph
     assert tmp_path / "neuron_graph.png" in pictures
     for path in [*pictures, tmp_path / "neuron_backprop.html"]:
         assert path.is_file() and f"  {path.name}\n" in ending
@@ -204,3 +274,12 @@ def test_the_full_demos_reach_the_expected_accuracies(tmp_path):
     assert article.max_relative_difference < 1e-12
     assert digits.run(seed=0, out=tmp_path / "digits").test_accuracy >= 0.90
     assert houses.run(seed=0, out=tmp_path / "houses").losses[-1] < 0.01
+
+
+@pytest.mark.slow
+def test_the_full_names_demo_beats_the_bigram_model_by_015_nats(tmp_path):
+    default = names.run(seed=0, out=tmp_path)  # 1,000 steps of 8 names
+    assert default.held_out_loss <= default.bigram_loss - 0.15
+    assert default.new_samples >= 10  # most samples are made up, not remembered
+    microgpt = names.run(steps=1000, batch=1, seed=0, out=tmp_path)  # microgpt's schedule
+    assert microgpt.held_out_loss < microgpt.bigram_loss

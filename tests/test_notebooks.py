@@ -102,6 +102,16 @@ ANSWERS = {
     "09_why_frameworks_compile": {
         "my_levels": Answer("3", "4", ("level 0", "not counted")),
     },
+    "10_a_gpt_from_scalars": {
+        "my_predictions": Answer("7", "len('olivia')", ("must predict BOS", "the end")),
+        "my_weight": Answer(
+            "math.exp(dots[0] / math.sqrt(d)) / sum(math.exp(s / math.sqrt(d)) for s in dots)",
+            "math.exp(dots[0]) / sum(math.exp(s) for s in dots)",
+            ("raw dot products", "divide each by sqrt(d)"),
+        ),
+        "my_uniform_loss": Answer("-math.log(1 / 27)", "1 / 27", ("probability", "-ln of it")),
+        "my_captures": Answer("1", "steps", ("once per input structure", "not per step")),
+    },
 }
 
 

@@ -36,6 +36,7 @@ def test_formula_writes_each_kind_of_op_as_a_learner_reads_it():
     assert formula(TANH, ["x * w"]) == "tanh(x * w)"  # a call's argument needs no parentheses
     assert formula(LEAKY_RELU, ["x"], [0.2]) == "leaky_relu(x, slope=0.2)"
     assert formula(SUM, ["a", "b", "c"]) == "a + b + c"
+    assert formula(SUM, ["a"]) == "sum(a)"  # not "+a"
     assert formula(DOT, ["w1", "w2", "x1", "x2"]) == "w1 * x1 + w2 * x2"
     assert formula(DIV, [1.0, 0.0], number=lambda x: f"{x:.2f}") == "1.00 / 0.00"
 

@@ -5,8 +5,9 @@
 >>> y = (x * 3).tanh()
 >>> y.backward()           # x.grad = dy/dx = 3 (1 - tanh(6)^2)
 
-Drawing (graphviz), saving, the PyTorch hand-off and the numpy reference are imported the first
-time one of their names is used, so ``import tinygrad_edu`` stays quick.
+Drawing (graphviz), saving, the PyTorch hand-off, the numpy reference and the models (a GPT
+of Values, the names it learns from, a bigram baseline) are imported the first time one of
+their names is used, so ``import tinygrad_edu`` stays quick.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ from .your_turn import attempted
 
 if TYPE_CHECKING:
     from . import reference
+    from .models.bigram import Bigram
+    from .models.gpt import GPT
+    from .models.names import decode, encode, load_names, one_hot_batch, split_names
     from .pytorch import from_torch, to_torch
     from .saving import ModelFileError, load, save
     from .viz import draw_graph, render, show_backprop
@@ -56,6 +60,13 @@ _LAZY = {
     "from_torch": "pytorch",
     "to_torch": "pytorch",
     "reference": "reference",
+    "GPT": "models.gpt",
+    "Bigram": "models.bigram",
+    "load_names": "models.names",
+    "split_names": "models.names",
+    "encode": "models.names",
+    "decode": "models.names",
+    "one_hot_batch": "models.names",
 }
 
 
@@ -73,8 +84,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Bigram",
     "CaptureEvictedWarning",
     "CaptureMismatchError",
+    "GPT",
     "GradcheckError",
     "Layer",
     "MLP",
@@ -85,7 +98,9 @@ __all__ = [
     "attempted",
     "backprop_steps",
     "cyclic_gc_paused",
+    "decode",
     "draw_graph",
+    "encode",
     "from_torch",
     "grad",
     "gradgradcheck",
@@ -94,14 +109,17 @@ __all__ = [
     "hessian",
     "jit",
     "load",
+    "load_names",
     "losses",
     "numerical_grad",
+    "one_hot_batch",
     "op",
     "optim",
     "reference",
     "render",
     "save",
     "show_backprop",
+    "split_names",
     "to_torch",
     "RecaptureWarning",
     "UnsafeCaptureError",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 import textwrap
@@ -44,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a short guided tour: a neuron, its gradients, training",
         description="A short guided tour: a neuron built from Values and its gradients by "
         "backward(), those gradients checked against finite differences, a tiny network "
-        "trained with SGD, then short runs of the five demo networks, whose pictures go to "
+        "trained with SGD, then short runs of the six demo networks, whose pictures go to "
         "--out.",
     )
     tour.add_argument(
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--demos",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="end with short runs of the five demo networks (default: yes)",
+        help="end with short runs of the six demo networks (default: yes)",
     )
     tour.set_defaults(run=_tour)
     _add_graph_command(commands)
@@ -77,7 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands.choices[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "tour" and args.demos:
         make_folder(tour, args.out, "--out")
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:  # the reader stopped reading (`... --steps | head`): not an error
+        # what is left in stdout's buffer would fail again at exit: send it nowhere
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _graph_sets(argv: list[str]) -> list[str]:
@@ -332,7 +338,7 @@ def _exercises_check(args: argparse.Namespace) -> int:
 
 
 def _demo_tour(out: Path) -> int:
-    print("\n4. Five small networks, in short runs")
+    print("\n4. Six small networks, in short runs")
     try:
         from tinygrad_edu.demos import tour
     except ImportError as error:
@@ -346,11 +352,11 @@ def _add_demo_command(commands: argparse._SubParsersAction) -> None:
     listing = "\n".join(f"  {name:12} {what}" for name, what in DEMOS.items())
     demo = commands.add_parser(
         "demo",
-        help="train one of five small networks: " + ", ".join(DEMOS),
+        help="train one of six small networks: " + ", ".join(DEMOS),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         usage="%(prog)s [-h] NAME [the demo's flags]",
-        description=f"Train one of five small networks:\n{listing}\n\n"
-        "Flags after NAME go to the demo: --epochs N, --seed S, --out DIR\n"
+        description=f"Train one of six small networks:\n{listing}\n\n"
+        "Flags after NAME go to the demo: --epochs N (names: --steps N), --seed S, --out DIR\n"
         "(tinygrad-edu demo NAME --help lists them with their defaults).",
     )
     # NAME is optional to argparse, which would call the flags after it required too

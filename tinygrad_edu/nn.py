@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Union
 from .engine import Operand, Value
 from .ops import RELU, SIGMOID, TANH, Op
 from .plumbing import dot_of_values
+from .plumbing import positive_int as _positive_int
 
 if TYPE_CHECKING:
     import numpy as np
@@ -181,14 +182,6 @@ class MLP(Module):
             f"MLP({len(self.layers[0].neurons[0].w)}, {sizes}, activation={self.activation!r}, "
             f"output_activation={self.output_activation!r})"
         )
-
-
-def _positive_int(n: object, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, Integral):
-        raise TypeError(f"{name} must be a positive int, got {type(n).__name__}: {n!r}")
-    if n < 1:
-        raise ValueError(f"{name} must be a positive int (>= 1), got {n!r}")
-    return int(n)
 
 
 def _activation(name: object) -> Optional[Callable[[Value], Value]]:

@@ -240,8 +240,8 @@ def formula(
         named = [f"{name}={number(v)}" for name, v in zip(row.settings, settings)]
         return f"{row.name}({', '.join([*map(text, operands), *named])})"
     terms = [term(text(x)) for x in (*operands, *settings)]
-    if len(terms) == 1:  # -x
-        return f"{row.symbol}{terms[0]}"
+    if len(terms) == 1:  # -x; a sum of one term, sum(x)
+        return f"{row.symbol}{terms[0]}" if row.arity == 1 else f"{row.name}({terms[0]})"
     if row.parts == 2:  # w1 * x1 + w2 * x2
         n = len(terms) // 2
         return " + ".join(f"{w} {row.symbol} {x}" for w, x in zip(terms[:n], terms[n:]))

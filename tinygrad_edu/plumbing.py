@@ -22,7 +22,7 @@ import math
 import operator
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 from .ops import DOT, Op, formula
@@ -48,6 +48,15 @@ def finite_float(x: object, what: str) -> float:
     if not -_INF < x < _INF:
         raise ValueError(f"{what} must be finite, got {x!r}")
     return x
+
+
+def positive_int(n: object, name: str) -> int:
+    """n as an int >= 1 (a size, a count), or a TypeError/ValueError naming ``name``."""
+    if isinstance(n, bool) or not isinstance(n, Integral):
+        raise TypeError(f"{name} must be a positive int, got {type(n).__name__}: {n!r:.60}")
+    if n < 1:
+        raise ValueError(f"{name} must be a positive int (>= 1), got {n!r}")
+    return int(n)
 
 
 def checked_label(label: object) -> str:

@@ -1,7 +1,8 @@
-"""Five small networks, built and trained with tinygrad_edu: ``tinygrad-edu demo NAME``.
+"""Six small networks, built and trained with tinygrad_edu: ``tinygrad-edu demo NAME``.
 
 Each demo is a module with ``run(epochs, seed, out) -> result`` (the numbers, and the files it
-wrote) and ``main(argv)`` (the command line: ``--epochs``, ``--seed``, ``--out``). They need
+wrote; ``names`` counts training steps instead of epochs) and ``main(argv)`` (the command
+line: ``--epochs`` or ``--steps``, ``--seed``, ``--out``). They need
 the ``demos`` extra (scikit-learn, matplotlib, tqdm): ``pip install 'tinygrad-edu[demos]'``.
 This module imports none of them, so it loads without the extra.
 """
@@ -18,6 +19,7 @@ DEMOS: dict[str, str] = {
     "moons": "two moons, 2 → 10 ReLU → 1 sigmoid, and the numpy reference alongside",
     "houses": "house prices, 3 linear layers that collapse to one linear map",
     "digits": "handwritten digits 8×8, 64 → 32 ReLU → 10, mini-batches, Adam",
+    "names": "a GPT of scalar Values (microgpt's) learns first names and makes up new ones",
 }
 
 EXTRA_HINT = "the demos need the demos extra: pip install 'tinygrad-edu[demos]'"

@@ -23,20 +23,27 @@ class Result(Protocol):
     files: list[Path]
 
 
-def parser(name: str, description: str, default_epochs: int) -> argparse.ArgumentParser:
-    """The command line every demo shares: ``--epochs``, ``--seed`` and ``--out``."""
+def parser(
+    name: str,
+    description: str,
+    default_epochs: int,
+    unit: str = "epochs",
+    seed_help: str = "random seed of the initial weights",
+) -> argparse.ArgumentParser:
+    """The command line every demo shares: ``--epochs`` (``--steps`` for a demo whose ``unit``
+    of training is a step), ``--seed`` and ``--out``."""
     parser = Parser(prog=f"tinygrad-edu demo {name}", description=description)
     parser.add_argument(
-        "--epochs",
+        f"--{unit}",
         type=positive_int,
         default=default_epochs,
-        help=f"training epochs or steps (default {default_epochs})",
+        help=f"training {unit} (default {default_epochs})",
     )
     parser.add_argument(
         "--seed",
         type=non_negative_int,
         default=0,
-        help="random seed of the initial weights, an integer >= 0 (default 0)",
+        help=f"{seed_help}, an integer >= 0 (default 0)",
     )
     parser.add_argument(
         "--out",

@@ -7,8 +7,15 @@ from pathlib import Path
 from . import DEMOS, load
 
 # short enough for the whole tour to take well under a minute; each demo's own default
-# (tinygrad-edu demo NAME) is its full run
-TOUR_EPOCHS = {"neuron": 3, "feedforward": 3, "moons": 200, "houses": 125, "digits": 2}
+# (tinygrad-edu demo NAME) is its full run. Epochs, or training steps for names.
+TOUR_EPOCHS = {
+    "neuron": 3,
+    "feedforward": 3,
+    "moons": 200,
+    "houses": 125,
+    "digits": 2,
+    "names": 150,
+}
 
 
 def run(out: Path, seed: int = 0) -> list[Path]:
@@ -17,7 +24,7 @@ def run(out: Path, seed: int = 0) -> list[Path]:
     for number, (name, epochs) in enumerate(TOUR_EPOCHS.items(), start=1):
         title = f"4.{number}  {name}: {DEMOS[name]}"
         print(f"\n{title}\n{'-' * len(title)}")
-        files += load(name).run(epochs=epochs, seed=seed, out=out).files
+        files += load(name).run(epochs, seed=seed, out=out).files  # epochs or steps: first
     print(
         "\nThe pictures (plots, and the neuron's computation graph) and the neuron's "
         f"step-through page are in {out.resolve()}:"
