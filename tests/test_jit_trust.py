@@ -238,6 +238,24 @@ def test_2_a_flag_attribute_that_fn_reads_is_checked():
     assert step(1.5).data == -4.5
 
 
+class Config:
+    """Settings a notebook keeps in an object."""
+
+    def __init__(self):
+        self.alpha = 0.5
+
+
+CONFIG = Config()
+
+
+def test_2_a_number_in_an_object_that_fn_names_is_checked():
+    CONFIG.alpha = 0.5
+    step = jit(lambda x: x * CONFIG.alpha)
+    assert step(2.0).data == 1.0
+    CONFIG.alpha = 3.0
+    assert step(2.0).data == 6.0
+
+
 def test_2_captures_again_on_every_call_warn_that_jit_is_slow_here():
     module = Switchable()
     step = jit(lambda x: module(x) * module.a)

@@ -216,14 +216,14 @@ class Reach:
                 if parent in by_attribute:
                     leads_on[parent].append((edge, self.objects[i]))
         # fn's own code and the names it reads: the same objects, or equal numbers; and a
-        # list or dict among them (of numbers, say) the same items
+        # list, dict or object among them (labels, a config) the same items and attributes
         code = _code_of(self.fn)
         checks: list[Check] = [FunctionCheck(code, name)] if code is not None else []
         for (how, key), child in self.root_edges:
-            if how == "binding" and type(child) in (list, dict) and id(child) not in needed:
-                checks.append(
-                    ListCheck(child, key) if type(child) is list else DictCheck(child, key)
-                )
+            if how == "binding" and id(child) not in needed:
+                kind = self.kinds.get(id(child))
+                if kind in (LIST, DICT, OBJECT):
+                    checks.append(_check(child, kind, [], key))
         for i in needed:
             where = self.path(i) if i != self.root else "self"
             check = _check(self.objects[i], self.kinds[i], leads_on.get(i, []), where)
