@@ -595,6 +595,10 @@ def interleaved(data, n_changes):
         assert_close(got[1], want[1], f"gradients after {change}")
 
 
+CHANGING_EVERY_CALL = "ignore:jit.*captured again on"  # RecaptureWarning: expected here
+
+
+@pytest.mark.filterwarnings(CHANGING_EVERY_CALL)
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_jitted_calls_interleaved_with_changes_give_eager_modes_numbers(data):
@@ -602,6 +606,7 @@ def test_jitted_calls_interleaved_with_changes_give_eager_modes_numbers(data):
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings(CHANGING_EVERY_CALL)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_jitted_calls_interleaved_with_many_changes_give_eager_modes_numbers(data):
