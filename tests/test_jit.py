@@ -70,10 +70,8 @@ LOSSES = {
         st.integers(0, 1),
     ),
     "hinge": (lambda out, y: losses.hinge(out, y), st.sampled_from([-1, 1])),
-    "cross_entropy": (
-        lambda out, y: losses.cross_entropy(out, [t % len(out[0]) for t in y]),
-        st.integers(0, 3),
-    ),  # fmt: skip
+    "cross_entropy": (lambda out, y: losses.cross_entropy(out, [t % len(out[0]) for t in y]),
+                      st.integers(0, 3)),  # fmt: skip
     "l2": (lambda out, y: losses.l2([o for r in out for o in r]), st.just(0)),
 }
 
