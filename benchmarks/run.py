@@ -26,6 +26,9 @@ timed steps and reported apart. S, in the first ``--schedule-rounds`` rounds (de
 peer's run takes about 3 minutes): microgpt's published schedule whole, 1,000 steps of one
 census name, on the microgpt-style engine and on ours under jit, its capture included, with
 the ratio (target >= 20x) and the same check of every step's loss.
+The guard's cost per call (the check that fn still reaches the same parameters, before each
+replay) is measured after the steps of A2 and G under jit, and printed with its share of the
+step.
 Prints both tables and saves everything to ``benchmarks/results.json``.
 """
 
@@ -307,6 +310,17 @@ def summarise_jit(rounds: list[dict]) -> dict:
         }
         for label, name in (("G", f"{OURS} G-jit"), ("G dropin", f"{OURS} G-dropin-jit"))
     }
+    guards = {
+        label: {
+            "guard_s": times(name, "guard_s"),
+            "share": spread([res[name]["guard_s"] / res[name]["step_s"] for res in rounds]),
+        }
+        for label, name in (
+            ("A2", f"{OURS} A2-jit"),
+            ("G", f"{OURS} G-jit"),
+            ("G dropin", f"{OURS} G-dropin-jit"),
+        )
+    }
     medians = {name: r["eager/jit"]["median"] for name, r in rows.items()}
     targets = {
         f"A2 jit >= {JIT_TARGETS['A2 eager/jit']:g}x eager": medians["A2"]
@@ -319,7 +333,13 @@ def summarise_jit(rounds: list[dict]) -> dict:
         ]["median"]
         >= JIT_TARGETS["G microgpt/jit"],
     }
-    return {"rows": rows, "captures": captures, "user_op": user_op, "targets": targets}
+    return {
+        "rows": rows,
+        "captures": captures,
+        "guards": guards,
+        "user_op": user_op,
+        "targets": targets,
+    }
 
 
 def summarise_schedule(rounds: list[dict]) -> dict | None:
@@ -377,6 +397,14 @@ def format_jit_table(jit: dict, n_rounds: int) -> str:
             f"{quantity(c['capture_s'], 's')} before the timed steps, which took "
             f"{quantity(c['steps_s'], 's')} in all"
         )
+    lines.append(
+        "  the guard (each call first checks that fn still reaches the same parameters): "
+        + "; ".join(
+            f"{label} {quantity(g['guard_s'], 's')} per call "
+            f"({100 * g['share']['median']:.1f}% of its step)"
+            for label, g in jit["guards"].items()
+        )
+    )
     u = jit["user_op"]
     lines.append(
         f"U A2's step with a user op (@op softplus) as activation, under jit: "

@@ -29,6 +29,8 @@ Workloads:
 - ``S``: microgpt's published schedule, 1,000 steps of one census first name each, in all:
   ``microgpt`` against ``tinygrad_edu`` under jit as ``tinygrad-edu demo names --batch 1``
   trains, its capture included.
+- Under ``--jit`` (A2 and G), ``guard_s`` is the time of the check each call makes before it
+  replays, that fn still reaches the same parameters (wall time, median of 200).
 - ``U``: A2's network and loss with a user's op (softplus, made with ``@op``) as the hidden
   activation, forward + backward: eager; ``--jit`` with the op's vectorized rule; ``--jit
   --fallback`` without one, so that jit evaluates it node by node.
@@ -263,7 +265,23 @@ def our_mlp_step_maker(flat: list[float], labels: list[float], use_jit: bool):
         opt.step()
         return loss.data
 
+    step.jitted = loss_fn if use_jit else None
     return step
+
+
+def guard_cost(jitted, repeats: int = 200) -> float:
+    """Seconds per call of the guard, the check each call of a jitted function makes before it
+    replays (that fn still reaches the same Values): the median over ``repeats`` runs, of the
+    median over the function's captures."""
+    per_capture = []
+    for program in jitted.programs.values():
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            program.guard.changed()
+            times.append(time.perf_counter() - start)
+        per_capture.append(statistics.median(times))
+    return statistics.median(per_capture)
 
 
 def numpy_step_maker(flat: list[float], labels: list[float]):
@@ -298,7 +316,10 @@ def run_a(engine, variant: str, steps: int, use_jit: bool = False) -> dict:
         start = time.process_time()
         losses.append(step(points, labels, k))
         times.append(time.process_time() - start)
-    return {"losses": losses, "step_s": statistics.median(times[1:]), "all_step_s": times[1:]}
+    result = {"losses": losses, "step_s": statistics.median(times[1:]), "all_step_s": times[1:]}
+    if getattr(step, "jitted", None) is not None:
+        result["guard_s"] = guard_cost(step.jitted)
+    return result
 
 
 # --- B, C, D: a long chain ---------------------------------------------------------------------
@@ -425,6 +446,7 @@ def gpt_trainer(engine_name: str, steps: int, use_jit: bool, dropin: bool, posit
         opt.step()
         return loss.data
 
+    step.jitted = loss_fn if use_jit else None
     return step, (lambda doc: loss_fn(*inputs(doc))) if use_jit else None
 
 
@@ -445,13 +467,16 @@ def run_g(engine_name: str, steps: int, use_jit: bool, dropin: bool) -> dict:
         start = time.process_time()
         losses.append(step(k, doc))
         times.append(time.process_time() - start)
-    return {
+    result = {
         "losses": losses,
         "step_s": statistics.median(times),
         "total_s": sum(times),
         "capture_s": capture_s,
         "lengths": sorted({len(doc) - 1 for doc in docs}),
     }
+    if use_jit and engine_name != "microgpt":
+        result["guard_s"] = guard_cost(step.jitted)
+    return result
 
 
 def run_s(engine_name: str, steps: int) -> dict:

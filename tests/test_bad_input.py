@@ -925,6 +925,40 @@ TABLE = {
         ValueError,
         ("input x is a computed Value", "pass its .data"),
     ),
+    "jit's static_argnums as a string": Bad(
+        lambda _: None,
+        lambda _: jit(lambda x: x, static_argnums="1"),
+        TypeError,
+        ("static_argnums", "int or a tuple of ints", "str"),
+    ),
+    "a static argument past the last one": Bad(
+        lambda _: values(1.0),
+        lambda v: jit(lambda x: x * 2, static_argnums=(2,))(v[0]),
+        TypeError,
+        ("argument 2 is static", "1 argument"),
+    ),
+    "an unhashable static argument": Bad(
+        lambda _: values(1.0),
+        lambda v: jit(lambda x, d: x * d["k"], static_argnums=(1,))(v[0], {"k": 2.0}),
+        TypeError,
+        ("static argument d is a dict", "not hashable"),
+    ),
+    "a jitted training step that calls backward() and steps": Bad(
+        lambda _: (lambda m: (m, optim.SGD(m.parameters(), lr=0.1)))(model()),
+        lambda mo: jit(
+            lambda x: (lambda loss: (mo[1].zero_grad(), loss.backward(), mo[1].step(), loss)[3])(
+                mo[0](x)[0] ** 2
+            )
+        )([0.5, -1.0]),
+        RuntimeError,
+        ("calls backward()", "outside the jitted function", "put back what fn changed"),
+    ),
+    "a jitted function that reaches a Value jit cannot find again": Bad(
+        lambda _: {Value(2.0)},
+        lambda hidden: jit(lambda x: x * next(iter(hidden)))(1.0),
+        RuntimeError,
+        ("cannot find how fn reaches it", "Pass it to fn as an argument"),
+    ),
     # the GPT, its names and the bigram baseline
     "load_names of an empty file": Bad(
         lambda tmp: names_file(tmp, "\n  \n"),

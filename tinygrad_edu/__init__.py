@@ -26,7 +26,13 @@ from .gradcheck import (
     hessian,
     numerical_grad,
 )
-from .jit import CaptureEvictedWarning, CaptureMismatchError, jit
+from .jit import (
+    CaptureEvictedWarning,
+    CaptureMismatchError,
+    RecaptureWarning,
+    UnsafeCaptureError,
+    jit,
+)
 from .nn import MLP, Layer, Module, Neuron
 from .plumbing import cyclic_gc_paused
 from .steps import backprop_steps
@@ -115,4 +121,6 @@ __all__ = [
     "show_backprop",
     "split_names",
     "to_torch",
+    "RecaptureWarning",
+    "UnsafeCaptureError",
 ]

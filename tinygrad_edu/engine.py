@@ -131,10 +131,11 @@ class Value:
             for node in order:
                 node.grad = 0.0
             self.grad += 1.0
-            for node in reversed(order):  # each node before its children: its grad is complete
-                if node.grad:  # a zero gradient passes nothing on
-                    for child, local_grad in zip(node.children, node.local_grads):
-                        child.grad += local_grad * node.grad
+            with plumbing.gradients_checked(self, order, "backward()"):  # overflow: an error
+                for node in reversed(order):  # each node before its children: grad complete
+                    if node.grad:  # a zero gradient passes nothing on
+                        for child, local_grad in zip(node.children, node.local_grads):
+                            child.grad += local_grad * node.grad
 
 
 def _number(x: Operand) -> float:
@@ -200,13 +201,19 @@ def grad(
     inputs = plumbing.grad_inputs(output, inputs, Value)  # checks: plumbing.grad_inputs
     order = interior_nodes_children_first(output)
     grads: dict[Value, Operand] = {output: 1.0}
-    for node in reversed(order):
-        upstream = grads.get(node, 0.0)
-        if not isinstance(upstream, Value) and not upstream:
-            continue  # a zero gradient passes nothing on
-        local_grads = plumbing.local_grads_as_values(node) if create_graph else node.local_grads
-        for child, local_grad in zip(node.children, local_grads):
-            term = plumbing.product(local_grad, upstream)  # local_grad * upstream, no "* 1" node
-            grads[child] = grads[child] + term if child in grads else term
+    with plumbing.gradients_checked(output, order, "grad()", grads):  # overflow: an error
+        for node in reversed(order):
+            upstream = grads.get(node, 0.0)
+            if not isinstance(upstream, Value) and not upstream:
+                continue  # a zero gradient passes nothing on
+            if create_graph:
+                local_grads = plumbing.local_grads_as_values(node, Value)
+            else:
+                local_grads = node.local_grads
+            for child, local_grad in zip(node.children, local_grads):
+                term = plumbing.product(local_grad, upstream)  # local_grad * upstream, no "* 1"
+                grads[child] = grads[child] + term if child in grads else term
     used = {output, *(child for node in order for child in node.children)}
-    return [plumbing.grad_value(x, grads.get(x, 0.0), x in used, allow_unused) for x in inputs]
+    return [
+        plumbing.grad_value(x, grads.get(x, 0.0), x in used, allow_unused, Value) for x in inputs
+    ]

@@ -33,25 +33,39 @@ Compiling the captured graph means scheduling it for numpy:
 
 ``step.explain()`` shows the levels and groups a capture became.
 
+Eager mode's numbers, or an error
+---------------------------------
+A replay gives what eager mode would give, values and gradients, or it raises an error that
+says why; it never gives a third answer. So, before a replay:
+
+- each call checks that fn still reaches the same Values from outside (``jit_guard.py``):
+  after ``model = MLP(...)``, a replaced parameter or an appended layer, jit captures again;
+- a capture refuses a function with side effects that a replay would not repeat
+  (``backward()`` or an optimizer's ``step()`` inside fn), and a Value that fn reaches by a way
+  jit cannot check again (``UnsafeCaptureError``);
+- a Value computed before the call, read from outside (``baseline = model(x0)[0]``), is no
+  work of fn's: the replay reads its number, as eager mode does, and backward continues
+  through its graph.
+
 What a capture freezes
 ----------------------
 As with ``torch.jit.trace``, the capture records the ops fn performed, not fn's Python code.
 Python that looks at numbers (``if x.data > 0:``, ``max(z.data for z in zs)``, a number read
 with ``.data`` and used as a constant) ran once, at capture, and its outcome is part of the
-program: a replay does not run it again. So are ints used as indices (``rows[token]``) and
-anything fn reads from outside (a closure) that is not a Value. Ints, bools and None among
-the inputs are therefore part of the structure: another value captures again.
-``jit(fn, check=True)`` also runs fn on every call and raises ``CaptureMismatchError`` at the
-first value that differs.
+program: a replay does not run it again. ``jit(fn, check=True)`` also runs fn on every call,
+and raises ``CaptureMismatchError`` when the ops fn performs, its outputs or their gradients
+differ from the replay's. Ints, bools and None among the inputs are part of the structure:
+another value captures again; so are the arguments named by ``static_argnums``.
 
 Inputs and gradients
 --------------------
 Numbers, Values, ints and (nested) lists or tuples of them. Each number or Value among the
 inputs becomes an input of the graph: fn runs on a stand-in Value for each, and a Value
 passed in receives its gradient on ``backward()`` as any leaf does (so a caller may pass the
-embedding rows its tokens select). Every other leaf the graph reaches, a model's parameters,
-is read anew on each call, so an optimizer's updates are seen, and accumulates its gradient
-on ``backward()``, as in eager mode.
+embedding rows its tokens select). The parameters fn reaches are read anew on each call, so
+an optimizer's updates are seen, and they accumulate their gradients on ``backward()``, as in
+eager mode. Every result fn returned, and every node of its graph that was looked at, gets
+its gradient on ``backward()`` as in eager mode.
 
 Exactness
 ---------
@@ -67,28 +81,43 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import operator
 import warnings
+import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
 
 from . import plumbing
-from .engine import Value
+from .engine import Value, interior_nodes_children_first
+from .jit_guard import (
+    Guard,
+    Reach,
+    UnsafeCaptureError,
+    held_elsewhere,
+    side_effect_error,
+    split_graph,
+    untraceable_error,
+    value_text,
+)
 from .jit_plumbing import (
     UncapturableInput,
     close,
     describe,
+    eager_gradients,
     explain_bad_input,
-    first_difference,
+    first_value_difference,
     flatten,
+    frozen_static,
     leaves_with_paths,
-    materialize,
-    merged_order,
+    outputs_of,
     parameter_names,
     rebuild,
+    stand_in_hint,
+    structural_difference,
 )
 from .ops import DOT, SUM, Op
 
@@ -96,107 +125,165 @@ DEFAULT_MAX_CAPTURES = 32  # input structures kept per function (sequence length
 CHECK_TOLERANCE = 1e-9  # of max(|x|, 1): rounding never comes near it, a changed branch does
 _DATA = operator.attrgetter("data")
 
+__all__ = [
+    "CaptureEvictedWarning",
+    "CaptureMismatchError",
+    "RecaptureWarning",
+    "UnsafeCaptureError",
+    "jit",
+]
+
 
 class CaptureMismatchError(RuntimeError):
-    """``jit(fn, check=True)``: a replay and a run of fn disagree, because fn's Python control
-    flow depends on the numbers and the capture froze it."""
+    """``jit(fn, check=True)``: a replay and a run of fn disagree (in the ops performed, the
+    outputs or their gradients), because fn's Python depends on the numbers and the capture
+    froze it."""
 
 
 class CaptureEvictedWarning(UserWarning):
     """A jitted function met more input structures than it keeps captures for."""
 
 
+class RecaptureWarning(UserWarning):
+    """A jitted function captured again on several calls in a row, because something it
+    reaches changes between calls: each capture costs more than an eager call."""
+
+
+RECAPTURES_IN_A_ROW = 4  # warn when this many calls in a row captured again
+
+
 def jit(
-    fn: Callable | None = None, *, check: bool = False, max_captures: int = DEFAULT_MAX_CAPTURES
+    fn: Callable | None = None,
+    *,
+    check: bool = False,
+    max_captures: int = DEFAULT_MAX_CAPTURES,
+    static_argnums: int | Sequence[int] = (),
 ) -> Any:
     """``fn`` compiled: captured on its first call with each input structure, replayed after.
 
-    ``check=True`` also runs fn on every call and raises ``CaptureMismatchError`` if a result
-    differs from the replay's (a debugging aid: it costs an eager run per call).
-    ``max_captures`` bounds the captures kept; dropping one warns. Use as ``jit(fn)`` or as a
-    decorator, ``@jit`` or ``@jit(check=True)``.
+    ``check=True`` also runs fn on every call and raises ``CaptureMismatchError`` if the ops it
+    performs, its results or their gradients differ from the replay's (a debugging aid: it
+    costs an eager run and backward per call). ``max_captures`` bounds the captures kept;
+    dropping one warns. ``static_argnums``: the positions of arguments that are structure, not
+    inputs (as JAX's): fn gets them as they are, plain numbers stay plain numbers (a loss's
+    float targets), and each value, compared by ``==``, gets a capture of its own. Use as
+    ``jit(fn)`` or as a decorator, ``@jit`` or ``@jit(check=True)``.
     """
     if not isinstance(check, bool):
         raise TypeError(f"jit's check must be True or False, got {type(check).__name__}")
     if isinstance(max_captures, bool) or not isinstance(max_captures, int) or max_captures < 1:
         raise ValueError(f"jit's max_captures must be a positive int, got {max_captures!r}")
+    static = _static_argnums(static_argnums)
     if fn is None:
-        return lambda f: jit(f, check=check, max_captures=max_captures)
+        return lambda f: jit(f, check=check, max_captures=max_captures, static_argnums=static)
     if not callable(fn):
         raise TypeError(f"jit compiles a function, got {type(fn).__name__}: {fn!r:.60}")
-    return JitFunction(fn, check, max_captures)
+    return JitFunction(fn, check, max_captures, static)
+
+
+def _static_argnums(numbers: object) -> tuple[int, ...]:
+    if isinstance(numbers, int) and not isinstance(numbers, bool):
+        numbers = (numbers,)
+    if isinstance(numbers, (str, bytes)) or not isinstance(numbers, Sequence):
+        raise TypeError(
+            "jit's static_argnums must be an int or a tuple of ints (argument positions), "
+            f"got {type(numbers).__name__}: {numbers!r:.60}"
+        )
+    for n in numbers:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(
+                f"jit's static_argnums must hold argument positions (ints), got {n!r:.60}"
+            )
+    return tuple(dict.fromkeys(numbers))
 
 
 class JitFunction:
     """What ``jit(fn)`` returns: call it as fn; ``explain()`` shows what it compiled."""
 
-    def __init__(self, fn: Callable, check: bool, max_captures: int) -> None:
+    def __init__(
+        self, fn: Callable, check: bool, max_captures: int, static_argnums: tuple[int, ...]
+    ) -> None:
         functools.update_wrapper(self, fn, updated=())
         self.fn, self.check, self.max_captures = fn, check, max_captures
+        self.static_argnums = static_argnums
         self.name = getattr(fn, "__name__", type(fn).__name__)
         self.names = parameter_names(fn)
-        self.programs: OrderedDict[tuple, Program] = OrderedDict()  # by input structure
+        self.programs: OrderedDict[Hashable, Program] = OrderedDict()  # by input structure
+        self.recaptures = self.in_a_row = 0  # captures made again, since the last replay
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
             raise TypeError(f"jit({self.name}) takes its arguments by position, got {list(kwargs)}")
-        try:
-            structure, numbers, values = flatten(args)
-        except UncapturableInput:
-            raise explain_bad_input(args, self.names, f"jit({self.name})") from None
-        inputs = np.array(numbers, dtype=float)
-        if not np.isfinite(inputs).all():  # refused before anything runs, as Value(nan) is
-            path, x = next(
-                (path, x) for (path, x), number in zip(leaves_with_paths(args, self.names), numbers)
-                if not np.isfinite(number)
-            )  # fmt: skip
-            raise ValueError(
-                f"jit({self.name}): input {path} = {_data(x)!r} is not finite: a graph's "
-                "inputs must be finite numbers"
-            )
-        program = self.programs.get(structure)
+        call_args = Arguments(args, self)
+        program = self.programs.get(call_args.key)
+        why = "the first call with these input structures"
+        if program is not None:
+            changed = program.guard.changed()  # fn still reaches the same Values?
+            if changed is None:
+                self.in_a_row = 0
+                if len(self.programs) > 1:
+                    self.programs.move_to_end(call_args.key)  # the least recent is dropped first
+            else:
+                why, program = f"captured again: {changed}", None
+                self._count_recapture(changed)
         if program is None:
-            program = self._capture(structure, args)
-        elif len(self.programs) > 1:
-            self.programs.move_to_end(structure)  # the least recently used is dropped first
-        call = Call(program, *program.replay(inputs), values)
+            program = self._capture(call_args, why)
+        call = Call(program, *program.replay(call_args.inputs), call_args.values)
         if self.check:
-            self._compare_with_a_run(call, args)
+            self._compare_with_a_run(call, call_args)
         return call.results()
 
-    def _stand_ins(self, args: tuple) -> tuple[list[Value], list[int]]:
-        """A new leaf Value for each input, named after its path (``points[3][1]``), and the
-        positions of the inputs that were Values."""
-        stand_ins, value_slots = [], []
-        for path, x in leaves_with_paths(args, self.names):
-            if isinstance(x, Value):
-                value_slots.append(len(stand_ins))
-                stand_ins.append(Value(x.data, label=x.label or path))
-            else:
-                stand_ins.append(Value(float(x), label=path))
-        return stand_ins, value_slots
+    def _count_recapture(self, changed: str) -> None:
+        self.recaptures += 1
+        self.in_a_row += 1
+        if self.in_a_row == RECAPTURES_IN_A_ROW:
+            warnings.warn(
+                f"jit({self.name}) captured again on {self.in_a_row} calls in a row, the last "
+                f"time because {changed}; each capture costs more than an eager call. If that "
+                "changes on every call, keep it out of what fn reaches, or pass it as an "
+                "argument",
+                RecaptureWarning,
+                stacklevel=3,
+            )
 
-    def _run(self, stand_ins: list[Value], args: tuple) -> tuple[list[Value], type]:
-        """fn run eagerly on the stand-ins: its outputs as a list, and what it returned."""
+    def _run(self, call_args: Arguments, stand_ins: list[Value]) -> tuple[list[Value], Any]:
+        """fn run eagerly on the stand-ins: its outputs as a list, and how to rebuild what it
+        returned from them."""
         with plumbing.cyclic_gc_paused():  # speed only: a graph has no cycles to collect
             try:
-                out = self.fn(*rebuild(args, iter(stand_ins)))
+                out = self.fn(*call_args.with_stand_ins(stand_ins))
             except TypeError as error:
+                hint = stand_in_hint(error, stand_ins, call_args, self.name)
+                if type(error) is TypeError:  # the same error, its message with the hint
+                    raise TypeError(f"{error}\n{hint}").with_traceback(
+                        error.__traceback__
+                    ) from None
                 if hasattr(error, "add_note"):  # Python 3.11+
-                    error.add_note(
-                        f"(jit ran {self.name} on stand-ins: each number and Value among "
-                        "its inputs reached it as a leaf Value; a number that must stay a "
-                        "plain number, such as a loss's targets, goes in as an int, which is "
-                        "part of the structure, or is read from outside)"
-                    )
+                    error.add_note(hint)
                 raise
-        return _outputs(out, self.name)
+        return outputs_of(out, self.name)
 
-    def _capture(self, structure: tuple, args: tuple) -> Program:
-        stand_ins, value_slots = self._stand_ins(args)
-        outputs, returns = self._run(stand_ins, args)
-        program = Program(outputs, returns, stand_ins, value_slots, self.name)
-        self.programs[structure] = program
+    def _capture(self, call_args: Arguments, why: str) -> Program:
+        """Run fn on stand-ins, refuse what a replay could not repeat, compile the graph."""
+        reach = Reach(self.fn, call_args.static_roots())  # before fn runs: what it can reach
+        stand_ins, value_slots = call_args.stand_ins()
+        reach.watch(stand_ins)
+        outputs, returns = self._run(call_args, stand_ins)
+        split = split_graph(outputs, stand_ins, reach)
+        backward_inside = any(n.grad for n in split.order) or any(
+            v.grad for v in split.made.values()
+        )
+        changes = reach.changes()
+        if changes or backward_inside:
+            reach.restore()
+            raise side_effect_error(self.name, changes, backward_inside)
+        suspects = held_elsewhere(split, outputs, set(map(id, Call.held_in_calls(split.order))))
+        if suspects:
+            raise untraceable_error(suspects, reach, self.name)
+        guard = reach.guard(split.outer, self.name)
+        program = Program(outputs, returns, stand_ins, value_slots, split, guard, self.name)
+        program.why, program.inputs = why, call_args.described()
+        self.programs[call_args.key] = program
         if len(self.programs) > self.max_captures:
             self.programs.popitem(last=False)
             warnings.warn(
@@ -209,59 +296,159 @@ class JitFunction:
             )
         return program
 
-    def _compare_with_a_run(self, call: Call, args: tuple) -> None:
+    def _compare_with_a_run(self, call: Call, call_args: Arguments) -> None:
+        """check=True: run fn eagerly too; the ops it performs, its outputs and their
+        gradients must be the replay's (to CHECK_TOLERANCE), or CaptureMismatchError."""
         program = call.program
-        outputs, returns = self._run(self._stand_ins(args)[0], args)
+        stand_ins, _ = call_args.stand_ins()
+        outputs, returns = self._run(call_args, stand_ins)
         who = f"jit({self.name}, check=True)"
-        if returns is not program.returns or len(outputs) != len(program.output_slots):
+        frozen = (
+            "fn's Python depends on the numbers (an `if` on .data, max(), a number read with "
+            ".data and used as a constant) and the capture froze it"
+        )
+        if returns != program.returns or len(outputs) != len(program.output_slots):
             raise CaptureMismatchError(
                 f"{who}: fn now returns {len(outputs)} output(s) where the capture returned "
                 f"{len(program.output_slots)}: its control flow depends on the data"
             )
+        split = split_graph(outputs, stand_ins, program.outer_ids)
+        where, slot_of = structural_difference(program, split, stand_ins, outputs)
+        if where:
+            raise CaptureMismatchError(f"{who}: fn now performs other ops: {where}; {frozen}")
         for i, (output, slot) in enumerate(zip(outputs, program.output_slots)):
             replayed = float(call.vals[slot])
             if not close(replayed, output.data, CHECK_TOLERANCE):
-                where = first_difference(program, call.vals, outputs, CHECK_TOLERANCE)
+                where = first_value_difference(program, call.vals, split.order)
                 raise CaptureMismatchError(
                     f"{who}: output {i} is {replayed!r} replayed but {output.data!r} when fn "
-                    "runs: fn's Python control flow depends on the numbers (an `if` on "
-                    ".data, max(), a number read with .data), and the capture froze it. "
-                    f"The first difference: {where}"
+                    f"runs: {frozen}. The first difference: {where}"
                 )
+        leaves = [(slot, v) for v, slot in slot_of.items() if slot < program.interior]
+        for i, (output, slot) in enumerate(zip(outputs, program.output_slots)):
+            eager = eager_gradients(split.order, output)
+            replayed = program.backward(call.local, slot) if slot >= program.interior else None
+            for leaf_slot, leaf in leaves:
+                got = (
+                    float(replayed[leaf_slot]) if replayed is not None else float(slot == leaf_slot)
+                )
+                want = eager.get(id(leaf), 0.0)
+                if not close(got, want, CHECK_TOLERANCE):
+                    by = self._name(program, leaf_slot, call_args)
+                    raise CaptureMismatchError(
+                        f"{who}: the gradient of output {i} by {by} is "
+                        f"{got!r} replayed but {want!r} when fn runs, with the same ops and "
+                        f"outputs: {frozen} (compute with Values: x * x, not x * x.data)"
+                    )
+
+    def _name(self, program: Program, slot: int, call_args: Arguments) -> str:
+        """A leaf of the program in words, for a message: an input's path, or the way fn
+        reaches a parameter (``model.layers[0].neurons[1].b``), searched for again."""
+        if program.n_inputs <= slot < program.made_lo:
+            value = program.outer[slot - program.n_inputs]
+            return Reach(self.fn, call_args.static_roots()).path(id(value))
+        return program.slot_name(slot)
 
     def explain(self) -> str:
-        """The captured programs in words: for each input structure, its levels and groups."""
+        """The captured programs in words: for each input structure, its levels and groups,
+        and what each call checks first."""
         if not self.programs:
             return f"jit({self.name}): nothing captured yet; call it first"
         lines = [f"jit({self.name}): {len(self.programs)} capture(s), at most "
                  f"{self.max_captures} kept"]  # fmt: skip
-        for structure, program in self.programs.items():
-            lines += ["", *program.explain(describe(structure, self.names))]
+        if self.recaptures:
+            lines.append(
+                f"  captured again {self.recaptures} time(s) because what fn reaches changed"
+            )
+        for program in self.programs.values():
+            lines += ["", *program.explain()]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"<jit({self.name}): {len(self.programs)} capture(s)>"
 
 
+class Arguments:
+    """One call's arguments, split into the static ones (structure, passed to fn as they
+    are) and the others, whose numbers and Values are the graph's inputs."""
+
+    def __init__(self, args: tuple, jitted: JitFunction) -> None:
+        self.args, self.jitted = args, jitted
+        n = len(args)
+        who = f"jit({jitted.name}, static_argnums={jitted.static_argnums})"
+        static = []
+        for i in jitted.static_argnums:
+            if not -n <= i < n:
+                raise TypeError(
+                    f"{who}: argument {i} is static, but {jitted.name} was called with {n} "
+                    "argument(s)"
+                )
+            static.append(i % n)
+        self.static_at = sorted(set(static))
+        self.dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_at)
+        self.names = [
+            jitted.names[i] if i < len(jitted.names) else f"args[{i}]"
+            for i in range(n)
+            if i not in self.static_at
+        ]
+        static_key = tuple((i, frozen_static(args[i], self._name(i), who)) for i in self.static_at)
+        try:
+            structure, numbers, self.values = flatten(self.dynamic)
+        except UncapturableInput:
+            raise explain_bad_input(self.dynamic, self.names, f"jit({jitted.name})") from None
+        self.key = (static_key, structure)
+        self.inputs = np.array(numbers, dtype=float)
+        if not np.isfinite(self.inputs).all():  # refused before anything runs, as Value(nan) is
+            path, x = next(
+                (path, x)
+                for (path, x), number in zip(leaves_with_paths(self.dynamic, self.names), numbers)
+                if not np.isfinite(number)
+            )
+            raise ValueError(
+                f"jit({jitted.name}): input {path} = {_data(x)!r} is not finite: a graph's "
+                "inputs must be finite numbers"
+            )
+
+    def _name(self, i: int) -> str:
+        names = self.jitted.names
+        return names[i] if i < len(names) else f"args[{i}]"
+
+    def position_of(self, name: str) -> int:
+        """The position among all the arguments of the input argument called ``name``."""
+        dynamic = [i for i in range(len(self.args)) if i not in self.static_at]
+        return dynamic[self.names.index(name)]
+
+    def described(self) -> str:
+        """The inputs' structure and the static arguments, in words, for explain()."""
+        text = describe(self.key[1], self.names)
+        static = ", ".join(f"{self._name(i)} = {self.args[i]!r:.40}" for i in self.static_at)
+        return f"{text}; static {static}" if static else text
+
+    def stand_ins(self) -> tuple[list[Value], list[int]]:
+        """A new leaf Value for each input, named after its path (``points[3][1]``), and the
+        positions of the inputs that were Values."""
+        stand_ins, value_slots = [], []
+        for path, x in leaves_with_paths(self.dynamic, self.names):
+            if isinstance(x, Value):
+                value_slots.append(len(stand_ins))
+                stand_ins.append(Value(x.data, label=x.label or path))
+            else:
+                stand_ins.append(Value(float(x), label=path))
+        return stand_ins, value_slots
+
+    def with_stand_ins(self, stand_ins: list[Value]) -> tuple:
+        """The arguments fn is called with at a capture: the static ones as they are, each
+        input replaced by its stand-in."""
+        dynamic = iter(rebuild(self.dynamic, iter(stand_ins)))
+        return tuple(a if i in self.static_at else next(dynamic) for i, a in enumerate(self.args))
+
+    def static_roots(self) -> list[tuple[str, Any]]:
+        """Where the search for what fn reaches starts, besides fn's own names."""
+        return [(self._name(i), self.args[i]) for i in self.static_at]
+
+
 def _data(x: Any) -> float:
     return x.data if isinstance(x, Value) else float(x)
-
-
-def _outputs(out: Any, name: str) -> tuple[list[Value], type]:
-    """fn's result as a list of Values, and its type (Value, list or tuple)."""
-    if isinstance(out, Value):
-        return [out], Value
-    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
-        return list(out), type(out)
-    if isinstance(out, (list, tuple)) and out:
-        i, bad = next((i, v) for i, v in enumerate(out) if not isinstance(v, Value))
-        got = f"a {type(out).__name__} whose item {i} is a {type(bad).__name__}: {bad!r:.60}"
-    else:
-        got = f"{type(out).__name__}: {out!r:.60}"
-    raise TypeError(
-        f"jit({name}): the function must return a Value (a loss) or a non-empty list of "
-        f"Values, which is what .backward() and .data work on; got {got}"
-    )
 
 
 # --- the compiled program ------------------------------------------------------------------
@@ -270,34 +457,48 @@ def _outputs(out: Any, name: str) -> tuple[list[Value], type]:
 class Program:
     """A captured graph compiled for replay.
 
-    Every number of the graph has a slot in one array, in this order: the inputs, the other
-    leaves (parameters), the constants (plain numbers among the operands), then the op nodes,
-    level by level and group by group, so that each group writes one contiguous slice. Each
-    edge (parent, child) has a slot in a second array, which holds its local derivative.
+    Every number of the graph has a slot in one array, in this order: the inputs; the Values
+    fn reached from outside (``outer``: parameters, and Values computed before the call, all
+    read anew on each call); the leaves fn made (``Value(2.0)`` inside fn) and the constants
+    (plain numbers among the operands), both fixed by the capture; then the op nodes, level
+    by level and group by group, so that each group writes one contiguous slice. Each edge
+    (parent, child) has a slot in a second array, which holds its local derivative.
     """
 
     def __init__(
         self,
         outputs: list[Value],
-        returns: type,
+        returns: Any,
         stand_ins: list[Value],
         value_slots: list[int],
+        split: Any,
+        guard: Guard,
         name: str,
     ) -> None:
-        self.name, self.returns = name, returns
+        self.name, self.returns, self.guard = name, returns, guard
+        self.why = self.inputs = ""  # why it was captured, and for what, in words
         self.n_inputs = len(stand_ins)
         self.value_slots = np.array(value_slots, dtype=np.intp)  # the inputs that were Values
+        self.value_slot_of = {slot: k for k, slot in enumerate(value_slots)}
         self.input_labels = [v.label for v in stand_ins]
-        order = merged_order(outputs)
+        order = split.order
         slot_of: dict[Value, int] = {v: i for i, v in enumerate(stand_ins)}
-        leaves = _leaves(order, outputs, slot_of)
-        self.leaves = leaves
-        for j, leaf in enumerate(leaves):
-            slot_of[leaf] = self.n_inputs + j
-        self.constants_lo = self.n_inputs + len(leaves)
+        self.outer: list[Value] = list(split.outer.values())
+        self.outer_ids = set(split.outer)
+        self.made_lo = self.n_inputs + len(self.outer)
+        made = list(split.made.values())
+        self.made_labels = [v.label for v in made]
+        for slot, v in enumerate([*self.outer, *made], start=self.n_inputs):
+            slot_of[v] = slot
+        # Values from before the call, among the outer ones: backward goes on through them
+        self.computed = [(slot_of[v], v) for v in self.outer if v.children]
+        self.outer_leaves = [v for v in self.outer if not v.children]  # parameters: accumulate
+        self.outer_leaf_slots = np.array([slot_of[v] for v in self.outer_leaves], dtype=np.intp)
+        self.constants_lo = self.made_lo + len(made)
         constants = _constants(order)
         constant_slot = {_constant_key(c): self.constants_lo + k for k, c in enumerate(constants)}
-        self.constants = np.array(constants, dtype=float)
+        self.fixed = np.array([v.data for v in made] + constants, dtype=float)
+        self.n_constants = len(constants)
         self.interior = self.constants_lo + len(constants)
 
         # levels, then groups within each level, then a slot for every op node
@@ -345,19 +546,20 @@ class Program:
             self.edge_levels.append((lo, hi, self.edge_parent[lo:hi], self.edge_child[lo:hi]))
         self.group_starts = [g.lo for g in self.groups]
         self.output_slots = [slot_of[v] for v in outputs]
-        self.order_slots = [slot_of[node] for node in order]  # for check=True's messages
+        self.order_slots = [slot_of[node] for node in order]  # for check=True
         self.labels = {slot_of[node]: node.label for node in order if node.label}
-        _verify_vectorized_rules(self, slot_of)
+        self.reached: dict[int, np.ndarray] = {}  # by root slot, for backward()
+        self.edges_by_parent: tuple[np.ndarray, np.ndarray] | None = None  # made when needed
 
     def replay(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every slot's number and every edge's local derivative, for these inputs and the
-        leaves' current data: the forward pass, level by level, group by group."""
+        outer Values' current data: the forward pass, level by level, group by group."""
         vals = np.empty(self.size)
         vals[: self.n_inputs] = inputs
-        vals[self.n_inputs : self.constants_lo] = np.fromiter(
-            map(_DATA, self.leaves), float, len(self.leaves)
+        vals[self.n_inputs : self.made_lo] = np.fromiter(
+            map(_DATA, self.outer), float, len(self.outer)
         )
-        vals[self.constants_lo : self.interior] = self.constants
+        vals[self.made_lo : self.interior] = self.fixed
         local = np.empty(self.n_edges)
         with np.errstate(all="ignore"):  # a NaN or an infinity is found below, and named
             for group in self.groups:
@@ -371,24 +573,52 @@ class Program:
         the top level down (the edges out of a level reach only lower levels)."""
         grads = np.zeros(self.size)
         grads[root] = 1.0
-        for lo, hi, parents, children in reversed(self.edge_levels):
-            # child.grad += local_grad * parent.grad, for every edge of the level at once
-            np.add.at(grads, children, local[lo:hi] * grads[parents])
+        with np.errstate(all="ignore"):  # an overflow is found by the caller, and named
+            for lo, hi, parents, children in reversed(self.edge_levels):
+                # child.grad += local_grad * parent.grad, for every edge of the level at once
+                np.add.at(grads, children, local[lo:hi] * grads[parents])
         return grads
 
-    def add_leaf_grads(self, grads: np.ndarray, values: list[Value]) -> None:
-        """Accumulate the leaves' gradients into the Values passed in and the parameters."""
-        for value, g in zip(values, grads[self.value_slots].tolist()):
-            value.grad += g
-        for leaf, g in zip(self.leaves, grads[self.n_inputs : self.constants_lo].tolist()):
-            leaf.grad += g
+    def reach(self, root: int) -> np.ndarray:
+        """Which slots the root's graph holds (a mask): eager backward() resets and recomputes
+        the gradients of exactly these nodes."""
+        mask = self.reached.get(root)
+        if mask is None:
+            mask = np.zeros(self.size, dtype=bool)
+            mask[root] = True
+            for _, _, parents, children in reversed(self.edge_levels):
+                mask[children[mask[parents]]] = True
+            self.reached[root] = mask
+        return mask
+
+    def local_grads_at(self, slot: int, local: np.ndarray) -> dict[int, float]:
+        """The local derivatives of the node in ``slot``, by operand position, from a call's
+        edge array."""
+        if self.edges_by_parent is None:
+            order = np.argsort(self.edge_parent, kind="stable")
+            self.edges_by_parent = (order, self.edge_parent[order])
+        order, parents = self.edges_by_parent
+        lo, hi = np.searchsorted(parents, [slot, slot + 1])
+        edges = order[lo:hi]
+        return dict(zip(self.edge_position[edges].tolist(), local[edges].tolist()))
+
+    def leaf_label(self, slot: int) -> str:
+        if slot < self.n_inputs:
+            return self.input_labels[slot]
+        return self.made_labels[slot - self.made_lo]
 
     def group_at(self, slot: int) -> Group:
         return self.groups[bisect.bisect_right(self.group_starts, slot) - 1]
 
-    def op_name(self, slot: int) -> str:
-        """The op of the node in ``slot`` as a graph names it ("+", "**2", "tanh")."""
-        return self.group_at(slot).op
+    def slot_name(self, slot: int) -> str:
+        """A leaf's slot in words: the input ``points[0][1]``, the parameter
+        ``model.layers[0].neurons[1].b``."""
+        if slot < self.n_inputs:
+            return f"the input {self.input_labels[slot]}"
+        if slot < self.made_lo:
+            return value_text(self.outer[slot - self.n_inputs])
+        label = self.made_labels[slot - self.made_lo]
+        return f"a leaf that fn makes{f' ({label})' if label else ''}"
 
     def _raise_first_non_finite(self, vals: np.ndarray, local: np.ndarray) -> None:
         """The error eager mode gives at the first node whose value or local derivative is not
@@ -404,15 +634,22 @@ class Program:
             f"jit({self.name}): replaying {group.op} of {numbers} gives a number that is not finite"
         )
 
-    def explain(self, inputs: str) -> list[str]:
+    def explain(self) -> list[str]:
         n_ops = self.size - self.interior
         levels = _by_level(self.groups)
+        outer = len(self.outer) - len(self.computed)
+        before = f" and {len(self.computed):,} Values computed before" if self.computed else ""
+        made = self.constants_lo - self.made_lo
         lines = [
-            f"capture for {inputs}:",
+            f"capture for {self.inputs} ({self.why}):",
             f"  {n_ops:,} op nodes in {len(levels)} levels, replayed as {len(self.groups)} "
             "groups (a few numpy calls each)",
-            f"  each call reads {self.n_inputs:,} inputs, {len(self.leaves):,} other leaves "
-            f"(parameters) and {len(self.constants):,} constants",
+            f"  each call reads {self.n_inputs:,} inputs, {outer:,} other leaves "
+            f"(parameters){before}, {self.n_constants:,} constants"
+            + (f" and {made:,} leaves made by fn" if made else ""),
+            f"  each call first checks {len(self.guard.checks):,} containers on the way to the "
+            f"{len(self.outer):,} Values it reads from outside ({self.guard.objects:,} objects): "
+            "the same objects, the same lengths",
         ]
         for level, groups in levels:
             lines.append(f"  level {level:3}  " + "  ·  ".join(g.describe() for g in groups))
@@ -421,20 +658,6 @@ class Program:
             "grad[child] += local * grad[parent] with one np.add.at per level"
         )
         return lines
-
-
-def _leaves(order: list[Value], outputs: list[Value], slot_of: dict) -> list[Value]:
-    """The graph's leaves that are not inputs (parameters, Values made inside fn), in order
-    of first use."""
-    leaves: dict[Value, None] = {}
-    for node in order:
-        for child in node.children:
-            if child.fn is None and child not in slot_of:
-                leaves[child] = None
-    for output in outputs:  # fn may return a leaf itself
-        if output.fn is None and output not in slot_of:
-            leaves[output] = None
-    return list(leaves)
 
 
 def _constants(order: list[Value]) -> list[float]:
@@ -548,7 +771,15 @@ class Elementwise(Group):
 
 
 class UserElementwise(Elementwise):
-    """Nodes of a user's op (``@op``) with a vectorized rule: settings are arrays too."""
+    """Nodes of a user's op (``@op``) with a vectorized rule: settings are arrays too.
+
+    The rule is a second way of writing the op, for arrays, and could be wrong where the op's
+    own function is right. So it is checked against the function, node by node as eager mode
+    computes, wherever the numbers fall where no node was checked yet: each number's sign and
+    power of two (``rule_cells``: 0.7 and 0.9 share one, -0.7 and 1.4 do not), for every
+    operand and setting. The first replay checks every node; later ones, the nodes in new
+    cells, if any. ``check=True`` compares every node of every call with eager mode.
+    """
 
     def __init__(
         self, level: int, nodes: list[Value], lo: int, e_lo: int, slots: Callable[..., list[int]]
@@ -557,13 +788,54 @@ class UserElementwise(Elementwise):
         k = self.row.arity
         values = np.array([node.args[k:] for node in nodes], dtype=float).reshape(len(nodes), -1)
         self.setting_arrays = values.T  # one row per setting, one number per node
+        self.checked: set[Any] = set()  # the cells the rule was checked in
+        self.checked_one = np.zeros(2**12, dtype=bool)  # the same, for an op of one number
+        self.checked_one[[0x7FF, 0xFFF]] = True  # NaN and infinity: eager mode's error, later
 
     def run(self, vals: np.ndarray, local: np.ndarray) -> None:
         operands = vals[self.src]
         settings = dict(zip(self.row.settings, self.setting_arrays))
-        out, derivatives = self.row.vectorized(*operands, **settings)
-        vals[self.lo : self.hi] = out
-        self.write_local(local, derivatives)
+        try:
+            out, derivatives = self.row.vectorized(*operands, **settings)
+            vals[self.lo : self.hi] = out
+            self.write_local(local, derivatives)
+        except (TypeError, ValueError, IndexError) as error:
+            raise TypeError(
+                f"the vectorized rule of @op {self.row.name} failed on arrays of {self.size} "
+                f"numbers ({error}); it must return (values, local_grads): an array of values, "
+                "one per node, and an array of derivatives per operand"
+            ) from None
+        self.check_new_cells(operands, vals, local)
+
+    def check_new_cells(self, operands: np.ndarray, vals: np.ndarray, local: np.ndarray) -> None:
+        """Compare the rule with the op's own function on the nodes in cells not checked yet."""
+        numbers = np.vstack([operands, self.setting_arrays]) if self.row.settings else operands
+        cells = rule_cells(numbers)
+        if len(numbers) == 1:  # one number a node: its cells index a table of those checked
+            is_new = ~self.checked_one[cells]
+            if not is_new.any():
+                return
+            new = np.unique(cells[is_new]).tolist()
+        else:
+            finite = np.isfinite(numbers).all(axis=0)  # (NaN, infinity: eager's error later)
+            new = [c for c in np.unique(cells[finite]).tolist() if c not in self.checked]
+            if not new:
+                return
+            is_new = finite & np.isin(cells, new)
+        columns = numbers.T.tolist()
+        for i in np.flatnonzero(is_new).tolist():
+            edges = range(self.e_lo + i, self.e_hi, self.size)  # node i's, by operand
+            mine = [float(vals[self.lo + i]), *(float(local[e]) for e in edges)]
+            out, local_grads = plumbing.evaluated(self.row, columns[i], [True] * len(columns[i]))
+            theirs = [out, *(local_grads[j] for j in self.children_at)]
+            if not all(close(a, b, VERIFY_TOLERANCE) for a, b in zip(mine, theirs)):
+                raise ValueError(
+                    f"the vectorized rule of @op {self.row.name} disagrees with the op itself "
+                    f"at {self.row.name}{tuple(columns[i])}: value and local derivatives {mine} "
+                    f"from the rule, {theirs} from the op"
+                )
+        self.checked.update(new)
+        self.checked_one[new if len(numbers) == 1 else []] = True
 
     def settings_of(self, i: int) -> tuple:
         return tuple(self.setting_arrays[:, i].tolist())
@@ -571,7 +843,7 @@ class UserElementwise(Elementwise):
 
 class OneByOne(UserElementwise):
     """Nodes of a user's op without a vectorized rule: evaluated one node at a time, in
-    Python, as eager mode does (without building the nodes)."""
+    Python, as eager mode does (without building the nodes): nothing to check."""
 
     def run(self, vals: np.ndarray, local: np.ndarray) -> None:
         rows = np.vstack([vals[self.src], self.setting_arrays]).T.tolist()
@@ -680,111 +952,210 @@ def _group_kind(row: Op) -> type[Group]:
 VERIFY_TOLERANCE = 1e-9  # of max(|x|, 1): rounding passes, a wrong rule does not
 
 
-def _verify_vectorized_rules(program: Program, slot_of: dict[Value, int]) -> None:
-    """A user's vectorized rule must agree with the op itself: each is run on the numbers the
-    capture computed, and compared with the values and local derivatives eager mode gave."""
-    checked = [g for g in program.groups if type(g) is UserElementwise]
-    if not checked:
-        return
-    eager = np.zeros(program.size)
-    for value, slot in slot_of.items():  # inputs, leaves and op nodes, as fn computed them
-        eager[slot] = value.data
-    eager[program.constants_lo : program.interior] = program.constants
-    node_at = {slot: value for value, slot in slot_of.items()}
-    for group in checked:
-        vals, local = eager.copy(), np.zeros(program.n_edges)
-        try:
-            with np.errstate(all="ignore"):
-                group.run(vals, local)
-        except (TypeError, ValueError) as error:
-            raise TypeError(
-                f"the vectorized rule of @op {group.row.name} failed on arrays of "
-                f"{group.size} numbers ({error}); it must return (values, local_grads): an "
-                "array of values, one per node, and an array of derivatives per operand"
-            ) from None
-        for i in range(group.size):
-            slot = group.lo + i
-            node = node_at[slot]
-            edges = range(group.e_lo + i, group.e_hi, group.size)  # node i's, by operand
-            mine = [float(vals[slot]), *(float(local[e]) for e in edges)]
-            theirs = [node.data, *node.local_grads]
-            if not all(close(a, b, VERIFY_TOLERANCE) for a, b in zip(mine, theirs)):
-                numbers = tuple(float(eager[s]) for s in group.operand_slots(i))
-                raise ValueError(
-                    f"the vectorized rule of @op {group.row.name} disagrees with the op itself "
-                    f"at {group.row.name}{numbers}: value and local derivatives {mine} from the "
-                    f"rule, {theirs} from the op"
-                )
+def rule_cells(numbers: np.ndarray) -> np.ndarray:
+    """Each node's cell, for checking a vectorized rule: for each of its numbers (a row of
+    ``numbers`` each), its sign and its power of two, so [0.5, 1), [1, 2) and [-2, -1) are
+    three cells of one number (0 shares one with the numbers below 2^-1022). Those are the
+    top 12 bits of a float, its sign and exponent: one int per node, five numbers to an
+    int64, and the int64s of an op of more numbers as one string of bytes."""
+    codes = (np.ascontiguousarray(numbers).view(np.int64) >> 52) & 0xFFF
+    if len(codes) == 1:  # the common case: one operand, no settings
+        return codes[0]
+    k = -(-len(codes) // 5)  # int64s per node
+    codes = np.concatenate([codes, np.zeros((5 * k - len(codes), codes.shape[1]), np.int64)])
+    shifts = np.array([0, 12, 24, 36, 48], dtype=np.int64)[None, :, None]
+    packed = (codes.reshape(k, 5, -1) << shifts).sum(axis=1)
+    if k == 1:
+        return packed[0]
+    return np.ascontiguousarray(packed.T).view(np.dtype((np.void, 8 * k)))[:, 0]
 
 
 # --- what a call returns -------------------------------------------------------------------
 
 
 class Call:
-    """One replay: its numbers, kept so that its results can backpropagate and be drawn."""
+    """One replay: its numbers, kept so that its results can backpropagate and be drawn.
 
-    __slots__ = ("program", "vals", "local", "values", "grads", "nodes")
+    The results fn returned are ``Replayed`` Values; so is every op node of the graph that
+    someone looks at (through ``children``, a drawing, eager ops on a result), made when first
+    needed. ``backward()`` from a result gives every node handed out its gradient, as eager
+    mode's backward() does. References go one way, as in an eager graph, from a node to its
+    children and to its call: the call keeps the nodes it handed out only weakly, so a call and
+    its arrays are freed as soon as its results are."""
+
+    __slots__ = ("program", "vals", "local", "values", "live", "leaves", "passes")
 
     def __init__(
         self, program: Program, vals: np.ndarray, local: np.ndarray, values: list[Value]
     ) -> None:
         self.program, self.vals, self.local, self.values = program, vals, local, values
-        self.grads: np.ndarray | None = None  # after a backward()
-        self.nodes: list[Any] | None = None  # the graph as Values, once someone looks
+        self.live: dict[int, weakref.ref] = {}  # the op nodes handed out, by slot
+        self.leaves: dict[int, Value] = {}  # the leaves made for this call, by slot
+        self.passes: list[tuple[np.ndarray, np.ndarray]] = []  # backward()s: grads, reached
 
     def results(self) -> Any:
         program = self.program
-        outputs = [self.result(slot) for slot in program.output_slots]
+        outputs = [self.node(slot) for slot in program.output_slots]
         return outputs[0] if program.returns is Value else program.returns(outputs)
 
-    def result(self, slot: int) -> Value:
+    def node(self, slot: int) -> Any:
+        """The graph's number in ``slot`` as eager mode has it: an op node (the same object
+        each time it is asked for while someone holds it), a leaf, or a constant's float."""
         program = self.program
         if slot >= program.interior:
-            made = object.__new__(Replayed)
-            made.data, made.grad = float(self.vals[slot]), 0.0
-            made.label = program.labels.get(slot, "")
-            made._call, made._slot = self, slot
+            ref = self.live.get(slot)
+            made = ref() if ref is not None else None
+            if made is None:
+                made = object.__new__(Replayed)
+                made.data = float(self.vals[slot])
+                made.grad = self.grad_of(slot) if self.passes else 0.0
+                made.label = program.labels.get(slot, "")
+                made._call, made._slot, made._structure = self, slot, None
+                self.live[slot] = weakref.ref(made)
             return made
-        return self.graph()[slot]  # fn returned a leaf: the leaf itself, as eager mode does
+        if slot >= program.constants_lo:
+            return float(self.vals[slot])
+        if program.n_inputs <= slot < program.made_lo:
+            return program.outer[slot - program.n_inputs]  # a parameter: the very Value
+        if slot in program.value_slot_of:
+            return self.values[program.value_slot_of[slot]]  # the very Value passed in
+        leaf = self.leaves.get(slot)  # a number's stand-in, or a leaf fn made
+        if leaf is None:
+            leaf = Value(float(self.vals[slot]), label=program.leaf_label(slot))
+            leaf.grad = self.grad_of(slot) if self.passes else 0.0
+            self.leaves[slot] = leaf
+        return leaf
 
-    def graph(self) -> list[Any]:
-        if self.nodes is None:
-            self.nodes = materialize(self.program, self)
-        return self.nodes
+    def structure(self, slot: int) -> tuple:
+        """An op node's (args, children, local_grads), from the program and this call."""
+        program = self.program
+        group = program.group_at(slot)
+        i = slot - group.lo
+        operands = [self.node(s) for s in group.operand_slots(i)]
+        kept = [j for j, a in enumerate(operands) if isinstance(a, Value)]
+        local = program.local_grads_at(slot, self.local)
+        return (
+            (*operands, *group.settings_of(i)),
+            tuple(operands[j] for j in kept),
+            tuple(local[j] for j in kept),
+        )
+
+    def backward(self, root: int) -> None:
+        """backward() from the node in slot ``root``: eager mode's semantics, the replay's
+        arithmetic. Every gradient is checked before any is changed."""
+        program = self.program
+        grads = program.backward(self.local, root)
+        if not np.isfinite(grads).all():  # eager mode's error, found in the graph as Values
+            node = self.node(root)
+            found = plumbing.gradient_overflow(
+                node, interior_nodes_children_first(node), "backward()"
+            )
+            raise found or OverflowError(f"backward() of jit({program.name}): a gradient overflows")
+        leaves = [*self.values, *program.outer_leaves]
+        added = np.concatenate([grads[program.value_slots], grads[program.outer_leaf_slots]])
+        if added.size and not np.abs(added).max() < 2.0**970:
+            _check_accumulation(leaves, added.tolist())
+        for leaf, g in zip(leaves, added.tolist()):  # leaves accumulate, as in eager mode
+            leaf.grad += g
+        reached = program.reach(root)
+        self.hand_out(grads, reached)
+        # eager backward() resets and recomputes every interior node of the root's graph,
+        # those of the Values computed before the call too: one eager pass through them all
+        seeds = [(v, float(grads[slot])) for slot, v in program.computed if reached[slot]]
+        if seeds:
+            _backward_through(seeds)
+
+    def hand_out(self, grads: np.ndarray, reached: np.ndarray) -> None:
+        """Give this pass's gradients to the nodes handed out: the op nodes of the root's graph
+        get theirs anew, the leaves made for the call accumulate. The pass is kept, for the
+        nodes made later."""
+        self.passes.append((grads, reached))
+        for slot, ref in list(self.live.items()):
+            node = ref()
+            if node is None:
+                del self.live[slot]
+            elif reached[slot]:
+                node.grad = float(grads[slot])
+        for slot, leaf in self.leaves.items():
+            leaf.grad += float(grads[slot])
+
+    def grad_of(self, slot: int) -> float:
+        """The gradient a node made now has, after the passes so far: an op node its last
+        pass's, a leaf the sum of all of them."""
+        if slot >= self.program.interior:
+            last = next((g for g, reached in reversed(self.passes) if reached[slot]), None)
+            return 0.0 if last is None else float(last[slot])
+        return math.fsum(float(g[slot]) for g, _ in self.passes)
+
+    @staticmethod
+    def held_in_calls(order: Sequence[Value]) -> list[Any]:
+        """The Values that the calls of replayed results among ``order`` hold (their inputs
+        and the leaves made for them): a jitted function called inside another one's capture."""
+        held: list[Any] = []
+        for node in order:
+            if isinstance(node, Replayed):
+                held += [*node._call.values, *node._call.leaves.values()]
+        return held
+
+
+def _check_accumulation(leaves: list[Value], added: list[float]) -> None:
+    """Raise, before any grad changes, if adding ``added`` to the leaves' grads overflows a
+    float. Only a term of at least 2^970, half the spacing of floats near the largest one, can
+    push a finite sum past it: below that, backward() needs no check."""
+    totals: dict[int, list] = {}
+    for leaf, g in zip(leaves, added):  # a Value passed twice gets both terms
+        entry = totals.setdefault(id(leaf), [leaf, leaf.grad])
+        entry[1] += g
+    for leaf, total in totals.values():
+        if not -math.inf < total < math.inf:
+            raise OverflowError(
+                f"backward(): the gradient of {value_text(leaf)} overflows a float when this "
+                f"pass adds to the {leaf.grad!r} it had accumulated: call zero_grad() between "
+                "backward() calls"
+            )
+
+
+def _backward_through(seeds: list[tuple[Value, float]]) -> None:
+    """Eager backward() from several nodes at once, each with its gradient: one hand-made node
+    whose children are those nodes and whose local derivatives are their gradients."""
+    top = Value(0.0)
+    top.children = tuple(v for v, _ in seeds)
+    top.local_grads = tuple(g for _, g in seeds)
+    top.fn, top.args = SUM, top.children
+    top.backward()
 
 
 class Replayed(Value):
     """A Value computed by a replay. ``.data`` and ``.item()`` are its number; ``backward()``
-    is the replay's vectorized backward; its graph (``children``, ``local_grads``...) is built
-    as Values only when something looks at it, such as ``draw_graph`` or an eager op using it.
+    is the replay's vectorized backward; its graph (``children``, ``local_grads``...) is made
+    of Values only when something looks at it, such as ``draw_graph`` or an eager op using it.
     """
 
-    __slots__ = ("_call", "_slot")
+    __slots__ = ("_call", "_slot", "_structure", "__weakref__")
 
     @property  # type: ignore[override]
     def fn(self) -> Op:
         return self._call.program.group_at(self._slot).row
 
     @property  # type: ignore[override]
+    def args(self) -> tuple:
+        return self._parts()[0]
+
+    @property  # type: ignore[override]
     def children(self) -> tuple:
-        return self._node().children
+        return self._parts()[1]
 
     @property  # type: ignore[override]
     def local_grads(self) -> tuple:
-        return self._node().local_grads
+        return self._parts()[2]
 
-    @property  # type: ignore[override]
-    def args(self) -> tuple:
-        return self._node().args
-
-    def _node(self) -> Value:
-        return self._call.graph()[self._slot]
+    def _parts(self) -> tuple:
+        if self._structure is None:
+            self._structure = self._call.structure(self._slot)
+        return self._structure
 
     def backward(self) -> None:
-        """Fill in d(self)/d(leaf) as in eager mode: every leaf's grad (the inputs passed in as
-        Values, the parameters) ACCUMULATES; the replayed nodes' grads are recomputed."""
-        call = self._call
-        grads = call.program.backward(call.local, self._slot)
-        call.grads, call.nodes = grads, None  # a graph built before shows the new grads
-        call.program.add_leaf_grads(grads, call.values)
-        self.grad = 1.0
+        """Fill in d(self)/d(node) as in eager mode: every leaf's grad (the inputs passed in as
+        Values, the parameters) ACCUMULATES; the nodes of this result's graph, the results
+        handed out among them, get theirs anew."""
+        self._call.backward(self._slot)

@@ -1,24 +1,24 @@
 """jit's plumbing: what ``jit.py`` needs but a reader of it does not. Not needed to learn.
 
 - the inputs: which arguments are the graph's inputs (numbers and Values), which are part of
-  the structure (ints, bools, None, the shapes of lists), and which cannot be captured, with
-  errors that name the argument;
-- the graph of a replayed result, built as Values only when someone looks at it (drawing it,
-  or using the result in more eager ops);
-- the messages of ``jit(fn, check=True)`` when a replay and a run of fn disagree.
+  the structure (ints, bools, None, the shapes of lists, the static arguments), and which
+  cannot be captured, with errors that name the argument;
+- the outputs: a Value, or a list, tuple or namedtuple of them, rebuilt after each replay;
+- ``jit(fn, check=True)``: a run of fn compared with the captured program, op by op, and its
+  gradients computed as eager mode computes them.
 """
 
 from __future__ import annotations
 
 import inspect
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence, Set
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
-from .engine import Value, interior_nodes_children_first
+from .engine import Value
 
 NUMBER, VALUE = "number", "Value"  # the two kinds of input, in a structure's key
 ONLY_FLOATS, ONLY_INTS, ONLY_LISTS = frozenset({float}), frozenset({int}), frozenset({list})
@@ -131,7 +131,9 @@ def explain_bad_input(args: tuple, names: Sequence[str], who: str) -> TypeError 
             return ValueError(
                 f"{who}: input {path} is a computed Value ({x!r:.80}): the inputs of a jitted "
                 "function are leaves, because its replayed backward stops at them. Compute it "
-                "inside the function, or pass its .data"
+                "inside the function, let the function read it from outside (a replay reads "
+                "its number, and backward goes on through its graph, as in eager mode), or "
+                "pass its .data"
             )
         if isinstance(x, np.ndarray):
             hint = "pass array.tolist(), a list of numbers"
@@ -146,6 +148,47 @@ def explain_bad_input(args: tuple, names: Sequence[str], who: str) -> TypeError 
             f"function are numbers, Values, ints and (nested) lists or tuples of them; {hint}"
         )
     return TypeError(f"{who}: cannot capture its inputs")  # (flatten and this walk agree)
+
+
+def frozen_static(x: Any, name: str, who: str) -> Hashable:
+    """A static argument as part of a capture's key: itself if hashable (compared by ==, as
+    JAX's static arguments, a number with its type), a list as the tuple of its items; else a
+    TypeError naming it."""
+    if type(x) is list or type(x) is tuple:
+        return (type(x), tuple(frozen_static(item, name, who) for item in x))
+    try:
+        hash(x)
+    except TypeError:
+        raise TypeError(
+            f"{who}: static argument {name} is a {type(x).__name__}, which cannot be a key of "
+            "jit's captures (it is not hashable); pass a tuple, a number, a string, or an "
+            "object compared by identity"
+        ) from None
+    if isinstance(x, float):
+        return (float, repr(x))  # -0.0 is not 0.0 here (1 / x tells them apart)
+    return (type(x), x) if isinstance(x, int) else x  # 1 and True are two values here
+
+
+def stand_in_hint(error: Exception, stand_ins: Sequence[Value], call_args: Any, name: str) -> str:
+    """What to add to an error fn raised at capture: an argument whose numbers reached fn as
+    stand-in Values, where fn wanted plain numbers (a loss's float targets), can be static."""
+    text = str(error)
+    for v in stand_ins:
+        if f"label={v.label!r}" in text:
+            argument = v.label.split("[", 1)[0]
+            if argument in call_args.names:
+                position = call_args.position_of(argument)
+                return (
+                    f"(jit({name}) ran it on stand-ins: each number and Value among its inputs "
+                    f"reaches it as a leaf Value, such as {v.label}. For an argument that must "
+                    "stay plain numbers, such as a loss's float targets, mark it as structure: "
+                    f"jit({name}, static_argnums=({position},)))"
+                )
+    return (
+        f"(jit({name}) ran it on stand-ins: each number and Value among its inputs reaches it "
+        "as a leaf Value. An argument that must stay plain numbers, such as a loss's float "
+        "targets, can be marked as structure: jit(fn, static_argnums=(its position,)))"
+    )
 
 
 def rebuild(args: tuple, stand_ins: Iterator[Value]) -> tuple:
@@ -183,90 +226,124 @@ def describe(key: tuple, names: Sequence[str]) -> str:
     return ", ".join(f"{argument_name(names, i)}: {words(part)}" for i, part in enumerate(key))
 
 
-# --- the graph of a replayed result --------------------------------------------------------
+# --- the outputs --------------------------------------------------------------------------
 
 
-def materialize(program: Any, call: Any) -> list[Any]:
-    """The replayed graph as Values, one per slot (a float for a constant): the inputs of the
-    call, the program's other leaves (the real parameters) and a new node for each op, with
-    the call's numbers, local derivatives and (after backward) gradients."""
-    nodes: list[Any] = [None] * program.size
-    value_slots = iter(program.value_slots)
-    next_value_slot = next(value_slots, None)
-    values = iter(call.values)
-    for slot, label in enumerate(program.input_labels):
-        if slot == next_value_slot:
-            nodes[slot] = next(values)  # the very Value passed in: it gets the gradient
-            next_value_slot = next(value_slots, None)
-        else:
-            nodes[slot] = Value(float(call.vals[slot]), label=label)
-    leaves_end = program.n_inputs + len(program.leaves)
-    nodes[program.n_inputs : leaves_end] = program.leaves
-    nodes[leaves_end : program.interior] = program.constants.tolist()
-
-    # each node's local derivatives, by operand position, from the call's edge array
-    local_by_position: dict[int, dict[int, float]] = {}
-    for parent, position, local in zip(
-        program.edge_parent.tolist(), program.edge_position.tolist(), call.local.tolist()
-    ):
-        local_by_position.setdefault(parent, {})[position] = local
-    data = call.vals.tolist()
-    grads = call.grads.tolist() if call.grads is not None else None
-    for group in program.groups:
-        for i in range(group.size):
-            slot = group.lo + i
-            operands = [nodes[s] for s in group.operand_slots(i)]
-            node = object.__new__(Value)
-            node.data, node.label = data[slot], program.labels.get(slot, "")
-            node.grad = grads[slot] if grads is not None else 0.0
-            node.fn, node.args = group.row, (*operands, *group.settings_of(i))
-            kept = [j for j, a in enumerate(operands) if isinstance(a, Value)]
-            node.children = tuple(operands[j] for j in kept)
-            node.local_grads = tuple(local_by_position[slot][j] for j in kept)
-            nodes[slot] = node
-    return nodes
+def outputs_of(out: Any, name: str) -> tuple[list[Value], Any]:
+    """fn's result as a list of Values, and how to rebuild it from replayed ones: ``Value``
+    for a single Value, else a function of the list (list, tuple, a namedtuple's _make)."""
+    if isinstance(out, Value):
+        return [out], Value
+    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
+        kind = type(out)
+        if kind is list or kind is tuple:
+            return list(out), kind
+        make = getattr(kind, "_make", None) or kind  # a namedtuple, or another subclass
+        try:
+            again = make(list(out))
+        except Exception:  # its constructor takes something else: cannot be rebuilt
+            again = None
+        if type(again) is kind and all(a is b for a, b in zip(again, out)):
+            return list(out), make
+        raise TypeError(
+            f"jit({name}): the function returns a {kind.__name__}, which jit cannot rebuild "
+            "from its items after a replay; return a list, a tuple or a namedtuple of Values"
+        )
+    if isinstance(out, (list, tuple)) and out:
+        i, bad = next((i, v) for i, v in enumerate(out) if not isinstance(v, Value))
+        got = f"a {type(out).__name__} whose item {i} is a {type(bad).__name__}: {bad!r:.60}"
+    else:
+        got = f"{type(out).__name__}: {out!r:.60}"
+    raise TypeError(
+        f"jit({name}): the function must return a Value (a loss) or a non-empty list of Values "
+        "(or a tuple or namedtuple of them), which is what .backward() and .data work on; got "
+        + got
+    )
 
 
 # --- jit(fn, check=True) ------------------------------------------------------------------
 
 
-def merged_order(outputs: Sequence[Value]) -> list[Value]:
-    """The interior nodes of all the outputs' graphs, each after its children."""
-    if len(outputs) == 1:
-        return interior_nodes_children_first(outputs[0])
-    order: list[Value] = []
-    seen: set[Value] = set()
-    for output in outputs:
-        for node in interior_nodes_children_first(output):
-            if node not in seen:
-                seen.add(node)
-                order.append(node)
-    return order
+def structural_difference(
+    program: Any, split: Any, stand_ins: Sequence[Value], outputs: Sequence[Value]
+) -> tuple[str | None, dict[Value, int]]:
+    """Where a run of fn first parts from the captured program, in words (None if nowhere),
+    and the slot of each Value of the run. The run's op nodes, in the capture's topological
+    order, must be the program's: the same op and settings, reading the same slots (a
+    constant where a constant was, of any value: a stable softmax's shift changes)."""
+    slot_of: dict[Value, int] = {v: i for i, v in enumerate(stand_ins)}
+    outer_slot = {id(v): program.n_inputs + j for j, v in enumerate(program.outer)}
+    for i, v in split.outer.items():
+        slot_of[v] = outer_slot[i]
+    made, n_made = list(split.made.values()), program.constants_lo - program.made_lo
+    if len(made) != n_made:
+        return f"fn now makes {len(made)} leaf Values where the capture made {n_made}", slot_of
+    for k, v in enumerate(made):
+        slot_of[v] = program.made_lo + k
+    n = len(program.order_slots)
+    for i, (node, slot) in enumerate(zip(split.order, program.order_slots)):
+        slot_of[node] = slot
+        group = program.group_at(slot)
+        where = f"node {i + 1} of {n} in topological order"
+        if node.fn is not group.row or (group.row.arity is not None and node.op != group.op):
+            return (
+                f"{where} was `{group.op}` when captured, but fn now makes `{node.op}` there",
+                slot_of,
+            )
+        arity = len(node.args) if node.fn.arity is None else node.fn.arity
+        captured = group.operand_slots(slot - group.lo)
+        if len(captured) != arity:
+            return f"{where} (`{group.op}`) now has {arity} operands, not {len(captured)}", slot_of
+        for position, (a, s) in enumerate(zip(node.args[:arity], captured)):
+            if isinstance(a, Value):
+                same = slot_of.get(a) == s
+            else:
+                same = program.constants_lo <= s < program.interior
+            if not same:
+                return f"{where} (`{group.op}`) now reads another operand {position}", slot_of
+    if len(split.order) != n:
+        return f"fn now makes {len(split.order)} op nodes where the capture made {n}", slot_of
+    if [slot_of.get(v) for v in outputs] != program.output_slots:
+        return "fn now returns other nodes of its graph", slot_of
+    return None, slot_of
+
+
+def first_value_difference(program: Any, vals: np.ndarray, order: Sequence[Value]) -> str:
+    """The first op node, in topological order, whose value differs between the replay and
+    a run of fn with the same ops, and the constant it read, if that differs too."""
+    n = len(program.order_slots)
+    for i, (node, slot) in enumerate(zip(order, program.order_slots)):
+        replayed = float(vals[slot])
+        if close(replayed, node.data, 1e-9):
+            continue
+        group = program.group_at(slot)
+        text = (
+            f"node {i + 1} of {n} in topological order (`{group.op}`) is {replayed!r} replayed "
+            f"but {node.data!r} when run"
+        )
+        arity = len(node.args) if node.fn.arity is None else node.fn.arity
+        for a, s in zip(node.args[:arity], group.operand_slots(slot - group.lo)):
+            if not isinstance(a, Value) and float(vals[s]) != a:
+                return (
+                    f"{text}, reading the constant {a!r} where the capture read {float(vals[s])!r}"
+                )
+        return text
+    return "a plain number that fn computes from the data differs"
+
+
+def eager_gradients(order: Sequence[Value], output: Value) -> dict[int, float]:
+    """d output / d node for every node of a run's graph (by id), computed as backward()
+    does, without touching any .grad: the chain rule over ``order`` (each op node after its
+    children), which stops at the Values from outside, as the program does."""
+    grads = {id(output): 1.0}
+    for node in reversed(order):
+        g = grads.get(id(node))
+        if g:
+            for child, local in zip(node.children, node.local_grads):
+                grads[id(child)] = grads.get(id(child), 0.0) + local * g
+    return grads
 
 
 def close(a: float, b: float, tolerance: float) -> bool:
     """|a - b| <= tolerance * max(|a|, |b|, 1): relative for large numbers, absolute below 1."""
     return abs(a - b) <= tolerance * max(abs(a), abs(b), 1.0)
-
-
-def first_difference(
-    program: Any, vals: np.ndarray, outputs: Sequence[Value], tolerance: float
-) -> str:
-    """Where a run of fn first parts from the captured program, node by node in the same
-    topological order: another op (the control flow changed) or another value."""
-    order = merged_order(outputs)
-    for i, (node, slot) in enumerate(zip(order, program.order_slots)):
-        captured = program.op_name(slot)
-        where = f"node {i + 1} of {len(program.order_slots)} in topological order"
-        if node.op != captured:
-            return f"{where} was `{captured}` when captured, but fn now makes `{node.op}` there"
-        if not close(float(vals[slot]), node.data, tolerance):
-            return (
-                f"{where} (`{captured}`) is {float(vals[slot])!r} replayed but {node.data!r} "
-                "when run"
-            )
-    if len(order) != len(program.order_slots):
-        return (
-            f"fn now makes {len(order)} op nodes where the capture made {len(program.order_slots)}"
-        )
-    return "every op node agrees, but a plain number that fn computes from the data differs"
