@@ -79,7 +79,7 @@ def main(argv: Sequence[str]) -> None:
     )
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args(argv)
-    ensure_bench_environment(argv)
+    ensure_bench_environment(__file__, argv)
     engines = [PEER, OURS] + (["torch"] if importlib.util.find_spec("torch") else [])
 
     a_jobs = [(e, "A", ()) for e in engines] + [(OURS, "A2", ()), (OURS, "A2", ("--jit",))]
@@ -125,8 +125,9 @@ def main(argv: Sequence[str]) -> None:
     print(f"\nsaved {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
 
 
-def ensure_bench_environment(argv: Sequence[str]) -> None:
-    """Re-run inside .venv with the bench extra unless micrograd and tinygrad_edu import here."""
+def ensure_bench_environment(script: str, argv: Sequence[str]) -> None:
+    """Re-run ``script`` inside .venv with the bench extra unless micrograd and tinygrad_edu
+    import here."""
     if all(importlib.util.find_spec(name) for name in (PEER, OURS)):
         return
     if os.environ.get("TINYGRAD_EDU_BENCH_VENV"):
@@ -138,16 +139,23 @@ def ensure_bench_environment(argv: Sequence[str]) -> None:
 
     tasks.ensure_venv({"bench"})
     env = dict(os.environ, TINYGRAD_EDU_BENCH_VENV="1")
-    sys.exit(subprocess.run([str(tasks.PYTHON), __file__, *argv], env=env).returncode)
+    sys.exit(subprocess.run([str(tasks.PYTHON), script, *argv], env=env).returncode)
 
 
 def rotated(jobs: list, r: int) -> list:
     return jobs[r % len(jobs) :] + jobs[: r % len(jobs)]
 
 
-def worker(engine: str, workload: str, *args: str, timeout: float | None = None) -> dict:
+def worker(
+    engine: str,
+    workload: str,
+    *args: str,
+    timeout: float | None = None,
+    env: dict[str, str] | None = None,
+) -> dict:
+    """One run of workloads.py in a fresh process (``env``: its environment, default ours)."""
     command = [sys.executable, str(WORKER), engine, workload, *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command[1:])} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout)
@@ -444,13 +452,14 @@ def format_table(summary: dict, engines: list[str], n_rounds: int) -> str:
     return "\n".join(lines)
 
 
-def quantity(spread_: dict | None, unit: str) -> str:
-    """'1.23 ms [1.20-1.31]': the median, then min-max in the median's unit."""
+def quantity(spread_: dict | None, unit: str, digits: int = 1) -> str:
+    """'1.23 ms [1.20-1.31]': the median, then min-max in the median's unit (a ratio, unit
+    "x", with ``digits`` decimals)."""
     if spread_ is None:
         return "n/a"
     median, low, high = spread_["median"], spread_["min"], spread_["max"]
     if unit == "x":
-        return f"{median:.1f}x [{low:.1f}-{high:.1f}]"
+        return f"{median:.{digits}f}x [{low:.{digits}f}-{high:.{digits}f}]"
     if unit == "B":
         return f"{median:.0f} [{low:.0f}-{high:.0f}]"
     scale, prefix = next(
