@@ -23,6 +23,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from .engine import Value
 from .ops import OPS
@@ -121,7 +122,7 @@ class Expression:
         result.label = result.label or ast.unparse(self.tree)
         return result
 
-    def error(self, problem: str, node: ast.AST) -> ExpressionError:
+    def error(self, problem: str, node: ast.expr) -> ExpressionError:
         """An ExpressionError pointing at node."""
         source = self.text[self.indent :]
         column = len(source.encode("utf-8")[: node.col_offset].decode("utf-8", "replace"))
@@ -131,6 +132,7 @@ class Expression:
     def _value(self, node: ast.expr, leaves: dict[str, Value]) -> Value | float:
         """The node's Value, or its float when it holds no variable (a constant, not a node)."""
         if isinstance(node, ast.Constant):
+            assert isinstance(node.value, (int, float))  # parse_expression refused the rest
             return float(node.value)
         if isinstance(node, ast.Name):
             return leaves[node.id]
@@ -187,8 +189,8 @@ def parse_expression(text: str) -> Expression:
             name = re.match(r"[^\W\d]\w*", after)
             if name:
                 column = indent + number.start() + 1
-                problem = f"write {number[0]}*{name[0]} for {number[0]} times {name[0]}"
-                raise ExpressionError(problem, text, column, number[0] + name[0]) from None
+                advice = f"write {number[0]}*{name[0]} for {number[0]} times {name[0]}"
+                raise ExpressionError(advice, text, column, number[0] + name[0]) from None
         offset = error.offset if error.offset and 0 < error.offset <= len(source) else None
         column = indent + (offset or len(source) + 1)
         raise ExpressionError(error.msg, text, column, text[column - 1 : column]) from None
@@ -200,6 +202,8 @@ def parse_expression(text: str) -> Expression:
     for node in ast.walk(tree):  # parents before children: the outermost problem is named
         problem = _problem(node, id(node) in called)
         if problem:
+            # the allowed nodes' parts are all allowed: the outermost refused is an expression
+            assert isinstance(node, ast.expr)
             raise unchecked.error(problem, node)
         if isinstance(node, ast.Name) and id(node) not in called:
             names.append(node)
@@ -213,7 +217,7 @@ def parse_expression(text: str) -> Expression:
 def _problem(node: ast.AST, is_called: bool) -> str | None:
     """What is wrong with one node of the tree, or None if the allow-list has it."""
     if isinstance(node, ast.Constant):
-        if type(node.value) not in (int, float):
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             return f"{node.value!r} is not a number; use {_ALLOWED}"
         try:
             finite = math.isfinite(float(node.value))
@@ -243,5 +247,5 @@ def _problem(node: ast.AST, is_called: bool) -> str | None:
     return f"{_NAMES.get(type(node), type(node).__name__)} is not allowed; use {_ALLOWED}"
 
 
-def _is_variable(node: ast.AST, name: str) -> bool:
+def _is_variable(node: ast.AST, name: str) -> TypeGuard[ast.Name]:
     return isinstance(node, ast.Name) and node.id == name
