@@ -74,19 +74,23 @@ def _binary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut
                     if -_INF < out < _INF and -_INF < d_a < _INF and -_INF < d_b < _INF:
                         return new_node(out, args, local_grads, row, args)
                 elif type(b) is float or type(b) is int:
-                    b = float(b)  # a constant is stored as the float it stands for
+                    if type(b) is int:  # a constant is stored as the float it stands for
+                        b = float(b)
+                        args = (a, b)
                     out = forward(a.data, b)
                     local = derivatives(a.data, b, out)[0]
                     if -_INF < out < _INF and -_INF < local < _INF and -_INF < b < _INF:
-                        return new_node(out, (a,), (local,), row, (a, b))
+                        return new_node(out, (a,), (local,), row, args)
             elif (
                 type(b) is value_type and not with_setting and (type(a) is float or type(a) is int)
             ):
-                a = float(a)
+                if type(a) is int:
+                    a = float(a)
+                    args = (a, b)
                 out = forward(a, b.data)
                 local = derivatives(a, b.data, out)[1]
                 if -_INF < out < _INF and -_INF < local < _INF and -_INF < a < _INF:
-                    return new_node(out, (b,), (local,), row, (a, b))
+                    return new_node(out, (b,), (local,), row, args)
         except (ArithmeticError, ValueError, TypeError):
             pass  # apply's plain path says what went wrong
         return None
