@@ -45,7 +45,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -224,7 +224,7 @@ def _shapes(architecture: dict[str, object], path: Path) -> dict[str, Shape]:
             raise ModelFileError(f"{path}: {name} must be a positive int, got {n!r:.80}")
         return n
 
-    sizes: dict[str, object] = {}  # layout's arguments: every setting but the activations
+    sizes: dict[str, Any] = {}  # layout's arguments: every setting but the activations
     for name in kind.SETTINGS:
         setting = architecture[name]
         if "activation" in name:
