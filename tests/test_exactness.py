@@ -1,9 +1,9 @@
 """The engine's speed tricks change no result: bit for bit what the textbook algorithm gives.
 
 backward() is checked against the straightforward version written out below (the engine's
-own algorithm before any speed work), on the same graphs; the forward fast paths
-(plumbing.fast_paths, plumbing.dot_of_values) against engine.apply(), the plain way to apply a
-row of the op table, and against plain float arithmetic. "Bit for bit" is compared with
+own algorithm before any speed work), on the same graphs; the shortcuts behind apply()
+(fast_paths.py) against apply()'s plain path, the textbook way to apply a row of the op table,
+and against plain float arithmetic. "Bit for bit" is compared with
 float.hex, so even the sign of a zero counts.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import MLP, Value, losses
+from tinygrad_edu import MLP, Value, engine, losses
 from tinygrad_edu.engine import apply
 from tinygrad_edu.ops import (
     ABS,
@@ -35,7 +35,6 @@ from tinygrad_edu.ops import (
     SUB,
     TANH,
 )
-from tinygrad_edu.plumbing import dot_of_values
 from tinygrad_edu.testing import expressions
 
 
@@ -174,6 +173,23 @@ def test_an_mlp_forward_is_the_plain_float_computation():
 # --- the fast paths build the very node apply() builds --------------------------------------
 
 
+def plain_apply(fn, *args) -> Value:
+    """apply() without its shortcuts: the plain path alone."""
+    shortcuts = dict(engine.SHORTCUTS)
+    engine.SHORTCUTS.clear()
+    try:
+        return apply(fn, *args)
+    finally:
+        engine.SHORTCUTS.update(shortcuts)
+
+
+def test_the_shortcuts_are_chosen_for_the_common_rows():
+    # without one, the tests below would compare the plain path with itself
+    assert {ADD, SUB, MUL, DIV, POW, POWER, EXP, TANH, RELU, LEAKY_RELU, DOT} <= set(
+        engine.SHORTCUTS
+    )
+
+
 def node_bits(node: Value) -> tuple:
     args = tuple(a if isinstance(a, Value) else a.hex() for a in node.args)
     return (node.data.hex(), tuple(g.hex() for g in node.local_grads), node.children, args, node.fn)
@@ -189,7 +205,7 @@ def test_every_two_operand_op_is_the_node_apply_makes(a, b, a_is_value, b_is_val
     # (a Value ** a number is x ** c, the row POWER: tested below)
     for fn in (ADD, SUB, MUL, DIV) + (POW,) * isinstance(y, Value):
         try:
-            expected = node_bits(apply(fn, x, y))
+            expected = node_bits(plain_apply(fn, x, y))
         except (ArithmeticError, ValueError) as error:
             with pytest.raises(type(error), match=re.escape(str(error))):
                 fn.operator(x, y)
@@ -205,7 +221,7 @@ def test_every_one_operand_op_and_setting_is_the_node_apply_makes(a, setting):
     cases += [(LEAKY_RELU, (x, setting), lambda: x.leaky_relu(setting))]
     for fn, args, fast in cases:
         try:
-            expected = node_bits(apply(fn, *args))
+            expected = node_bits(plain_apply(fn, *args))
         except (ArithmeticError, ValueError) as error:
             with pytest.raises(type(error), match=re.escape(str(error))):
                 fast()
@@ -217,6 +233,6 @@ def test_every_one_operand_op_and_setting_is_the_node_apply_makes(a, setting):
 def test_a_dot_of_values_is_the_node_apply_makes(numbers):
     ws = [Value(x) for x in numbers]
     xs = [Value(x / 3) for x in reversed(numbers)]
-    expected = node_bits(apply(DOT, *ws, *xs))
+    expected = node_bits(plain_apply(DOT, *ws, *xs))
     assert node_bits(Value.dot(ws, xs)) == expected
-    assert node_bits(dot_of_values(ws, xs, [x.data for x in xs])) == expected
+    assert node_bits(apply(DOT, *ws, *xs)) == expected

@@ -26,7 +26,7 @@ from tinygrad_edu import (
     losses,
     op,
     optim,
-    plumbing,
+    overflow,
 )
 
 RTOL = 1e-12
@@ -480,7 +480,7 @@ def test_8_eager_backward_raises_naming_the_op_and_the_node():
 
 
 def test_8_backward_raises_where_the_processor_flag_is_not_read(monkeypatch):
-    monkeypatch.setattr(plumbing, "_overflow_flag", lambda: None)
+    monkeypatch.setattr(overflow, "_overflow_flag", lambda: None)
     a = Value(1e-300)
     with pytest.raises(OverflowError, match="at the `\\*` node"):
         (a * 1e300 * 1e300).backward()

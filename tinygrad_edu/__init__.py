@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from . import losses, optim
 from .custom_ops import op
 from .engine import Value, grad
+from .fast_paths import cyclic_gc_paused
 from .gradcheck import (
     GradcheckError,
     gradcheck,
@@ -38,7 +39,6 @@ from .jit import (
     jit,
 )
 from .nn import MLP, Layer, Module, Neuron
-from .plumbing import cyclic_gc_paused
 from .steps import backprop_steps
 from .your_turn import attempted
 

@@ -11,10 +11,12 @@ applies the chain rule to each edge:  ``child.grad += local_grad * node.grad``.
 ``grad(output, inputs, create_graph=True)`` sums the same products into a table instead, with
 the rules applied to Values, so that a gradient is itself a graph to differentiate again.
 
-A Value always holds a finite float: an op whose result or local derivative would be NaN or
-infinite raises (ValueError, ZeroDivisionError or OverflowError, naming the op and its operands)
-before any node is made. Those checks and the fast paths for the common shapes of op live in
-``plumbing.py``; each place that hands over to it says so.
+Every node is made by ``apply(fn, *args)``, and built by ``new_node``: the one door and the one
+constructor. A Value always holds a finite float: an op whose result or local derivative would
+be NaN or infinite raises (ValueError, ZeroDivisionError or OverflowError, naming the op and its
+operands) before any node is made. Those checks live in ``checks.py``, the shortcuts that make
+apply fast in ``fast_paths.py``, the error for a gradient too large for a float in
+``overflow.py``; each place that hands over to one says so.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Union
 
-from . import ops, plumbing
+from . import checks, fast_paths, ops, overflow
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
@@ -46,9 +48,9 @@ class Value:
     __array_ufunc__ = None  # a numpy scalar on the left of an operator defers to Value
 
     def __init__(self, data: Number, label: str = "") -> None:
-        self.data = plumbing.finite_float(data, "Value data")  # checks: plumbing.finite_float
+        self.data = checks.finite_float(data, "Value data")
         self.grad = 0.0
-        self.label = plumbing.checked_label(label)
+        self.label = checks.checked_label(label)
         self.children: tuple[Value, ...] = ()
         self.local_grads: tuple[float, ...] = ()
         self.fn: ops.Op | None = None
@@ -73,42 +75,43 @@ class Value:
         """The plain float, as ``torch.Tensor.item()`` gives it."""
         return self.data
 
-    # Each op applies its row of the table. For one or two operands, `unary` and `binary` make
-    # the very node that apply() makes, only faster (plumbing.fast_paths).
+    # Each op applies its row of the table.
     # fmt: off
-    def __add__(self, other: Operand) -> Value: return binary(ops.ADD, self, other)
-    def __radd__(self, other: Number) -> Value: return binary(ops.ADD, other, self)
-    def __sub__(self, other: Operand) -> Value: return binary(ops.SUB, self, other)
-    def __rsub__(self, other: Number) -> Value: return binary(ops.SUB, other, self)
-    def __mul__(self, other: Operand) -> Value: return binary(ops.MUL, self, other)
-    def __rmul__(self, other: Number) -> Value: return binary(ops.MUL, other, self)
-    def __truediv__(self, other: Operand) -> Value: return binary(ops.DIV, self, other)
-    def __rtruediv__(self, other: Number) -> Value: return binary(ops.DIV, other, self)
+    def __add__(self, other: Operand) -> Value: return apply(ops.ADD, self, other)
+    def __radd__(self, other: Number) -> Value: return apply(ops.ADD, other, self)
+    def __sub__(self, other: Operand) -> Value: return apply(ops.SUB, self, other)
+    def __rsub__(self, other: Number) -> Value: return apply(ops.SUB, other, self)
+    def __mul__(self, other: Operand) -> Value: return apply(ops.MUL, self, other)
+    def __rmul__(self, other: Number) -> Value: return apply(ops.MUL, other, self)
+    def __truediv__(self, other: Operand) -> Value: return apply(ops.DIV, self, other)
+    def __rtruediv__(self, other: Number) -> Value: return apply(ops.DIV, other, self)
     def __pow__(self, other: Operand) -> Value:
-        return binary(ops.POW if isinstance(other, Value) else ops.POWER, self, other)
-    def __rpow__(self, other: Number) -> Value: return binary(ops.POW, other, self)
-    def __neg__(self) -> Value: return unary(ops.NEG, self)
+        return apply(ops.POW if isinstance(other, Value) else ops.POWER, self, other)
+    def __rpow__(self, other: Number) -> Value: return apply(ops.POW, other, self)
+    def __neg__(self) -> Value: return apply(ops.NEG, self)
     def __pos__(self) -> Value: return self
-    def exp(self) -> Value: return unary(ops.EXP, self)
-    def log(self) -> Value: return unary(ops.LOG, self)
-    def tanh(self) -> Value: return unary(ops.TANH, self)
-    def sigmoid(self) -> Value: return unary(ops.SIGMOID, self)
-    def relu(self) -> Value: return unary(ops.RELU, self)
-    def leaky_relu(self, slope: float = 0.01) -> Value: return binary(ops.LEAKY_RELU, self, slope)
-    def sqrt(self) -> Value: return unary(ops.SQRT, self)
-    def abs(self) -> Value: return unary(ops.ABS, self)
+    def exp(self) -> Value: return apply(ops.EXP, self)
+    def log(self) -> Value: return apply(ops.LOG, self)
+    def tanh(self) -> Value: return apply(ops.TANH, self)
+    def sigmoid(self) -> Value: return apply(ops.SIGMOID, self)
+    def relu(self) -> Value: return apply(ops.RELU, self)
+    def leaky_relu(self, slope: float = 0.01) -> Value: return apply(ops.LEAKY_RELU, self, slope)
+    def sqrt(self) -> Value: return apply(ops.SQRT, self)
+    def abs(self) -> Value: return apply(ops.ABS, self)
     __abs__ = abs
     # fmt: on
 
     @staticmethod
     def sum(values: Sequence[Operand]) -> Value:
         """Σ v_i as ONE node (a neuron is one node, not a chain);  d/dv_i = 1"""
-        return apply(ops.SUM, *plumbing.operand_list(values, "Value.sum"))
+        return apply(ops.SUM, *checks.operand_list(values, "Value.sum"))
 
     @staticmethod
     def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
         """Σ w_i x_i as ONE node;  d/dw_i = x_i, d/dx_i = w_i"""
-        return dot(ops.DOT, ws, xs)  # apply(ops.DOT, *ws, *xs) after checks, faster: plumbing
+        if type(ws) is list and type(xs) is list and len(ws) == len(xs):  # (a neuron's: quick)
+            return apply(ops.DOT, *ws, *xs)
+        return apply(ops.DOT, *checks.equal_length_lists(ws, xs, "Value.dot"))
 
     # Comparisons compare the data, so `if loss < 0.01:` and sorted(values) work; `==` stays
     # identity, so that Values can be kept in sets and dicts.
@@ -126,12 +129,12 @@ class Value:
         leaves' (inputs, parameters) ACCUMULATE: a training loop calls ``zero_grad()`` before
         each ``backward()``.
         """
-        with plumbing.cyclic_gc_paused():  # speed only: a graph has no cycles to collect
+        with fast_paths.cyclic_gc_paused():  # speed only: a graph has no cycles to collect
             order = interior_nodes_children_first(self)
             for node in order:
                 node.grad = 0.0
             self.grad += 1.0
-            with plumbing.gradients_checked(self, order, "backward()"):  # overflow: an error
+            with overflow.gradients_checked(self, order, "backward()"):  # overflow: an error
                 for node in reversed(order):  # each node before its children: grad complete
                     if node.grad:  # a zero gradient passes nothing on
                         for child, local_grad in zip(node.children, node.local_grads):
@@ -148,19 +151,39 @@ def apply(fn: ops.Op, *args: Operand) -> Value:
     A plain number among the operands is a constant: it shapes the result but is no child
     (``x * 2`` has the one child x). With no Value among the operands the result is a leaf.
     """
+    shortcut = SHORTCUTS.get(fn)  # the same node, made faster when it can be: fast_paths.py
+    if shortcut is not None:
+        node = shortcut(args)
+        if node is not None:
+            return node
     is_value = [isinstance(a, Value) for a in args]
-    numbers = plumbing.numbers_of(fn, args, is_value)  # checks: plumbing.numbers_of
-    out, local_grads = plumbing.evaluated(fn, numbers, is_value)  # errors named: plumbing
+    numbers = checks.numbers_of(fn, args, is_value)  # each a finite float, or an error
+    out, local_grads = checks.evaluated(fn, numbers, is_value)  # or an error naming the op
     kept = [(a, d) for a, d, v in zip(args, local_grads, is_value) if v]
-    node = Value(out)
-    if kept:
-        node.children, node.local_grads = tuple(a for a, _ in kept), tuple(d for _, d in kept)
-        node.fn = fn
-        node.args = tuple(a if v else n for a, n, v in zip(args, numbers, is_value))
+    if not kept:
+        return Value(out)
+    children, kept_grads = tuple(a for a, _ in kept), tuple(d for _, d in kept)
+    args = tuple(a if v else n for a, n, v in zip(args, numbers, is_value))  # constants: floats
+    return new_node(out, children, kept_grads, fn, args)
+
+
+def new_node(
+    data: float, children: tuple[Value, ...], local_grads: tuple, fn: ops.Op, args: tuple
+) -> Value:
+    """The one constructor of an interior node, its numbers already checked finite."""
+    node = _new_value(Value)
+    node.data = data
+    node.grad = 0.0
+    node.label = ""
+    node.children = children
+    node.local_grads = local_grads
+    node.fn = fn
+    node.args = args
     return node
 
 
-unary, binary, dot = plumbing.fast_paths(Value, apply)
+_new_value = object.__new__
+SHORTCUTS = fast_paths.shortcuts(ops.OPS, new_node, Value)
 
 
 def interior_nodes_children_first(root: Value) -> list[Value]:
@@ -198,22 +221,40 @@ def grad(
     differentiated again, to any order. An input that the output does not depend on is an
     error, as in PyTorch, unless ``allow_unused=True``, which gives it the derivative 0.
     """
-    inputs = plumbing.grad_inputs(output, inputs, Value)  # checks: plumbing.grad_inputs
+    inputs = checks.grad_inputs(output, inputs, Value)
     order = interior_nodes_children_first(output)
     grads: dict[Value, Operand] = {output: 1.0}
-    with plumbing.gradients_checked(output, order, "grad()", grads):  # overflow: an error
+    with overflow.gradients_checked(output, order, "grad()", grads):  # overflow: an error
         for node in reversed(order):
             upstream = grads.get(node, 0.0)
             if not isinstance(upstream, Value) and not upstream:
                 continue  # a zero gradient passes nothing on
             if create_graph:
-                local_grads = plumbing.local_grads_as_values(node, Value)
+                local_grads = local_grads_as_values(node)
             else:
                 local_grads = node.local_grads
             for child, local_grad in zip(node.children, local_grads):
-                term = plumbing.product(local_grad, upstream)  # local_grad * upstream, no "* 1"
+                term = product(local_grad, upstream)
                 grads[child] = grads[child] + term if child in grads else term
     used = {output, *(child for node in order for child in node.children)}
-    return [
-        plumbing.grad_value(x, grads.get(x, 0.0), x in used, allow_unused, Value) for x in inputs
-    ]
+    return [checks.grad_value(x, grads.get(x, 0.0), x in used, allow_unused, Value) for x in inputs]
+
+
+def local_grads_as_values(node: Value) -> tuple:
+    """node's local derivatives as Values, for gradients of gradients: its row's rule applied
+    to its operands (Values and constants), its settings and the node itself as ``out``,
+    keeping one derivative per child (a node of jit's replays, a subclass, has plain Values
+    among its children)."""
+    args = node.args
+    local_grads = node.fn.derivatives(*args, node)
+    operands = args[: node.fn.operand_count(len(args))]
+    return tuple(d for a, d in zip(operands, local_grads) if isinstance(a, Value))
+
+
+def product(local_grad: Operand, upstream: Operand) -> Operand:
+    """local_grad * upstream, but without a new node when either is exactly 1.0 (x * 1 = x)."""
+    if type(local_grad) is float and local_grad == 1.0:
+        return upstream
+    if type(upstream) is float and upstream == 1.0:
+        return local_grad
+    return local_grad * upstream

@@ -91,8 +91,9 @@ from typing import Any
 
 import numpy as np
 
-from . import plumbing
+from . import checks, overflow
 from .engine import Value, interior_nodes_children_first
+from .fast_paths import cyclic_gc_paused
 from .jit_guard import (
     Guard,
     Reach,
@@ -119,7 +120,7 @@ from .jit_plumbing import (
     stand_in_hint,
     structural_difference,
 )
-from .ops import DOT, SUM, Op
+from .ops import DOT, SUM, CustomOp, Op
 
 DEFAULT_MAX_CAPTURES = 32  # input structures kept per function (sequence lengths, batch sizes)
 CHECK_TOLERANCE = 1e-9  # of max(|x|, 1): rounding never comes near it, a changed branch does
@@ -249,7 +250,7 @@ class JitFunction:
     def _run(self, call_args: Arguments, stand_ins: list[Value]) -> tuple[list[Value], Any]:
         """fn run eagerly on the stand-ins: its outputs as a list, and how to rebuild what it
         returned from them."""
-        with plumbing.cyclic_gc_paused():  # speed only: a graph has no cycles to collect
+        with cyclic_gc_paused():  # speed only: a graph has no cycles to collect
             try:
                 out = self.fn(*call_args.with_stand_ins(stand_ins))
             except TypeError as error:
@@ -629,7 +630,7 @@ class Program:
         group = self.group_at(slot)
         numbers = [float(vals[s]) for s in group.operand_slots(slot - group.lo)]
         numbers += [float(s) for s in group.settings_of(slot - group.lo)]
-        plumbing.evaluated(group.row, numbers, [True] * len(numbers))  # raises, naming the op
+        checks.evaluated(group.row, numbers, [True] * len(numbers))  # raises, naming the op
         raise OverflowError(  # numpy and Python's math disagree at the edge of the float range
             f"jit({self.name}): replaying {group.op} of {numbers} gives a number that is not finite"
         )
@@ -683,7 +684,7 @@ def _group_key(node: Value) -> tuple:
     if row.arity is None:  # sum, dot: any number of operands, summed segment by segment
         return (row,)
     pattern = tuple(type(a) is not float for a in node.args[: row.arity])  # Values or numbers
-    if isinstance(row, plumbing.CustomOp):
+    if isinstance(row, CustomOp):
         return (row, pattern)
     return (row, pattern, node.args[row.arity :])
 
@@ -826,7 +827,7 @@ class UserElementwise(Elementwise):
         for i in np.flatnonzero(is_new).tolist():
             edges = range(self.e_lo + i, self.e_hi, self.size)  # node i's, by operand
             mine = [float(vals[self.lo + i]), *(float(local[e]) for e in edges)]
-            out, local_grads = plumbing.evaluated(self.row, columns[i], [True] * len(columns[i]))
+            out, local_grads = checks.evaluated(self.row, columns[i], [True] * len(columns[i]))
             theirs = [out, *(local_grads[j] for j in self.children_at)]
             if not all(close(a, b, VERIFY_TOLERANCE) for a, b in zip(mine, theirs)):
                 raise ValueError(
@@ -854,7 +855,7 @@ class OneByOne(UserElementwise):
             derivatives = np.array([r[1] for r in results], dtype=float).reshape(self.size, -1)
         except Exception:
             for numbers in rows:  # the first node that fails raises eager mode's error
-                plumbing.evaluated(self.row, numbers, [True] * len(numbers))
+                checks.evaluated(self.row, numbers, [True] * len(numbers))
             raise
         vals[self.lo : self.hi] = out
         self.write_local(local, derivatives.T)
@@ -944,7 +945,7 @@ def _part(args: tuple, p: int, parts: int) -> tuple:
 def _group_kind(row: Op) -> type[Group]:
     if row.arity is None:
         return Segmented
-    if isinstance(row, plumbing.CustomOp):
+    if isinstance(row, CustomOp):
         return UserElementwise if row.vectorized else OneByOne
     return Elementwise
 
@@ -1047,7 +1048,7 @@ class Call:
         grads = program.backward(self.local, root)
         if not np.isfinite(grads).all():  # eager mode's error, found in the graph as Values
             node = self.node(root)
-            found = plumbing.gradient_overflow(
+            found = overflow.gradient_overflow(
                 node, interior_nodes_children_first(node), "backward()"
             )
             raise found or OverflowError(f"backward() of jit({program.name}): a gradient overflows")

@@ -19,10 +19,9 @@ from typing import Callable, ClassVar, NamedTuple, Optional, Union
 
 import numpy as np
 
+from .checks import positive_int
 from .engine import Operand, Value
 from .ops import RELU, SIGMOID, TANH, Op
-from .plumbing import dot_of_values
-from .plumbing import positive_int as _positive_int
 
 Seed = Union[int, np.random.Generator, None]
 Shape = tuple[int, ...]
@@ -135,8 +134,8 @@ class Neuron(Module):
     def __init__(
         self, nin: int, activation: str = "relu", rng: Seed = None, *, fan_out: int = 1
     ) -> None:
-        nin = _positive_int(nin, "nin")
-        fan_out = _positive_int(fan_out, "fan_out")
+        nin = positive_int(nin, "nin")
+        fan_out = positive_int(fan_out, "fan_out")
         self._act = _activation(activation)
         self.activation = activation
         std = math.sqrt(2.0 / nin) if activation == "relu" else math.sqrt(2.0 / (nin + fan_out))
@@ -146,12 +145,10 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Operand]) -> Value:
         x = _inputs(x, len(self.w), "Neuron")
-        return self._forward(x, [xi.data for xi in x])
+        return self._forward(x)
 
-    def _forward(self, x: list[Value], x_data: list[float]) -> Value:
-        # Value.dot(self.w, x), faster: x_data are the inputs' numbers, which a layer reads
-        # once for all its neurons (plumbing.dot_of_values)
-        z = dot_of_values(self.w, x, x_data) + self.b
+    def _forward(self, x: list[Value]) -> Value:
+        z = Value.dot(self.w, x) + self.b
         return self._act(z) if self._act else z
 
     @property
@@ -174,7 +171,7 @@ class Layer(Module):
     SETTINGS: ClassVar[tuple[str, ...]] = ("nin", "nout", "activation")
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", rng: Seed = None) -> None:
-        nout = _positive_int(nout, "nout")
+        nout = positive_int(nout, "nout")
         rng = _generator(rng, "rng")
         self.neurons = [Neuron(nin, activation, rng, fan_out=nout) for _ in range(nout)]
 
@@ -182,8 +179,7 @@ class Layer(Module):
         return self._forward(_inputs(x, self.nin, "Layer"))
 
     def _forward(self, x: list[Value]) -> list[Value]:
-        x_data = [xi.data for xi in x]
-        return [neuron._forward(x, x_data) for neuron in self.neurons]
+        return [neuron._forward(x) for neuron in self.neurons]
 
     @property
     def nin(self) -> int:
@@ -239,7 +235,7 @@ class MLP(Module):
     ) -> None:
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
-        sizes = [_positive_int(nin, "nin")] + [_positive_int(n, "each of nouts") for n in nouts]
+        sizes = [positive_int(nin, "nin")] + [positive_int(n, "each of nouts") for n in nouts]
         _activation(activation)
         _activation(output_activation)
         self.activation, self.output_activation = activation, output_activation

@@ -99,6 +99,51 @@ class Op:
         return f"<op {self.name}>"
 
 
+class CustomOp(Op):
+    """The row of an op made with ``@op``: its function gives the value and the local
+    derivatives together; ``value_derivatives`` (optional) gives the derivatives in Values;
+    ``vectorized`` (optional) gives both for numpy arrays, for jit."""
+
+    __slots__ = ("function", "vectorized")
+
+    def __init__(self, fn: Callable, arity: int, settings: tuple[str, ...],
+                 value_derivatives: Callable | None, vectorized: Callable | None = None,
+                 rule: tuple[str, ...] = ()) -> None:  # fmt: skip
+        self.function, self.vectorized = fn, vectorized
+        super().__init__(fn.__name__, self._value, value_derivatives or self._no_rule, arity,
+                         settings, rule=rule)  # fmt: skip
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """The names a rule text may use: fn's operands and settings, then ``out``."""
+        parameters = inspect.signature(self.function).parameters
+        return (*list(parameters)[: self.arity], *self.settings, "out")
+
+    def evaluate(self, *numbers: float) -> tuple[float, Any]:
+        result = self.function(*numbers[: self.arity], **self._settings(numbers))
+        if isinstance(result, (str, bytes)) or not isinstance(result, Sequence) or len(result) != 2:
+            raise TypeError(
+                f"{self.name} must return a pair (value, local_grads), got "
+                f"{type(result).__name__} {result!r:.60}: write return value, (d_dx,) with one "
+                "derivative per operand"
+            )
+        return result[0], result[1]
+
+    def _value(self, *numbers: float) -> float:
+        return self.evaluate(*numbers)[0]
+
+    def _settings(self, numbers: Sequence[float]) -> dict[str, float]:
+        return dict(zip(self.settings, numbers[self.arity :]))
+
+    def _no_rule(self, *args: object) -> tuple:
+        raise NotImplementedError(
+            f"create_graph=True differentiates through {self.name}, an @op with no rule for "
+            f"its derivatives in Values: give one, as in @op(derivatives=lambda x, out: "
+            f"(...,)), written with Value ops (x.exp(), x * x, ...), so that its derivatives "
+            "can be differentiated again"
+        )
+
+
 # --- functions for the rules: a float, a Value (which has these methods) or a numpy array ----
 
 

@@ -31,10 +31,10 @@ import random
 from collections.abc import Sequence
 from numbers import Integral
 
+from ..checks import positive_int
 from ..engine import Operand, Value
 from ..losses import log_softmax, softmax
 from ..nn import Module
-from ..plumbing import positive_int
 
 Matrix = list[list[Value]]  # rows of Values: W (nout x nin), so that y = W x is row · x
 Cache = tuple[list[list[Value]], list[list[Value]]]  # one layer's keys and values so far

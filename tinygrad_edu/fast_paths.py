@@ -1,0 +1,134 @@
+"""The engine's speed: node builders behind ``engine.apply``, and a pause of the cyclic GC.
+Not needed to learn.
+
+``apply(fn, *args)`` is the one door through which every node is made. For most rows it first
+tries a *shortcut*, chosen once per row when the engine is loaded (by the row's shape: one
+operand, two, one and a setting, a dot product), which makes the very node apply's plain path
+makes, through the same constructor (``engine.new_node``), but without its generality: one call
+of each rule, no lists, no checks of what cannot be wrong. When a shortcut cannot be sure (an
+operand that is not a Value or a finite number, a result or a derivative that is not finite) it
+returns None, and apply's plain path builds the node or says what went wrong.
+tests/test_exactness.py pins the shortcuts bit for bit to the plain path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+import operator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .ops import DOT, Op
+
+_INF = math.inf
+_data_of = operator.attrgetter("data")
+Shortcut = Callable[[tuple], Any]
+
+
+def shortcuts(rows: list[Op], new_node: Callable[..., Any], value_type: type) -> dict[Op, Shortcut]:
+    """For each row that has one, ``shortcut(args) -> node or None``: apply's node, faster."""
+    made = {}
+    for row in rows:
+        if row is DOT:
+            made[row] = _dot(new_node, value_type)
+        elif row.arity == 1 and not row.settings:
+            made[row] = _unary(row, new_node, value_type)
+        elif row.arity == 2 and not row.settings or row.arity == 1 and len(row.settings) == 1:
+            made[row] = _binary(row, new_node, value_type)  # x ** c: an operand and a setting
+    return made
+
+
+def _unary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
+    forward, derivatives = row.forward, row.derivatives
+
+    def unary(args: tuple) -> Any:
+        (x,) = args
+        if type(x) is value_type:
+            try:
+                number = x.data
+                out = forward(number)
+                local_grads = derivatives(number, out)
+                if -_INF < out < _INF and -_INF < local_grads[0] < _INF:
+                    return new_node(out, args, local_grads, row, args)
+            except (ArithmeticError, ValueError, TypeError):
+                pass  # apply's plain path says what went wrong
+        return None
+
+    return unary
+
+
+def _binary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
+    forward, derivatives = row.forward, row.derivatives
+    with_setting = row.arity == 1  # x ** c: b is a setting, never a child
+
+    def binary(args: tuple) -> Any:
+        a, b = args
+        try:
+            if type(a) is value_type:
+                if type(b) is value_type and not with_setting:
+                    x, y = a.data, b.data
+                    out = forward(x, y)
+                    local_grads = derivatives(x, y, out)
+                    d_a, d_b = local_grads
+                    if -_INF < out < _INF and -_INF < d_a < _INF and -_INF < d_b < _INF:
+                        return new_node(out, args, local_grads, row, args)
+                elif type(b) is float or type(b) is int:
+                    b = float(b)  # a constant is stored as the float it stands for
+                    out = forward(a.data, b)
+                    local = derivatives(a.data, b, out)[0]
+                    if -_INF < out < _INF and -_INF < local < _INF and -_INF < b < _INF:
+                        return new_node(out, (a,), (local,), row, (a, b))
+            elif (
+                type(b) is value_type and not with_setting and (type(a) is float or type(a) is int)
+            ):
+                a = float(a)
+                out = forward(a, b.data)
+                local = derivatives(a, b.data, out)[1]
+                if -_INF < out < _INF and -_INF < local < _INF and -_INF < a < _INF:
+                    return new_node(out, (b,), (local,), row, (a, b))
+        except (ArithmeticError, ValueError, TypeError):
+            pass  # apply's plain path says what went wrong
+        return None
+
+    return binary
+
+
+def _dot(new_node: Callable[..., Any], value_type: type) -> Shortcut:
+    """DOT's rules written out (Σ w_i x_i; d/dw_i = x_i, d/dx_i = w_i): a neuron's dot
+    product is most of a network's forward pass."""
+    values_only = {value_type}
+
+    def dot(args: tuple) -> Any:
+        if set(map(type, args)) != values_only:
+            return None
+        n = len(args) // 2
+        data = list(map(_data_of, args))
+        try:
+            out = math.fsum(map(operator.mul, data[:n], data[n:]))
+        except (OverflowError, ValueError):  # ValueError: products of both signs beyond range
+            return None
+        if not -_INF < out < _INF:  # (the derivatives are the operands' data: finite)
+            return None
+        return new_node(out, args, (*data[n:], *data[:n]), DOT, args)
+
+    return dot
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector, restoring its state on every exit path.
+
+    A speed trick for code that allocates many objects but no reference cycles, such as
+    backward() or a training loop: the cyclic collector has nothing to find there, yet each
+    burst of allocations makes it rescan every tracked object alive, about a third of
+    backward's time on a big graph. Objects are still freed by reference counting, as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
