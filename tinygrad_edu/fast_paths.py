@@ -23,7 +23,6 @@ from typing import Any
 from .ops import DOT, Op
 
 _INF = math.inf
-_data_of = operator.attrgetter("data")
 Shortcut = Callable[[tuple], Any]
 
 
@@ -98,20 +97,20 @@ def _binary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut
 def _dot(new_node: Callable[..., Any], value_type: type) -> Shortcut:
     """DOT's rules written out (Σ w_i x_i; d/dw_i = x_i, d/dx_i = w_i): a neuron's dot
     product is most of a network's forward pass."""
-    values_only = {value_type}
 
     def dot(args: tuple) -> Any:
-        if set(map(type, args)) != values_only:
+        data = [a.data for a in args if type(a) is value_type]
+        if len(data) != len(args):  # a number among the operands: a constant
             return None
-        n = len(args) // 2
-        data = list(map(_data_of, args))
+        n = len(data) // 2
+        ws, xs = data[:n], data[n:]
         try:
-            out = math.fsum(map(operator.mul, data[:n], data[n:]))
+            out = math.fsum(map(operator.mul, ws, xs))
         except (OverflowError, ValueError):  # ValueError: products of both signs beyond range
             return None
-        if not -_INF < out < _INF:  # (the derivatives are the operands' data: finite)
-            return None
-        return new_node(out, args, (*data[n:], *data[:n]), DOT, args)
+        if -_INF < out < _INF:  # (the derivatives are the operands' data: finite)
+            return new_node(out, args, (*xs, *ws), DOT, args)
+        return None
 
     return dot
 
