@@ -30,7 +30,7 @@ from tinygrad_edu.exercises import (
     init_exercises,
 )
 from tinygrad_edu.expression import ExpressionError, functions, parse_expression
-from tinygrad_edu.renderer import RendererNotFoundError
+from tinygrad_edu.graphviz_program import RendererNotFoundError
 from tinygrad_edu.viz import PAGE_FORMATS, RANKDIRS, output_format
 
 
