@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 
 class Op:
     """One row of the op table.
@@ -153,9 +155,7 @@ def _elementary(name: str, of_float: Callable[[float], float]) -> Callable[[Any]
             return of_float(x)
         if hasattr(x, name):  # a Value: the op itself, recorded in the graph
             return getattr(x, name)()
-        import numpy  # an array; imported only when a rule meets one
-
-        return getattr(numpy, name)(x)
+        return getattr(np, name)(x)  # an array
 
     function.__name__ = name
     return function
@@ -169,10 +169,8 @@ def _sigmoid_of_float(x: float) -> float:
 
 
 def _sigmoid_of_array(x: Any) -> Any:
-    import numpy
-
-    e = numpy.exp(-numpy.abs(x))
-    return numpy.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 exp = _elementary("exp", math.exp)
