@@ -28,7 +28,7 @@ from tinygrad_edu.ops import (
     MUL,
     NEG,
     POW,
-    POWER,
+    POW_CONST,
     RELU,
     SIGMOID,
     SQRT,
@@ -185,7 +185,7 @@ def plain_apply(fn, *args) -> Value:
 
 def test_the_shortcuts_are_chosen_for_the_common_rows():
     # without one, the tests below would compare the plain path with itself
-    assert {ADD, SUB, MUL, DIV, POW, POWER, EXP, TANH, RELU, LEAKY_RELU, DOT} <= set(
+    assert {ADD, SUB, MUL, DIV, POW, POW_CONST, EXP, TANH, RELU, LEAKY_RELU, DOT} <= set(
         engine.SHORTCUTS
     )
 
@@ -202,7 +202,7 @@ operand = st.floats(-50, 50, allow_nan=False) | st.integers(-5, 5)
 def test_every_two_operand_op_is_the_node_apply_makes(a, b, a_is_value, b_is_value):
     x = Value(a) if a_is_value or not b_is_value else a
     y = Value(b) if b_is_value or not a_is_value else b
-    # (a Value ** a number is x ** c, the row POWER: tested below)
+    # (a Value ** a number is x ** c, the row POW_CONST: tested below)
     for fn in (ADD, SUB, MUL, DIV) + (POW,) * isinstance(y, Value):
         try:
             expected = node_bits(plain_apply(fn, x, y))
@@ -217,7 +217,7 @@ def test_every_two_operand_op_is_the_node_apply_makes(a, b, a_is_value, b_is_val
 def test_every_one_operand_op_and_setting_is_the_node_apply_makes(a, setting):
     x = Value(a)
     cases = [(fn, (x,), getattr(x, fn.name)) for fn in (EXP, LOG, TANH, SIGMOID, RELU, SQRT, ABS)]
-    cases += [(NEG, (x,), x.__neg__), (POWER, (x, setting), lambda: x**setting)]
+    cases += [(NEG, (x,), x.__neg__), (POW_CONST, (x, setting), lambda: x**setting)]
     cases += [(LEAKY_RELU, (x, setting), lambda: x.leaky_relu(setting))]
     for fn, args, fast in cases:
         try:

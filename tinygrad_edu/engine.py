@@ -86,7 +86,7 @@ class Value:
     def __truediv__(self, other: Operand) -> Value: return apply(ops.DIV, self, other)
     def __rtruediv__(self, other: Number) -> Value: return apply(ops.DIV, other, self)
     def __pow__(self, other: Operand) -> Value:
-        return apply(ops.POW if isinstance(other, Value) else ops.POWER, self, other)
+        return apply(ops.POW if isinstance(other, Value) else ops.POW_CONST, self, other)
     def __rpow__(self, other: Number) -> Value: return apply(ops.POW, other, self)
     def __neg__(self) -> Value: return apply(ops.NEG, self)
     def __pos__(self) -> Value: return self
