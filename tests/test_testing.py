@@ -60,7 +60,12 @@ def test_unknown_ops_are_refused():
 
 
 def test_an_expression_reads_as_a_program():
-    steps = (Step(MUL, (0, 1)), Step(TANH, (2,)), Step(MUL, (1.5, 3)), Step(POW_CONST, (4,), (2.0,)))
+    steps = (
+        Step(MUL, (0, 1)),
+        Step(TANH, (2,)),
+        Step(MUL, (1.5, 3)),
+        Step(POW_CONST, (4,), (2.0,)),
+    )
     expr = RandomExpression((0.5, 2.0), (*steps, Step(POW, (2.0, 5))))
     assert repr(expr).splitlines()[1:] == [
         "    x0, x1 = 0.5, 2.0",
