@@ -33,6 +33,7 @@ from tinygrad_edu.ops import (
     SIGMOID,
     SQRT,
     SUB,
+    SUM,
     TANH,
 )
 from tinygrad_edu.testing import expressions
@@ -185,7 +186,7 @@ def plain_apply(fn, *args) -> Value:
 
 def test_the_shortcuts_are_chosen_for_the_common_rows():
     # without one, the tests below would compare the plain path with itself
-    assert {ADD, SUB, MUL, DIV, POW, POW_CONST, EXP, TANH, RELU, LEAKY_RELU, DOT} <= set(
+    assert {ADD, SUB, MUL, DIV, POW, POW_CONST, EXP, TANH, RELU, LEAKY_RELU, SUM, DOT} <= set(
         engine.SHORTCUTS
     )
 
@@ -236,3 +237,12 @@ def test_a_dot_of_values_is_the_node_apply_makes(numbers):
     expected = node_bits(plain_apply(DOT, *ws, *xs))
     assert node_bits(Value.dot(ws, xs)) == expected
     assert node_bits(apply(DOT, *ws, *xs)) == expected
+
+
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=20))
+def test_a_sum_of_values_is_the_node_apply_makes(numbers):
+    xs = [Value(x) for x in numbers]
+    expected = node_bits(plain_apply(SUM, *xs))
+    assert node_bits(Value.sum(xs)) == expected
+    mixed = [*xs, 2.5]  # a constant among them: the plain path, the same node
+    assert node_bits(Value.sum(mixed)) == node_bits(plain_apply(SUM, *mixed))
