@@ -162,7 +162,7 @@ def apply(fn: ops.Op, *args: Operand) -> Value:
     is_value = [isinstance(a, Value) for a in args]
     numbers = checks.numbers_of(fn, args, is_value)  # each a finite float, or an error
     out, local_grads = checks.evaluated(fn, numbers, is_value)  # or an error naming the op
-    kept = [(a, d) for a, d, v in zip(args, local_grads, is_value) if v]
+    kept = [(a, d) for a, d in zip(args, local_grads) if isinstance(a, Value)]
     if not kept:
         return Value(out)
     children, kept_grads = tuple(a for a, _ in kept), tuple(d for _, d in kept)
@@ -202,7 +202,7 @@ def interior_nodes_children_first(root: Value) -> list[Value]:
     while stack:
         node = stack.pop()
         if node is None:  # the node under the marker has all its children in order
-            order.append(stack.pop())
+            order.append(stack.pop())  # type: ignore[arg-type]  # under a marker: a node
         elif node not in visited:
             visited.add(node)
             stack.append(node)
@@ -249,6 +249,7 @@ def local_grads_as_values(node: Value) -> tuple:
     keeping one derivative per child (a node of jit's replays, a subclass, has plain Values
     among its children)."""
     args = node.args
+    assert node.fn is not None  # an interior node: made by an op
     local_grads = node.fn.derivatives(*args, node)
     operands = args[: node.fn.operand_count(len(args))]
     return tuple(d for a, d in zip(operands, local_grads) if isinstance(a, Value))

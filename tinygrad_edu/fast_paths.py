@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 from .ops import Op
 
@@ -25,7 +25,15 @@ _INF = math.inf
 Shortcut = Callable[[tuple], Any]
 
 
-def shortcuts(rows: list[Op], new_node: Callable[..., Any], value_type: type) -> dict[Op, Shortcut]:
+class Node(Protocol):
+    """What a shortcut reads of a Value (engine's Value, passed in: this module sits below)."""
+
+    data: float
+
+
+def shortcuts(
+    rows: Iterable[Op], new_node: Callable[..., Any], value_type: type[Node]
+) -> dict[Op, Shortcut]:
     """For each row that has one, ``shortcut(args) -> node or None``: apply's node, faster."""
     made = {}
     for row in rows:
@@ -38,7 +46,7 @@ def shortcuts(rows: list[Op], new_node: Callable[..., Any], value_type: type) ->
     return made
 
 
-def _unary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
+def _unary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
     forward, derivatives = row.forward, row.derivatives
 
     def unary(args: tuple) -> Any:
@@ -57,7 +65,7 @@ def _unary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
     return unary
 
 
-def _binary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
+def _binary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
     forward, derivatives = row.forward, row.derivatives
     with_setting = row.arity == 1  # x ** c: b is a setting, never a child
 
@@ -97,7 +105,7 @@ def _binary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut
     return binary
 
 
-def _n_ary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
+def _n_ary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
     """For a row of any number of operands (sum, dot), when every operand is a Value."""
     forward, derivatives = row.forward, row.derivatives
 

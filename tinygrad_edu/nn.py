@@ -295,7 +295,7 @@ def _generator(seed: object, name: str) -> np.random.Generator:
         )
     if isinstance(seed, Integral) and seed < 0:
         raise ValueError(f"{name} must be an int >= 0, got {seed!r}")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(int(seed) if isinstance(seed, Integral) else seed)
 
 
 def _inputs(x: Sequence[Operand], n: int, who: str) -> list[Value]:

@@ -24,13 +24,17 @@ from .nn import ACTIVATIONS, MLP
 if TYPE_CHECKING:
     import torch
 
+    # by these names in a function, where `torch` is the module _import_torch returned
+    from torch.nn import Linear as TorchLinear
+    from torch.nn import Module as TorchModule
+
 
 def to_torch(model: MLP) -> torch.nn.Sequential:
     """A float64 ``torch.nn.Sequential`` computing what ``model`` computes, with its weights."""
     if not isinstance(model, MLP):
         raise TypeError(f"to_torch takes an MLP, got {type(model).__name__}")
     torch = _import_torch("to_torch")
-    modules: list[torch.nn.Module] = []
+    modules: list[TorchModule] = []
     for layer in model.layers:  # a Layer's state is laid out as torch.nn.Linear's (Layer.layout)
         linear = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
         linear.load_state_dict({k: torch.from_numpy(a) for k, a in layer.state_dict().items()})
@@ -53,7 +57,7 @@ def from_torch(net: torch.nn.Sequential) -> MLP:
         )
     # exact types: a subclass may compute something else in its forward()
     activation_of = {module: act for act, module in _torch_modules(torch).items()}
-    linears: list[tuple[int, torch.nn.Linear]] = []
+    linears: list[tuple[int, TorchLinear]] = []
     activations: list[str] = []  # one per Linear: "linear" until an activation follows it
     for index, module in enumerate(net):
         kind = type(module).__name__

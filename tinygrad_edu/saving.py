@@ -270,8 +270,9 @@ def _build(architecture: Optional[dict[str, object]], path: Path) -> Module:
             f"{path} holds the parameters of a custom Module, which load cannot rebuild: "
             "build the module and pass it as load(path, into=module)"
         )
-    kind = BUILDABLE[architecture["type"]]
-    return kind(**{name: architecture[name] for name in kind.SETTINGS})
+    kind = BUILDABLE[str(architecture["type"])]  # _shapes checked the type and the settings
+    settings: dict[str, Any] = {name: architecture[name] for name in kind.SETTINGS}
+    return kind(**settings)
 
 
 def _describe(architecture: dict[str, object]) -> str:

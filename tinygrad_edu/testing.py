@@ -38,6 +38,9 @@ from .nn import ACTIVATIONS, MLP
 from .ops import OPS, TANH, Op, formula
 
 Example = TypeVar("Example")
+# every op's name once (POWER and POW share "**"); a constant, not a comprehension in
+# expressions' default, where mypy cannot see the loop's variable (python/mypy#9346)
+_OP_NAMES = tuple(dict.fromkeys(row.name for row in OPS))
 
 KINK_MARGIN = 0.01  # |x| at least this far from a kink (relu, abs) or a pole's edge
 VALUE_BOUND = 100.0  # every intermediate value stays within ±VALUE_BOUND
@@ -128,7 +131,7 @@ def values(min_value: float = -1e3, max_value: float = 1e3) -> st.SearchStrategy
 
 
 def expressions(
-    ops: Sequence[str] = tuple(dict.fromkeys(fn.name for fn in OPS)),
+    ops: Sequence[str] = _OP_NAMES,
     max_inputs: int = 3,
     max_steps: int = 8,
 ) -> st.SearchStrategy[RandomExpression]:
@@ -363,7 +366,7 @@ def simplest_failure(
     return example, raised[0]
 
 
-def _point(drawn: Point) -> list[float]:
+def _point(drawn: object) -> list[float]:
     """A drawn point as a list of floats: one number or Value, or a sequence of them."""
     items = [drawn] if isinstance(drawn, (Real, Value)) else drawn
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
