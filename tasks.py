@@ -2,8 +2,8 @@
 """Set-up and everyday tasks, with nothing but Python 3.10+ installed.
 
     python3 tasks.py tour        # make .venv, install, run the guided tour
-    python3 tasks.py test        # make .venv, install, run ruff and the fast test suite
-    python3 tasks.py test-all    # ruff, the fast suite on every supported Python (one
+    python3 tasks.py test        # make .venv, install, run ruff, mypy and the fast test suite
+    python3 tasks.py test-all    # ruff, mypy, the fast suite on every supported Python (one
                                  # .venv-3.X each), then the slow tests on 3.11: what CI runs
     python3 tasks.py lessons     # run the lessons (notebooks/) and write them as web pages
 
@@ -104,7 +104,8 @@ def find_python(version: str) -> Path | None:
 
 
 def test_all(pytest_args: list[str]) -> None:
-    """ruff; the fast suite on every Python of PYTHONS; the slow tests on SLOW_PYTHON."""
+    """ruff and mypy; the fast suite on every Python of PYTHONS; the slow tests on
+    SLOW_PYTHON."""
     found = {version: find_python(version) for version in PYTHONS}
     missing = [version for version, path in found.items() if path is None]
     ci = bool(os.environ.get("CI"))
@@ -122,7 +123,7 @@ def test_all(pytest_args: list[str]) -> None:
         for version, path in found.items()
         if path is not None
     }
-    run([pythons[SLOW_PYTHON], "-m", "ruff", "check", "."])
+    lint(pythons[SLOW_PYTHON])
     runs = [(version, []) for version in pythons] + [(SLOW_PYTHON, ["-m", "slow"])]
     results = []
     for version, marker in runs:
@@ -135,6 +136,13 @@ def test_all(pytest_args: list[str]) -> None:
         print(f"{title}: " + ("ok" if code == 0 else f"FAILED (pytest exit status {code})"))
     if any(code for _, code in results):
         sys.exit(1)
+
+
+def lint(python: Path) -> None:
+    """ruff, then mypy over the package (pyproject.toml's [tool.mypy]: it checks the code for
+    Python 3.10, the oldest supported, on any Python); either one's findings stop the task."""
+    run([python, "-m", "ruff", "check", "."])
+    run([python, "-m", "mypy"])
 
 
 def run(command: list[object]) -> None:
@@ -150,7 +158,7 @@ def main(argv: list[str]) -> None:
         run([BIN / "tinygrad-edu", "tour", *rest])
     elif task == "test":
         python = venv_for_tests(VENV, "%d.%d" % sys.version_info[:2])
-        run([python, "-m", "ruff", "check", "."])
+        lint(python)
         run([python, "-m", "pytest", *PARALLEL, *rest])
     elif task == "test-all":
         test_all(rest)
