@@ -501,7 +501,9 @@ def _simple(x: float) -> str:
     return str(fraction)
 
 
-def _close(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
+def _close(
+    got: np.ndarray | np.float64, expected: np.ndarray | np.float64
+) -> np.ndarray | np.bool_:
     return np.abs(got - expected) <= ATOL + RTOL * np.abs(expected)
 
 
