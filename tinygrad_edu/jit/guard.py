@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value
+from ..engine import Value
 
 SEARCH_LIMIT = 2_000_000  # objects and items looked at per capture: about a second at most
 MISSING = object()  # an unset name, attribute or closure variable

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value
+from ..engine import Value
 
 NUMBER, VALUE = "number", "Value"  # the two kinds of input, in a structure's key
 ONLY_FLOATS, ONLY_INTS, ONLY_LISTS = frozenset({float}), frozenset({int}), frozenset({list})
