@@ -77,13 +77,9 @@ differ from libm's in the last bit. Replayed values and gradients agree with eag
 1e-12 of max(|x|, 1) (tests/test_jit.py).
 """
 
-from .api import (
-    CaptureEvictedWarning,
-    CaptureMismatchError,
-    RecaptureWarning,
-    UnsafeCaptureError,
-    jit,
-)
+from .api import CaptureEvictedWarning, RecaptureWarning, jit
+from .check import CaptureMismatchError
+from .guard import UnsafeCaptureError
 
 __all__ = [
     "CaptureEvictedWarning",
