@@ -78,8 +78,8 @@ differ from libm's in the last bit. Replayed values and gradients agree with eag
 """
 
 from .api import CaptureEvictedWarning, RecaptureWarning, jit
+from .capture import UnsafeCaptureError
 from .check import CaptureMismatchError
-from .guard import UnsafeCaptureError
 
 __all__ = [
     "CaptureEvictedWarning",

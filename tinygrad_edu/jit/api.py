@@ -13,18 +13,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
-from ..engine import Value
-from ..fast_paths import cyclic_gc_paused
 from .call import Call
+from .capture import capture, run
 from .check import compare_with_a_run
-from .guard import (
-    Reach,
-    held_elsewhere,
-    side_effect_error,
-    split_graph,
-    untraceable_error,
-)
-from .inputs import Arguments, parameter_names, stand_in_hint
+from .inputs import Arguments, parameter_names
 from .program import Program
 
 DEFAULT_MAX_CAPTURES = 32  # input structures kept per function (sequence lengths, batch sizes)
@@ -117,11 +109,12 @@ class JitFunction:
                 why, program = f"captured again: {changed}", None
                 self._count_recapture(changed)
         if program is None:
-            program = self._capture(call_args, why)
+            program = capture(self.fn, call_args, self.name, why)
+            self._keep(call_args.key, program)
         call = Call(program, *program.replay(call_args.inputs), call_args.values)
         if self.check:
             stand_ins, _ = call_args.stand_ins()
-            outputs, returns = self._run(call_args, stand_ins)
+            outputs, returns = run(self.fn, call_args, stand_ins, self.name)
             compare_with_a_run(call, stand_ins, outputs, returns, call_args, self.fn, self.name)
         return call.results()
 
@@ -138,44 +131,9 @@ class JitFunction:
                 stacklevel=3,
             )
 
-    def _run(self, call_args: Arguments, stand_ins: list[Value]) -> tuple[list[Value], Any]:
-        """fn run eagerly on the stand-ins: its outputs as a list, and how to rebuild what it
-        returned from them."""
-        with cyclic_gc_paused():  # speed only: a graph has no cycles to collect
-            try:
-                out = self.fn(*call_args.with_stand_ins(stand_ins))
-            except TypeError as error:
-                hint = stand_in_hint(error, stand_ins, call_args, self.name)
-                if type(error) is TypeError:  # the same error, its message with the hint
-                    raise TypeError(f"{error}\n{hint}").with_traceback(
-                        error.__traceback__
-                    ) from None
-                if hasattr(error, "add_note"):  # Python 3.11+
-                    error.add_note(hint)
-                raise
-        return outputs_of(out, self.name)
-
-    def _capture(self, call_args: Arguments, why: str) -> Program:
-        """Run fn on stand-ins, refuse what a replay could not repeat, compile the graph."""
-        reach = Reach(self.fn, call_args.static_roots())  # before fn runs: what it can reach
-        stand_ins, value_slots = call_args.stand_ins()
-        reach.watch(stand_ins)
-        outputs, returns = self._run(call_args, stand_ins)
-        split = split_graph(outputs, stand_ins, reach)
-        backward_inside = any(n.grad for n in split.order) or any(
-            v.grad for v in split.made.values()
-        )
-        changes = reach.changes()
-        if changes or backward_inside:
-            reach.restore()
-            raise side_effect_error(self.name, changes, backward_inside)
-        suspects = held_elsewhere(split, outputs, set(map(id, Call.held_in_calls(split.order))))
-        if suspects:
-            raise untraceable_error(suspects, reach, self.name)
-        guard = reach.guard(split.outer, self.name)
-        program = Program(outputs, returns, stand_ins, value_slots, split, guard, self.name)
-        program.why, program.inputs = why, call_args.described()
-        self.programs[call_args.key] = program
+    def _keep(self, key: Hashable, program: Program) -> None:
+        """Keep a new capture, dropping the least recently used one beyond max_captures."""
+        self.programs[key] = program
         if len(self.programs) > self.max_captures:
             self.programs.popitem(last=False)
             warnings.warn(
@@ -186,7 +144,6 @@ class JitFunction:
                 CaptureEvictedWarning,
                 stacklevel=3,
             )
-        return program
 
     def explain(self) -> str:
         """The captured programs in words: for each input structure, its levels and groups,
@@ -205,35 +162,3 @@ class JitFunction:
 
     def __repr__(self) -> str:
         return f"<jit({self.name}): {len(self.programs)} capture(s)>"
-
-
-def outputs_of(out: Any, name: str) -> tuple[list[Value], Any]:
-    """fn's result as a list of Values, and how to rebuild it from replayed ones: ``Value``
-    for a single Value, else a function of the list (list, tuple, a namedtuple's _make)."""
-    if isinstance(out, Value):
-        return [out], Value
-    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
-        kind = type(out)
-        if kind is list or kind is tuple:
-            return list(out), kind
-        make = getattr(kind, "_make", None) or kind  # a namedtuple, or another subclass
-        try:
-            again = make(list(out))
-        except Exception:  # its constructor takes something else: cannot be rebuilt
-            again = None
-        if type(again) is kind and all(a is b for a, b in zip(again, out)):
-            return list(out), make
-        raise TypeError(
-            f"jit({name}): the function returns a {kind.__name__}, which jit cannot rebuild "
-            "from its items after a replay; return a list, a tuple or a namedtuple of Values"
-        )
-    if isinstance(out, (list, tuple)) and out:
-        i, bad = next((i, v) for i, v in enumerate(out) if not isinstance(v, Value))
-        got = f"a {type(out).__name__} whose item {i} is a {type(bad).__name__}: {bad!r:.60}"
-    else:
-        got = f"{type(out).__name__}: {out!r:.60}"
-    raise TypeError(
-        f"jit({name}): the function must return a Value (a loss) or a non-empty list of Values "
-        "(or a tuple or namedtuple of them), which is what .backward() and .data work on; got "
-        + got
-    )

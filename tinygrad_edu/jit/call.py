@@ -19,8 +19,7 @@ import numpy as np
 from .. import overflow
 from ..engine import Value, interior_nodes_children_first
 from ..ops import SUM, Op
-from .guard import value_text
-from .program import Program
+from .program import Program, value_text
 
 
 class Call:

@@ -15,9 +15,10 @@ import numpy as np
 
 from ..engine import Value
 from .call import Call
-from .guard import Reach, split_graph
 from .inputs import Arguments
 from .program import Program
+from .reach import Reach
+from .split import split_graph
 from .user_ops import close
 
 CHECK_TOLERANCE = 1e-9  # of max(|x|, 1): rounding never comes near it, a changed branch does
@@ -51,7 +52,7 @@ def compare_with_a_run(
             f"{who}: fn now returns {len(outputs)} output(s) where the capture returned "
             f"{len(program.output_slots)}: its control flow depends on the data"
         )
-    split = split_graph(outputs, stand_ins, program.outer_ids)
+    split = split_graph(outputs, stand_ins, dict.fromkeys(program.outer_ids))
     where, slot_of = structural_difference(program, split, stand_ins, outputs)
     if where:
         raise CaptureMismatchError(f"{who}: fn now performs other ops: {where}; {frozen}")

@@ -20,7 +20,7 @@ from .. import checks
 from ..engine import Value
 from ..ops import CustomOp, Op
 from .groups import Elementwise, Group, Segmented
-from .guard import Guard, value_text
+from .guard import Guard
 from .user_ops import OneByOne, UserElementwise
 
 _DATA = operator.attrgetter("data")
@@ -273,3 +273,10 @@ def group_kind(row: Op) -> type[Group]:
     if isinstance(row, CustomOp):
         return UserElementwise if row.vectorized else OneByOne
     return Elementwise
+
+
+def value_text(v: Value) -> str:
+    """A Value in a message, without its grad: ``Value(data=0.5, label='w')``."""
+    label = f", label={v.label!r}" if v.label else ""
+    op = f", op={v.op!r}" if v.fn is not None else ""
+    return f"Value(data={v.data!r}{label}{op})"
