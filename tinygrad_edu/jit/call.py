@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import overflow
-from ..engine import Value, interior_nodes_children_first
+from ..engine import Value, interior_nodes_children_first, new_node
 from ..ops import SUM, Op
 from .program import Program, value_text
 
@@ -43,48 +43,38 @@ class Call:
         self.passes: list[tuple[np.ndarray, np.ndarray]] = []  # backward()s: grads, reached
 
     def results(self) -> Any:
-        program = self.program
-        outputs = [self.node(slot) for slot in program.output_slots]
-        return outputs[0] if program.returns is Value else program.returns(outputs)
+        """What fn returned, made of this call's Values."""
+        return self.program.results(self.node)
 
     def node(self, slot: int) -> Any:
         """The graph's number in ``slot`` as eager mode has it: an op node (the same object
         each time it is asked for while someone holds it), a leaf, or a constant's float."""
         program = self.program
-        if slot >= program.interior:
+        if program.is_op_node(slot):
             ref = self.live.get(slot)
             made = ref() if ref is not None else None
             if made is None:
-                made = object.__new__(Replayed)
-                made.data = float(self.vals[slot])
-                made.grad = self.grad_of(slot) if self.passes else 0.0
-                made.label = program.labels.get(slot, "")
-                made._call, made._slot, made._structure = self, slot, None
+                made = Replayed(self, slot)
                 self.live[slot] = weakref.ref(made)
             return made
-        if slot >= program.constants_lo:
-            return float(self.vals[slot])
-        if program.n_inputs <= slot < program.made_lo:
-            return program.outer[slot - program.n_inputs]  # a parameter: the very Value
-        if slot in program.value_slot_of:
-            return self.values[program.value_slot_of[slot]]  # the very Value passed in
+        given = program.given_at(slot, self.values)  # a parameter, a Value passed in, a constant
+        if given is not None:
+            return given
         leaf = self.leaves.get(slot)  # a number's stand-in, or a leaf fn made
         if leaf is None:
-            leaf = Value(float(self.vals[slot]), label=program.leaf_label(slot))
+            leaf = Value(float(self.vals[slot]), label=program.label_at(slot))
             leaf.grad = self.grad_of(slot) if self.passes else 0.0
             self.leaves[slot] = leaf
         return leaf
 
     def structure(self, slot: int) -> tuple:
         """An op node's (args, children, local_grads), from the program and this call."""
-        program = self.program
-        group = program.group_at(slot)
-        i = slot - group.lo
-        operands = [self.node(s) for s in group.operand_slots(i)]
+        operand_slots, settings = self.program.operands_at(slot)
+        operands = [self.node(s) for s in operand_slots]
         kept = [j for j, a in enumerate(operands) if isinstance(a, Value)]
-        local = program.local_grads_at(slot, self.local)
+        local = self.program.local_grads_at(slot, self.local)
         return (
-            (*operands, *group.settings_of(i)),
+            (*operands, *settings),
             tuple(operands[j] for j in kept),
             tuple(local[j] for j in kept),
         )
@@ -100,8 +90,7 @@ class Call:
                 node, interior_nodes_children_first(node), "backward()"
             )
             raise found or OverflowError(f"backward() of jit({program.name}): a gradient overflows")
-        leaves = [*self.values, *program.outer_leaves]
-        added = np.concatenate([grads[program.value_slots], grads[program.outer_leaf_slots]])
+        leaves, added = program.leaf_gradients(grads, self.values)
         if added.size and not np.abs(added).max() < 2.0**970:
             _check_accumulation(leaves, added.tolist())
         for leaf, g in zip(leaves, added.tolist()):  # leaves accumulate, as in eager mode
@@ -110,7 +99,7 @@ class Call:
         self.hand_out(grads, reached)
         # eager backward() resets and recomputes every interior node of the root's graph,
         # those of the Values computed before the call too: one eager pass through them all
-        seeds = [(v, float(grads[slot])) for slot, v in program.computed if reached[slot]]
+        seeds = program.computed_seeds(grads, reached)
         if seeds:
             _backward_through(seeds)
 
@@ -131,7 +120,7 @@ class Call:
     def grad_of(self, slot: int) -> float:
         """The gradient a node made now has, after the passes so far: an op node its last
         pass's, a leaf the sum of all of them."""
-        if slot >= self.program.interior:
+        if self.program.is_op_node(slot):
             last = next((g for g, reached in reversed(self.passes) if reached[slot]), None)
             return 0.0 if last is None else float(last[slot])
         return math.fsum(float(g[slot]) for g, _ in self.passes)
@@ -165,13 +154,10 @@ def _check_accumulation(leaves: list[Value], added: list[float]) -> None:
 
 
 def _backward_through(seeds: list[tuple[Value, float]]) -> None:
-    """Eager backward() from several nodes at once, each with its gradient: one hand-made node
-    whose children are those nodes and whose local derivatives are their gradients."""
-    top = Value(0.0)
-    top.children = tuple(v for v, _ in seeds)
-    top.local_grads = tuple(g for _, g in seeds)
-    top.fn, top.args = SUM, top.children
-    top.backward()
+    """Eager backward() from several nodes at once, each with its gradient: from one node
+    above them, Σ g_i v_i, whose local derivatives are those gradients."""
+    nodes = tuple(v for v, _ in seeds)
+    new_node(0.0, nodes, tuple(g for _, g in seeds), SUM, nodes).backward()
 
 
 class Replayed(Value):
@@ -182,9 +168,18 @@ class Replayed(Value):
 
     __slots__ = ("_call", "_slot", "_structure", "__weakref__")
 
+    def __init__(self, call: Call, slot: int) -> None:
+        """The op node in ``slot`` of ``call``: its number and gradient now, its graph when
+        looked at. (Not Value.__init__, which makes a leaf: fn, args, children and
+        local_grads are properties here.)"""
+        self.data = float(call.vals[slot])
+        self.grad = call.grad_of(slot) if call.passes else 0.0
+        self.label = call.program.label_at(slot)
+        self._call, self._slot, self._structure = call, slot, None
+
     @property  # type: ignore[override]
     def fn(self) -> Op:
-        return self._call.program.group_at(self._slot).row
+        return self._call.program.row_at(self._slot)
 
     @property  # type: ignore[override]
     def args(self) -> tuple:

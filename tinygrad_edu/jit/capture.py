@@ -27,7 +27,7 @@ from typing import Any
 from ..engine import Value
 from ..fast_paths import cyclic_gc_paused
 from .call import Call
-from .inputs import Arguments, stand_in_hint
+from .inputs import Arguments
 from .program import Program, value_text
 from .reach import Reach
 from .split import Split, split_graph
@@ -55,9 +55,8 @@ def capture(fn: Callable, call_args: Arguments, name: str, why: str) -> Program:
     if suspects:
         raise untraceable_error(suspects, reach, name)
     guard = reach.guard(split.outer, name)
-    program = Program(outputs, returns, stand_ins, value_slots, split, guard, name)
-    program.why, program.inputs = why, call_args.described()
-    return program
+    described = call_args.described()
+    return Program(outputs, returns, stand_ins, value_slots, split, guard, name, why, described)
 
 
 def run(
@@ -69,7 +68,7 @@ def run(
         try:
             out = fn(*call_args.with_stand_ins(stand_ins))
         except TypeError as error:
-            hint = stand_in_hint(error, stand_ins, call_args, name)
+            hint = call_args.stand_in_hint(error, stand_ins)
             if type(error) is TypeError:  # the same error, its message with the hint
                 raise TypeError(f"{error}\n{hint}").with_traceback(error.__traceback__) from None
             if hasattr(error, "add_note"):  # Python 3.11+

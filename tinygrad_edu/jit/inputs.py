@@ -168,28 +168,6 @@ def frozen_static(x: Any, name: str, who: str) -> Hashable:
     return (type(x), x) if isinstance(x, int) else x  # 1 and True are two values here
 
 
-def stand_in_hint(error: Exception, stand_ins: Sequence[Value], call_args: Any, name: str) -> str:
-    """What to add to an error fn raised at capture: an argument whose numbers reached fn as
-    stand-in Values, where fn wanted plain numbers (a loss's float targets), can be static."""
-    text = str(error)
-    for v in stand_ins:
-        if f"label={v.label!r}" in text:
-            argument = v.label.split("[", 1)[0]
-            if argument in call_args.names:
-                position = call_args.position_of(argument)
-                return (
-                    f"(jit({name}) ran it on stand-ins: each number and Value among its inputs "
-                    f"reaches it as a leaf Value, such as {v.label}. For an argument that must "
-                    "stay plain numbers, such as a loss's float targets, mark it as structure: "
-                    f"jit({name}, static_argnums=({position},)))"
-                )
-    return (
-        f"(jit({name}) ran it on stand-ins: each number and Value among its inputs reaches it "
-        "as a leaf Value. An argument that must stay plain numbers, such as a loss's float "
-        "targets, can be marked as structure: jit(fn, static_argnums=(its position,)))"
-    )
-
-
 def rebuild(args: tuple, stand_ins: Iterator[Value]) -> tuple:
     """args with each input (number or Value) replaced by the next of ``stand_ins``."""
 
@@ -236,7 +214,7 @@ class Arguments:
         self, args: tuple, name: str, names: Sequence[str], static_argnums: Sequence[int]
     ) -> None:
         """``name``: the function's, for messages; ``names``: its positional parameters'."""
-        self.args, self.all_names = args, names
+        self.args, self.name, self.all_names = args, name, names
         n = len(args)
         who = f"jit({name}, static_argnums={static_argnums})"
         static = []
@@ -299,6 +277,27 @@ class Arguments:
         input replaced by its stand-in."""
         dynamic = iter(rebuild(self.dynamic, iter(stand_ins)))
         return tuple(a if i in self.static_at else next(dynamic) for i, a in enumerate(self.args))
+
+    def stand_in_hint(self, error: Exception, stand_ins: Sequence[Value]) -> str:
+        """What to add to an error fn raised at capture: an argument whose numbers reached fn as
+        stand-in Values, where fn wanted plain numbers (a loss's float targets), can be static."""
+        ran = f"(jit({self.name}) ran it on stand-ins: each number and Value among its inputs"
+        text = str(error)
+        for v in stand_ins:
+            if f"label={v.label!r}" in text:
+                argument = v.label.split("[", 1)[0]
+                if argument in self.names:
+                    position = self.position_of(argument)
+                    return (
+                        f"{ran} reaches it as a leaf Value, such as {v.label}. For an argument "
+                        "that must stay plain numbers, such as a loss's float targets, mark it "
+                        f"as structure: jit({self.name}, static_argnums=({position},)))"
+                    )
+        return (
+            f"{ran} reaches it as a leaf Value. An argument that must stay plain numbers, such "
+            "as a loss's float targets, can be marked as structure: jit(fn, "
+            "static_argnums=(its position,)))"
+        )
 
     def static_roots(self) -> list[tuple[str, Any]]:
         """Where the search for what fn reaches starts, besides fn's own names."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +21,8 @@ from ..engine import Value
 from ..ops import CustomOp, Op
 from .groups import Elementwise, Group, Segmented
 from .guard import Guard
-from .user_ops import OneByOne, UserElementwise
+from .split import Split
+from .user_ops import OneByOne, UserElementwise, close
 
 _DATA = operator.attrgetter("data")
 
@@ -35,6 +36,11 @@ class Program:
     (plain numbers among the operands), both fixed by the capture; then the op nodes, level
     by level and group by group, so that each group writes one contiguous slice. Each edge
     (parent, child) has a slot in a second array, which holds its local derivative.
+
+    That layout is the program's own. A call (``call.py``) and ``check=True`` (``check.py``)
+    hold slots as handles (``output_slots``: where fn's outputs are) and ask the program's
+    methods what is in them; besides those, they read ``name``, ``returns`` (how to rebuild
+    what fn returned), ``guard`` and ``outer_ids`` (the Values fn reached from outside).
     """
 
     def __init__(
@@ -43,12 +49,18 @@ class Program:
         returns: Any,
         stand_ins: list[Value],
         value_slots: list[int],
-        split: Any,
+        split: Split,
         guard: Guard,
         name: str,
+        why: str,
+        inputs: str,
     ) -> None:
+        """The graph of ``outputs``, fn's run on ``stand_ins`` (at ``value_slots`` the inputs
+        passed as Values), sorted by ``split``; fn returned ``returns(outputs)`` (``Value``: the
+        one output). ``guard``: what each call checks first; ``why`` it was captured, for
+        ``inputs`` of what structure, in words."""
         self.name, self.returns, self.guard = name, returns, guard
-        self.why = self.inputs = ""  # why it was captured, and for what, in words
+        self.why, self.inputs = why, inputs
         self.n_inputs = len(stand_ins)
         self.value_slots = np.array(value_slots, dtype=np.intp)  # the inputs that were Values
         self.value_slot_of = {slot: k for k, slot in enumerate(value_slots)}
@@ -174,12 +186,67 @@ class Program:
         edges = order[lo:hi]
         return dict(zip(self.edge_position[edges].tolist(), local[edges].tolist()))
 
-    def leaf_label(self, slot: int) -> str:
+    # --- what is in a slot: for a call's Values ---------------------------------------------
+
+    def results(self, node: Callable[[int], Any]) -> Any:
+        """What fn returned, rebuilt from ``node(slot)`` of each output slot."""
+        outputs = [node(slot) for slot in self.output_slots]
+        return outputs[0] if self.returns is Value else self.returns(outputs)
+
+    def is_op_node(self, slot: int) -> bool:
+        """Whether ``slot`` holds an op node (else a leaf or a constant)."""
+        return slot >= self.interior
+
+    def row_at(self, slot: int) -> Op:
+        """The op table's row of the op node in ``slot``."""
+        return self._group_at(slot).row
+
+    def operands_at(self, slot: int) -> tuple[list[int], tuple]:
+        """The op node in ``slot``: the slots of its operands, and its settings."""
+        group = self._group_at(slot)
+        return group.operand_slots(slot - group.lo), group.settings_of(slot - group.lo)
+
+    def label_at(self, slot: int) -> str:
+        """The label fn's run gave the node, or the leaf, in ``slot``."""
+        if slot >= self.interior:
+            return self.labels.get(slot, "")
         if slot < self.n_inputs:
             return self.input_labels[slot]
         return self.made_labels[slot - self.made_lo]
 
-    def group_at(self, slot: int) -> Group:
+    def given_at(self, slot: int, values: Sequence[Value]) -> Value | float | None:
+        """The leaf in ``slot`` when it is not made anew for each call: a parameter (the very
+        Value, read from outside), an input passed as a Value (the very Value, from
+        ``values``), a constant's number. None for the others: a number's stand-in, a leaf
+        that fn made."""
+        if self.constants_lo <= slot < self.interior:
+            return float(self.fixed[slot - self.made_lo])
+        if self.n_inputs <= slot < self.made_lo:
+            return self.outer[slot - self.n_inputs]
+        if slot in self.value_slot_of:
+            return values[self.value_slot_of[slot]]
+        return None
+
+    def leaf_gradients(
+        self, grads: np.ndarray, values: Sequence[Value]
+    ) -> tuple[list[Value], np.ndarray]:
+        """The leaves that accumulate a backward pass's ``grads`` (the inputs passed as
+        Values, then the parameters), and what each gets."""
+        leaves = [*values, *self.outer_leaves]
+        return leaves, np.concatenate([grads[self.value_slots], grads[self.outer_leaf_slots]])
+
+    def computed_seeds(self, grads: np.ndarray, reached: np.ndarray) -> list[tuple[Value, float]]:
+        """The Values computed before the call that a pass ``reached``, with their gradients:
+        backward goes on through their graphs, eagerly."""
+        return [(v, float(grads[slot])) for slot, v in self.computed if reached[slot]]
+
+    def outer_at(self, slot: int) -> Value | None:
+        """The Value fn reached from outside, in ``slot``; None for another slot."""
+        if self.n_inputs <= slot < self.made_lo:
+            return self.outer[slot - self.n_inputs]
+        return None
+
+    def _group_at(self, slot: int) -> Group:
         return self.groups[bisect.bisect_right(self.group_starts, slot) - 1]
 
     def slot_name(self, slot: int) -> str:
@@ -192,13 +259,85 @@ class Program:
         label = self.made_labels[slot - self.made_lo]
         return f"a leaf that fn makes{f' ({label})' if label else ''}"
 
+    # --- a run of fn, compared with the program: for check=True ----------------------------
+
+    def structural_difference(
+        self, split: Split, stand_ins: Sequence[Value], outputs: Sequence[Value]
+    ) -> tuple[str | None, dict[Value, int]]:
+        """Where a run of fn first parts from this program, in words (None if nowhere), and
+        the slot of each leaf of the run. The run's op nodes, in the capture's topological
+        order, must be the program's: the same op and settings, reading the same slots (a
+        constant where a constant was, of any value: a stable softmax's shift changes)."""
+        slot_of: dict[Value, int] = {v: i for i, v in enumerate(stand_ins)}
+        outer_slot = {id(v): self.n_inputs + j for j, v in enumerate(self.outer)}
+        for i, v in split.outer.items():
+            slot_of[v] = outer_slot[i]
+        made, n_made = list(split.made.values()), self.constants_lo - self.made_lo
+        if len(made) != n_made:
+            return f"fn now makes {len(made)} leaf Values where the capture made {n_made}", {}
+        for k, v in enumerate(made):
+            slot_of[v] = self.made_lo + k
+        leaves = dict(slot_of)
+        n = len(self.order_slots)
+        for i, (node, slot) in enumerate(zip(split.order, self.order_slots)):
+            slot_of[node] = slot
+            group = self._group_at(slot)
+            where = f"node {i + 1} of {n} in topological order"
+            if node.fn is not group.row or (group.row.arity is not None and node.op != group.op):
+                return (
+                    f"{where} was `{group.op}` when captured, but fn now makes `{node.op}` there",
+                    {},
+                )
+            arity = node.fn.operand_count(len(node.args))
+            captured = group.operand_slots(slot - group.lo)
+            if len(captured) != arity:
+                return f"{where} (`{group.op}`) now has {arity} operands, not {len(captured)}", {}
+            for position, (a, s) in enumerate(zip(node.args[:arity], captured)):
+                if isinstance(a, Value):
+                    same = slot_of.get(a) == s
+                else:
+                    same = self.constants_lo <= s < self.interior
+                if not same:
+                    return f"{where} (`{group.op}`) now reads another operand {position}", {}
+        if len(split.order) != n:
+            return f"fn now makes {len(split.order)} op nodes where the capture made {n}", {}
+        if [slot_of.get(v) for v in outputs] != self.output_slots:
+            return "fn now returns other nodes of its graph", {}
+        return None, leaves
+
+    def first_value_difference(
+        self, vals: np.ndarray, order: Sequence[Value], tolerance: float
+    ) -> str:
+        """The first op node, in topological order, whose value differs between a replay's
+        ``vals`` and a run of fn with the same ops (``order``), and the constant it read, if
+        that differs too."""
+        n = len(self.order_slots)
+        for i, (node, slot) in enumerate(zip(order, self.order_slots)):
+            replayed = float(vals[slot])
+            if close(replayed, node.data, tolerance):
+                continue
+            group = self._group_at(slot)
+            text = (
+                f"node {i + 1} of {n} in topological order (`{group.op}`) is {replayed!r} "
+                f"replayed but {node.data!r} when run"
+            )
+            arity = node.fn.operand_count(len(node.args))
+            for a, s in zip(node.args[:arity], group.operand_slots(slot - group.lo)):
+                if not isinstance(a, Value) and float(vals[s]) != a:
+                    return (
+                        f"{text}, reading the constant {a!r} where the capture read "
+                        f"{float(vals[s])!r}"
+                    )
+            return text
+        return "a plain number that fn computes from the data differs"
+
     def _raise_first_non_finite(self, vals: np.ndarray, local: np.ndarray) -> None:
         """The error eager mode gives at the first node whose value or local derivative is not
         finite, by evaluating that node as eager mode does."""
         bad = self.interior + np.flatnonzero(~np.isfinite(vals[self.interior :]))
         bad_parents = self.edge_parent[np.flatnonzero(~np.isfinite(local))]
         slot = int(min(bad.min(initial=self.size), bad_parents.min(initial=self.size)))
-        group = self.group_at(slot)
+        group = self._group_at(slot)
         numbers = [float(vals[s]) for s in group.operand_slots(slot - group.lo)]
         numbers += [float(s) for s in group.settings_of(slot - group.lo)]
         checks.evaluated(group.row, numbers, [True] * len(numbers))  # raises, naming the op
@@ -236,8 +375,7 @@ def _constants(order: list[Value]) -> list[float]:
     """The plain numbers among the operands (``x * 2``'s 2.0), each once."""
     constants: dict[Any, float] = {}
     for node in order:
-        arity = len(node.args) if node.fn.arity is None else node.fn.arity
-        for a in node.args[:arity]:
+        for a in node.args[: node.fn.operand_count(len(node.args))]:
             if type(a) is float:  # (an operand is a Value or the float it stands for)
                 constants.setdefault(_constant_key(a), a)
     return list(constants.values())
