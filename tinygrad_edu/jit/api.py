@@ -16,7 +16,7 @@ from typing import Any
 from .call import Call
 from .capture import capture, run
 from .check import compare_with_a_run
-from .inputs import Arguments, parameter_names
+from .inputs import Arguments, argument_names
 from .program import Program
 
 DEFAULT_MAX_CAPTURES = 32  # input structures kept per function (sequence lengths, batch sizes)
@@ -89,14 +89,14 @@ class JitFunction:
         self.fn, self.check, self.max_captures = fn, check, max_captures
         self.static_argnums = static_argnums
         self.name = getattr(fn, "__name__", type(fn).__name__)
-        self.names = parameter_names(fn)
+        self.argument_names = argument_names(fn)
         self.programs: OrderedDict[Hashable, Program] = OrderedDict()  # by input structure
         self.recaptures = self.in_a_row = 0  # captures made again, since the last replay
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
             raise TypeError(f"jit({self.name}) takes its arguments by position, got {list(kwargs)}")
-        call_args = Arguments(args, self.name, self.names, self.static_argnums)
+        call_args = Arguments(args, self.name, self.argument_names, self.static_argnums)
         program = self.programs.get(call_args.key)
         why = "the first call with these input structures"
         if program is not None:

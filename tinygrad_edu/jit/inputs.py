@@ -91,7 +91,7 @@ def input_role(x: Any) -> Any:
     return None
 
 
-def parameter_names(fn: Callable) -> list[str]:
+def argument_names(fn: Callable) -> list[str]:
     """The names of fn's positional parameters, to name its inputs in messages and labels."""
     try:
         parameters = inspect.signature(fn).parameters.values()
@@ -213,8 +213,9 @@ class Arguments:
     def __init__(
         self, args: tuple, name: str, names: Sequence[str], static_argnums: Sequence[int]
     ) -> None:
-        """``name``: the function's, for messages; ``names``: its positional parameters'."""
-        self.args, self.name, self.all_names = args, name, names
+        """``name``: the function's, for messages; ``names``: its positional parameters'.
+        ``input_names``: the names of the arguments that are not static."""
+        self.args, self.name, self.argument_names = args, name, names
         n = len(args)
         who = f"jit({name}, static_argnums={static_argnums})"
         static = []
@@ -226,21 +227,20 @@ class Arguments:
             static.append(i % n)
         self.static_at = sorted(set(static))
         self.dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_at)
-        self.names = [argument_name(names, i) for i in range(n) if i not in self.static_at]
+        self.input_names = [argument_name(names, i) for i in range(n) if i not in self.static_at]
         static_key = tuple(
             (i, frozen_static(args[i], argument_name(names, i), who)) for i in self.static_at
         )
         try:
             structure, numbers, self.values = flatten(self.dynamic)
         except UncapturableInput:
-            raise explain_bad_input(self.dynamic, self.names, f"jit({name})") from None
+            raise explain_bad_input(self.dynamic, self.input_names, f"jit({name})") from None
         self.key = (static_key, structure)
         self.inputs = np.array(numbers, dtype=float)
         if not np.isfinite(self.inputs).all():  # refused before anything runs, as Value(nan) is
+            leaves = leaves_with_paths(self.dynamic, self.input_names)
             path, x = next(
-                (path, x)
-                for (path, x), number in zip(leaves_with_paths(self.dynamic, self.names), numbers)
-                if not np.isfinite(number)
+                (path, x) for (path, x), number in zip(leaves, numbers) if not np.isfinite(number)
             )
             raise ValueError(
                 f"jit({name}): input {path} = {_data(x)!r} is not finite: a graph's "
@@ -250,21 +250,20 @@ class Arguments:
     def position_of(self, name: str) -> int:
         """The position among all the arguments of the input argument called ``name``."""
         dynamic = [i for i in range(len(self.args)) if i not in self.static_at]
-        return dynamic[self.names.index(name)]
+        return dynamic[self.input_names.index(name)]
 
     def described(self) -> str:
         """The inputs' structure and the static arguments, in words, for explain()."""
-        text = describe(self.key[1], self.names)
-        static = ", ".join(
-            f"{argument_name(self.all_names, i)} = {self.args[i]!r:.40}" for i in self.static_at
-        )
+        text = describe(self.key[1], self.input_names)
+        names, args = self.argument_names, self.args
+        static = ", ".join(f"{argument_name(names, i)} = {args[i]!r:.40}" for i in self.static_at)
         return f"{text}; static {static}" if static else text
 
     def stand_ins(self) -> tuple[list[Value], list[int]]:
         """A new leaf Value for each input, named after its path (``points[3][1]``), and the
         positions of the inputs that were Values."""
         stand_ins, value_slots = [], []
-        for path, x in leaves_with_paths(self.dynamic, self.names):
+        for path, x in leaves_with_paths(self.dynamic, self.input_names):
             if isinstance(x, Value):
                 value_slots.append(len(stand_ins))
                 stand_ins.append(Value(x.data, label=x.label or path))
@@ -286,7 +285,7 @@ class Arguments:
         for v in stand_ins:
             if f"label={v.label!r}" in text:
                 argument = v.label.split("[", 1)[0]
-                if argument in self.names:
+                if argument in self.input_names:
                     position = self.position_of(argument)
                     return (
                         f"{ran} reaches it as a leaf Value, such as {v.label}. For an argument "
@@ -301,7 +300,7 @@ class Arguments:
 
     def static_roots(self) -> list[tuple[str, Any]]:
         """Where the search for what fn reaches starts, besides fn's own names."""
-        return [(argument_name(self.all_names, i), self.args[i]) for i in self.static_at]
+        return [(argument_name(self.argument_names, i), self.args[i]) for i in self.static_at]
 
 
 def _data(x: Any) -> float:
