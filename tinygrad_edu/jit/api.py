@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from .call import Call
-from .capture import capture, run
+from .capture import capture
 from .check import compare_with_a_run
 from .inputs import Arguments, argument_names
 from .program import Program
@@ -109,13 +109,11 @@ class JitFunction:
                 why, program = f"captured again: {changed}", None
                 self._count_recapture(changed)
         if program is None:
-            program = capture(self.fn, call_args, self.name, why)
+            program = capture(self.fn, call_args, why)
             self._keep(call_args.key, program)
         call = Call(program, *program.replay(call_args.inputs), call_args.values)
         if self.check:
-            stand_ins, _ = call_args.stand_ins()
-            outputs, returns = run(self.fn, call_args, stand_ins, self.name)
-            compare_with_a_run(call, stand_ins, outputs, returns, call_args, self.fn, self.name)
+            compare_with_a_run(self.fn, call_args, call)
         return call.results()
 
     def _count_recapture(self, changed: str) -> None:

@@ -39,12 +39,13 @@ class UnsafeCaptureError(RuntimeError):
     with what fn changed put back."""
 
 
-def capture(fn: Callable, call_args: Arguments, name: str, why: str) -> Program:
+def capture(fn: Callable, call_args: Arguments, why: str) -> Program:
     """Run fn on stand-ins, refuse what a replay could not repeat, compile the graph."""
+    name = call_args.name
     reach = Reach(fn, call_args.static_roots())  # before fn runs: what it can reach
     stand_ins, value_slots = call_args.stand_ins()
     reach.watch(stand_ins)
-    outputs, returns = run(fn, call_args, stand_ins, name)
+    outputs, returns = run(fn, call_args, stand_ins)
     split = split_graph(outputs, stand_ins, reach.values, reach.position())
     backward_inside = any(n.grad for n in split.order) or any(v.grad for v in split.made.values())
     changes = reach.changes()
@@ -59,9 +60,7 @@ def capture(fn: Callable, call_args: Arguments, name: str, why: str) -> Program:
     return Program(outputs, returns, stand_ins, value_slots, split, guard, name, why, described)
 
 
-def run(
-    fn: Callable, call_args: Arguments, stand_ins: list[Value], name: str
-) -> tuple[list[Value], Any]:
+def run(fn: Callable, call_args: Arguments, stand_ins: list[Value]) -> tuple[list[Value], Any]:
     """fn run eagerly on the stand-ins: its outputs as a list, and how to rebuild what it
     returned from them."""
     with cyclic_gc_paused():  # speed only: a graph has no cycles to collect
@@ -74,7 +73,7 @@ def run(
             if hasattr(error, "add_note"):  # Python 3.11+
                 error.add_note(hint)
             raise
-    return outputs_of(out, name)
+    return outputs_of(out, call_args.name)
 
 
 def outputs_of(out: Any, name: str) -> tuple[list[Value], Any]:

@@ -9,10 +9,10 @@ the replay's: a debugging aid, at the cost of an eager run and backward per call
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from ..engine import Value
 from .call import Call
+from .capture import run
 from .inputs import Arguments
 from .program import Program
 from .reach import Reach
@@ -28,19 +28,13 @@ class CaptureMismatchError(RuntimeError):
     froze it."""
 
 
-def compare_with_a_run(
-    call: Call,
-    stand_ins: list[Value],
-    outputs: list[Value],
-    returns: Any,
-    call_args: Arguments,
-    fn: Callable,
-    name: str,
-) -> None:
-    """The ops that a run of fn on ``stand_ins`` performed, its ``outputs`` and their
+def compare_with_a_run(fn: Callable, call_args: Arguments, call: Call) -> None:
+    """Run fn eagerly on this call's arguments: the ops it performs, its outputs and their
     gradients must be the replay's (to CHECK_TOLERANCE), or CaptureMismatchError."""
+    stand_ins, _ = call_args.stand_ins()
+    outputs, returns = run(fn, call_args, stand_ins)
     program = call.program
-    who = f"jit({name}, check=True)"
+    who = f"jit({call_args.name}, check=True)"
     frozen = (
         "fn's Python depends on the numbers (an `if` on .data, max(), a number read with "
         ".data and used as a constant) and the capture froze it"
