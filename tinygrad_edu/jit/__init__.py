@@ -75,6 +75,19 @@ engine uses math.fsum, exactly rounded); gradients flowing into a node from seve
 are added level by level, not in backward()'s order; and numpy's exp, log, tanh and pow may
 differ from libm's in the last bit. Replayed values and gradients agree with eager ones to
 1e-12 of max(|x|, 1) (tests/test_jit.py).
+
+The files, in the order a call meets them
+-----------------------------------------
+- ``api.py``: ``jit(fn)``, and its captures, one per input structure;
+- ``inputs.py``: a call's arguments, the graph's inputs and the structure;
+- ``capture.py``: the first call, fn run on stand-ins, and what is refused; the search for what
+  fn reaches (``reach.py``, through ``names.py`` and ``containers.py``) and the graph's Values
+  sorted by where they come from (``split.py``);
+- ``program.py``: the compiler (slots, levels, groups, edges), the replay and its backward; the
+  groups' numpy in ``groups.py``, a user's ``@op`` rows in ``user_ops.py``;
+- ``guard.py``: what each later call checks first;
+- ``call.py``: the Values a call returns, and backward() through a replay;
+- ``check.py``: ``jit(fn, check=True)``, a replay compared with a run of fn.
 """
 
 from .api import CaptureEvictedWarning, RecaptureWarning, jit
