@@ -44,7 +44,7 @@ def compare_with_a_run(fn: Callable, call_args: Arguments, call: Call) -> None:
             f"{who}: fn now returns {len(outputs)} output(s) where the capture returned "
             f"{len(program.output_slots)}: its control flow depends on the data"
         )
-    split = split_graph(outputs, stand_ins, dict.fromkeys(program.outer_ids))
+    split = split_graph(outputs, stand_ins, program.outer_by_id)
     where, leaves = program.structural_difference(split, stand_ins, outputs)
     if where:
         raise CaptureMismatchError(f"{who}: fn now performs other ops: {where}; {frozen}")

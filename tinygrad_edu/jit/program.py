@@ -40,7 +40,7 @@ class Program:
     That layout is the program's own. A call (``call.py``) and ``check=True`` (``check.py``)
     hold slots as handles (``output_slots``: where fn's outputs are) and ask the program's
     methods what is in them; besides those, they read ``name``, ``returns`` (how to rebuild
-    what fn returned), ``guard`` and ``outer_ids`` (the Values fn reached from outside).
+    what fn returned), ``guard`` and ``outer_by_id`` (the Values fn reached from outside).
     """
 
     def __init__(
@@ -68,7 +68,7 @@ class Program:
         order = split.order
         slot_of: dict[Value, int] = {v: i for i, v in enumerate(stand_ins)}
         self.outer: list[Value] = list(split.outer.values())
-        self.outer_ids = set(split.outer)
+        self.outer_by_id = dict(split.outer)  # for check=True: where a run of fn stops
         self.made_lo = self.n_inputs + len(self.outer)
         made = list(split.made.values())
         self.made_labels = [v.label for v in made]
