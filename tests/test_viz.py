@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 
 from tinygrad_edu import MLP, Value, backprop_steps, draw_graph, losses, render, viz
-from tinygrad_edu.renderer import use_renderer
+from tinygrad_edu.graphviz_program import use_renderer
 from tinygrad_edu.steps import box_number
 from tinygrad_edu.testing import expressions
 from tinygrad_edu.viz import ComputationGraph, GraphCutWarning, GraphTooLargeError
@@ -421,7 +421,7 @@ def test_render_writes_svg_png_and_dot_text_by_suffix(tmp_path):
 
 
 def test_dot_text_needs_no_renderer(tmp_path, monkeypatch):
-    monkeypatch.setattr("tinygrad_edu.renderer.graphviz_pure_executable", lambda: None)
+    monkeypatch.setattr("tinygrad_edu.graphviz_program.graphviz_pure_executable", lambda: None)
     render(neuron(), tmp_path / "neuron.gv")
     assert "digraph" in (tmp_path / "neuron.gv").read_text()
     with pytest.raises(graphviz.ExecutableNotFound, match="tinygrad-edu\\[viz\\]"):

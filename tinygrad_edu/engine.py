@@ -86,7 +86,7 @@ class Value:
     def __truediv__(self, other: Operand) -> Value: return apply(ops.DIV, self, other)
     def __rtruediv__(self, other: Number) -> Value: return apply(ops.DIV, other, self)
     def __pow__(self, other: Operand) -> Value:
-        return apply(ops.POW if isinstance(other, Value) else ops.POWER, self, other)
+        return apply(ops.POW if isinstance(other, Value) else ops.POW_CONST, self, other)
     def __rpow__(self, other: Number) -> Value: return apply(ops.POW, other, self)
     def __neg__(self) -> Value: return apply(ops.NEG, self)
     def __pos__(self) -> Value: return self
@@ -146,7 +146,11 @@ def _number(x: Operand) -> float:
 
 
 def apply(fn: ops.Op, *args: Operand) -> Value:
-    """The node ``fn(*args)``: the operands' numbers in, the value and local derivatives out.
+    """The node ``fn(*args)``, from fn's row of the op table: the operands' numbers in, the
+    value and the local derivatives out. Every node an op makes is made here: Value's operators
+    and methods, Value.sum, Value.dot and ``@op``'s ops all call apply, which builds each node
+    with ``new_node``. (jit's replays hand out another kind, a view of the replay's numbers
+    whose graph is made when something looks at it: ``jit/call.py``.)
 
     A plain number among the operands is a constant: it shapes the result but is no child
     (``x * 2`` has the one child x). With no Value among the operands the result is a leaf.

@@ -2,7 +2,7 @@
 
 The text is parsed with Python's ``ast`` and every node is checked against an allow-list:
 numbers, variable names, ``+ - * / **``, unary ``-`` and ``+``, and calls of the functions in
-:data:`FUNCTIONS` with one argument. Nothing is ever ``eval``-ed: :meth:`Expression.evaluate`
+:func:`functions` with one argument. Nothing is ever ``eval``-ed: :meth:`Expression.evaluate`
 walks the checked tree and applies Value's own operators. Anything else raises
 :class:`ExpressionError`, one line saying what is wrong and at which column.
 
@@ -24,8 +24,8 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .engine import Value
-from .ops import OPS
+from . import ops
+from .engine import Value, apply
 
 MAX_LENGTH = 300  # characters: "small", and shallow enough for the recursive evaluation
 # an interior value is labelled with the text it stands for up to this many characters: a
@@ -33,10 +33,17 @@ MAX_LENGTH = 300  # characters: "small", and shallow enough for the recursive ev
 # grow with the square of its length), so it is left to the automatic names, v1, v2, ...
 LABEL_LENGTH = 24
 
-# the functions an expression may call: the op table's one-operand ops that are Value methods
-FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    row.name: getattr(Value, row.name) for row in OPS if row.arity == 1 and row.operator is None
-}
+
+def functions() -> dict[str, ops.Op]:
+    """The functions an expression may call, by name: the op table's rows of one operand that
+    are written as a call, ``tanh(x)``. Read from the table each time: a new row is one."""
+    return {
+        row.name: row
+        for row in ops.OPS
+        if row.arity == 1 and not row.settings and row.symbol is None
+    }
+
+
 _BINARY = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -46,7 +53,12 @@ _BINARY = {
 }
 # a number as Python writes it, at its longest: 2, 2.5, .5, 1e-3 (not the 2 of x2)
 _NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_ALLOWED = "numbers, variables, + - * / ** and " + ", ".join(f"{f}()" for f in FUNCTIONS)
+
+
+def allowed() -> str:
+    """What an expression may hold, for error messages and help."""
+    return "numbers, variables, + - * / ** and " + ", ".join(f"{f}()" for f in functions())
+
 
 # what a user wrote, in their words, for the constructs people try most
 _NAMES = {
@@ -143,7 +155,8 @@ class Expression:
             left, right = self._value(node.left, leaves), self._value(node.right, leaves)
             return self._applied(node, _BINARY[type(node.op)], left, right)
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-        return self._applied(node, FUNCTIONS[node.func.id], self._value(node.args[0], leaves))
+        row = functions()[node.func.id]
+        return self._applied(node, lambda v: apply(row, v), self._value(node.args[0], leaves))
 
     def _applied(
         self, node: ast.expr, fn: Callable[..., Value | float], *operands: Value | float
@@ -214,7 +227,7 @@ def _problem(node: ast.AST, is_called: bool) -> str | None:
     """What is wrong with one node of the tree, or None if the allow-list has it."""
     if isinstance(node, ast.Constant):
         if type(node.value) not in (int, float):
-            return f"{node.value!r} is not a number; use {_ALLOWED}"
+            return f"{node.value!r} is not a number; use {allowed()}"
         try:
             finite = math.isfinite(float(node.value))
         except OverflowError:
@@ -225,22 +238,22 @@ def _problem(node: ast.AST, is_called: bool) -> str | None:
         if isinstance(node.func, (ast.Constant, ast.BinOp, ast.UnaryOp)):
             # 2(x + 1), (x + 1)(x - 1): products written as in algebra
             return "write * between them for a product, as in 2*(x + 1)"
-        if name not in FUNCTIONS:
-            return f"unknown function; use {', '.join(FUNCTIONS)}"
+        if name not in functions():
+            return f"unknown function; use {', '.join(functions())}"
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             return f"{name}() takes one argument"
         return None
     if isinstance(node, ast.Name):
-        if node.id in FUNCTIONS and not is_called:
+        if node.id in functions() and not is_called:
             return f"{node.id} is a function: call it, as in {node.id}(x)"
         return None
     if isinstance(node, (ast.BinOp, ast.UnaryOp)):
         if type(node.op) in _BINARY or isinstance(node.op, (ast.USub, ast.UAdd)):
             return None
-        return f"{_NAMES.get(type(node.op), 'this operator')} is not allowed; use {_ALLOWED}"
+        return f"{_NAMES.get(type(node.op), 'this operator')} is not allowed; use {allowed()}"
     if isinstance(node, (ast.Load, ast.operator, ast.unaryop)):
         return None  # the parts of names and operations checked above
-    return f"{_NAMES.get(type(node), type(node).__name__)} is not allowed; use {_ALLOWED}"
+    return f"{_NAMES.get(type(node), type(node).__name__)} is not allowed; use {allowed()}"
 
 
 def _is_variable(node: ast.AST, name: str) -> bool:

@@ -3,9 +3,10 @@
     net = to_torch(model)        # Sequential(Linear(2, 16), ReLU(), Linear(16, 1)), float64
     model = from_torch(net)      # an MLP with net's weights
 
-An MLP's layer i becomes ``torch.nn.Linear`` (its ``weight`` is the layer's nout x nin matrix,
-as in ``state_dict()``), followed by ``ReLU``, ``Tanh`` or ``Sigmoid`` unless the activation is
-linear. Weights are float64, so both compute the same numbers to the last few bits.
+An MLP's layer i becomes ``torch.nn.Linear``, whose state is laid out as a ``Layer``'s
+(``Layer.layout``: a ``weight`` matrix, nout x nin, and a ``bias``), followed by ``ReLU``,
+``Tanh`` or ``Sigmoid`` unless the activation is linear. Weights are float64, so both compute
+the same numbers to the last few bits.
 
 PyTorch is an optional dependency: ``pip install 'tinygrad-edu[torch]'``. Nothing here imports
 it until one of these functions is called.
@@ -29,18 +30,13 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
     if not isinstance(model, MLP):
         raise TypeError(f"to_torch takes an MLP, got {type(model).__name__}")
     torch = _import_torch("to_torch")
-    state = model.state_dict()
     modules: list[torch.nn.Module] = []
-    for i, layer in enumerate(model.layers):
-        weight = torch.from_numpy(state[f"layers.{i}.weight"])
-        linear = torch.nn.Linear(weight.shape[1], weight.shape[0], dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(weight)
-            linear.bias.copy_(torch.from_numpy(state[f"layers.{i}.bias"]))
+    for layer in model.layers:  # a Layer's state is laid out as torch.nn.Linear's (Layer.layout)
+        linear = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
+        linear.load_state_dict({k: torch.from_numpy(a) for k, a in layer.state_dict().items()})
         modules.append(linear)
-        activation = layer.neurons[0].activation
-        if activation != "linear":
-            modules.append(_torch_modules(torch)[activation]())
+        if layer.activation != "linear":
+            modules.append(_torch_modules(torch)[layer.activation]())
     return torch.nn.Sequential(*modules)
 
 
@@ -97,18 +93,19 @@ def from_torch(net: torch.nn.Sequential) -> MLP:
         activation=hidden.pop() if hidden else "relu",
         output_activation=activations[-1],
     )
-    state = {}
-    for i, (index, linear) in enumerate(linears):
-        state[f"layers.{i}.weight"] = _float64(linear.weight, f"module {index}'s weight")
-        state[f"layers.{i}.bias"] = (
-            np.zeros(linear.out_features)
+    for i, (layer, (index, linear)) in enumerate(zip(model.layers, linears)):
+        state = {
+            "weight": _float64(linear.weight, f"module {index}'s weight"),
+            "bias": np.zeros(linear.out_features)
             if linear.bias is None
-            else _float64(linear.bias, f"module {index}'s bias")
-        )
-    try:
-        model.load_state_dict(state)
-    except ValueError as error:
-        raise ValueError(f"from_torch: {error} (layers.i is the i-th Linear of the net)") from None
+            else _float64(linear.bias, f"module {index}'s bias"),
+        }
+        try:
+            layer.load_state_dict(state)
+        except ValueError as error:
+            raise ValueError(
+                f"from_torch: module {index} (Linear, the MLP's layers.{i}): {error}"
+            ) from None
     return model
 
 

@@ -23,7 +23,7 @@ and the picture readable.
 
 :func:`draw_graph` returns a ``graphviz.Digraph``, so ``.source``, ``.render()``, ``.pipe()``
 and inline display in Jupyter work as usual; it renders with the system's ``dot`` or, with no
-Graphviz installed, the graphviz-pure program of the ``viz`` extra (see ``renderer.py``).
+Graphviz installed, the graphviz-pure program of the ``viz`` extra (see ``graphviz_program.py``).
 :func:`render` writes a picture (``.svg``, ``.png``), the DOT text (``.gv``) or the
 step-through page (``.html``: backprop step by step, see ``page.py``) in one call;
 :func:`show_backprop` shows that page in a Jupyter notebook.
@@ -51,8 +51,8 @@ import graphviz
 
 from .engine import Value
 from .files import write_atomically
+from .graphviz_program import use_renderer
 from .page import BackpropPage, page_html
-from .renderer import use_renderer
 from .steps import (
     STEPS_LIMIT,
     GraphTooLargeError,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinygrad_edu import Neuron, Value, losses, optim, render
-from tinygrad_edu.renderer import RendererNotFoundError
+from tinygrad_edu.graphviz_program import RendererNotFoundError
 
 from . import common
 from .common import numbers
