@@ -164,6 +164,12 @@ class Replayed(Value):
     """A Value computed by a replay. ``.data`` and ``.item()`` are its number; ``backward()``
     is the replay's vectorized backward; its graph (``children``, ``local_grads``...) is made
     of Values only when something looks at it, such as ``draw_graph`` or an eager op using it.
+
+    Why a subclass, made here and not by ``engine.new_node`` as an op's node is: a call makes
+    no node of its graph until one is looked at (the graph has thousands; building them is the
+    work jit saves), and Value's backward() would walk them all in Python where the replay's
+    takes a few numpy calls per level. tests/test_jit.py checks that every slot of Value reads
+    on it as on its eager twin.
     """
 
     __slots__ = ("_call", "_slot", "_structure", "__weakref__")
