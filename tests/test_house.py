@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     # the teaching core: Value, apply(), backward(), grad()
     {"engine"},
     # what is built of Values; jit captures and replays what the engine builds
-    {"nn", "losses", "optim", "custom_ops", "jit", "jit_guard", "jit_plumbing"},
+    {"nn", "losses", "optim", "custom_ops", "jit"},
     # checking, testing, saving, and the other numeric worlds
     {"gradcheck", "testing", "saving", "pytorch", "reference", "expression"},
     # showing a graph: drawings, the backprop steps, the step-through page

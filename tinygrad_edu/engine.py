@@ -147,9 +147,10 @@ def _number(x: Operand) -> float:
 
 def apply(fn: ops.Op, *args: Operand) -> Value:
     """The node ``fn(*args)``, from fn's row of the op table: the operands' numbers in, the
-    value and the local derivatives out. Every node of a graph is made here: Value's operators
+    value and the local derivatives out. Every node an op makes is made here: Value's operators
     and methods, Value.sum, Value.dot and ``@op``'s ops all call apply, which builds each node
-    with ``new_node`` (as jit does the results it replays).
+    with ``new_node``. (jit's replays hand out another kind, a view of the replay's numbers
+    whose graph is made when something looks at it: ``jit/call.py``.)
 
     A plain number among the operands is a constant: it shapes the result but is no child
     (``x * 2`` has the one child x). With no Value among the operands the result is a leaf.
