@@ -143,8 +143,8 @@ def test_all(pytest_args: list[str]) -> None:
 
 
 def lint(python: Path) -> None:
-    """ruff, then mypy over the package (pyproject.toml's [tool.mypy]: it checks the code for
-    Python 3.10, the oldest supported, on any Python); either one's findings stop the task."""
+    """ruff, then mypy over the package (pyproject.toml's [tool.mypy]) as ``python`` reads it;
+    either one's findings stop the task."""
     run([python, "-m", "ruff", "check", "."])
     run([python, "-m", "mypy"])
 

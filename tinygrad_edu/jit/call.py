@@ -181,22 +181,25 @@ class Replayed(Value):
         self.data = float(call.vals[slot])
         self.grad = call.grad_of(slot) if call.passes else 0.0
         self.label = call.program.label_at(slot)
-        self._call, self._slot, self._structure = call, slot, None
+        self._call, self._slot = call, slot
+        self._structure: tuple | None = None  # (args, children, local_grads), when asked
 
-    @property  # type: ignore[override]
-    def fn(self) -> Op:
+    # Value's fn, args, children and local_grads, read from the program: read-only here, where
+    # mypy expects the attributes a Value sets (new_node sets them once; no one sets them after)
+    @property
+    def fn(self) -> Op:  # type: ignore[override]
         return self._call.program.row_at(self._slot)
 
-    @property  # type: ignore[override]
-    def args(self) -> tuple:
+    @property
+    def args(self) -> tuple:  # type: ignore[override]
         return self._parts()[0]
 
-    @property  # type: ignore[override]
-    def children(self) -> tuple:
+    @property
+    def children(self) -> tuple:  # type: ignore[override]
         return self._parts()[1]
 
-    @property  # type: ignore[override]
-    def local_grads(self) -> tuple:
+    @property
+    def local_grads(self) -> tuple:  # type: ignore[override]
         return self._parts()[2]
 
     def _parts(self) -> tuple:

@@ -58,9 +58,9 @@ def compare_with_a_run(fn: Callable, call_args: Arguments, call: Call) -> None:
             )
     for i, (output, slot) in enumerate(zip(outputs, program.output_slots)):
         eager = eager_gradients(split.order, output)
-        replayed = program.backward(call.local, slot)  # (an output that is a leaf: 1 for it)
+        gradients = program.backward(call.local, slot)  # (an output that is a leaf: 1 for it)
         for leaf, leaf_slot in leaves.items():
-            got = float(replayed[leaf_slot])
+            got = float(gradients[leaf_slot])
             want = eager.get(id(leaf), 0.0)
             if not close(got, want, CHECK_TOLERANCE):
                 by = _leaf_name(program, leaf_slot, call_args, fn)

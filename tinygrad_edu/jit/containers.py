@@ -13,7 +13,7 @@ import functools
 import sys
 import sysconfig
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from operator import is_
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,11 @@ def put_back(x: Any, kind: int | None, held: tuple) -> None:
 def kind_name(x: Any, kind: int | None) -> str:
     if kind == FUNCTION:
         return "the names it reads"
-    return {LIST: "a list", DICT: "a dict"}.get(kind, f"a {type(x).__name__}'s attributes")
+    if kind == LIST:
+        return "a list"
+    if kind == DICT:
+        return "a dict"
+    return f"a {type(x).__name__}'s attributes"
 
 
 def step_text(text: str, how: str, key: Any) -> str:
@@ -185,13 +189,17 @@ def code_of(fn: Any) -> types.FunctionType | None:
     return None
 
 
-@functools.lru_cache(maxsize=1024)
-def slot_names(cls: type) -> tuple[str, ...]:
+def _slot_names(cls: type) -> tuple[str, ...]:
     names: list[str] = []
     for klass in cls.__mro__:
         slots = klass.__dict__.get("__slots__", ())
         names += [slots] if isinstance(slots, str) else list(slots)
     return tuple(n for n in dict.fromkeys(names) if n not in ("__dict__", "__weakref__"))
+
+
+# cached, a class's slots being fixed; typed as a plain function of a class: mypy counts no
+# class as the Hashable that lru_cache's wrapper asks for (python/mypy#11470)
+slot_names: Callable[[type], tuple[str, ...]] = functools.lru_cache(maxsize=1024)(_slot_names)
 
 
 _LIBRARY_DIRS = tuple(

@@ -63,6 +63,7 @@ class Elementwise(Group):
         self, level: int, nodes: list[Value], lo: int, e_lo: int, slots: Callable[..., list[int]]
     ) -> None:
         row = nodes[0].fn
+        assert row is not None and row.arity is not None  # op nodes of a fixed arity
         k, n = row.arity, len(nodes)
         self.row, self.level, self.op, self.size = row, level, nodes[0].op, n
         self.lo, self.hi, self.e_lo = lo, lo + n, e_lo
@@ -83,7 +84,7 @@ class Elementwise(Group):
         vals[self.lo : self.hi] = out
         self.write_local(local, self.row.derivatives(*operands, *self.settings, out))
 
-    def write_local(self, local: np.ndarray, derivatives: Sequence[Any]) -> None:
+    def write_local(self, local: np.ndarray, derivatives: Sequence[Any] | np.ndarray) -> None:
         e = self.e_lo
         for j in self.children_at:  # only the operands that are Values have an edge
             local[e : e + self.size] = derivatives[j]
@@ -116,6 +117,7 @@ class Segmented(Group):
         self, level: int, nodes: list[Value], lo: int, e_lo: int, slots: Callable[..., list[int]]
     ) -> None:
         row = nodes[0].fn
+        assert row is not None  # op nodes
         parts = 2 if row is DOT else 1
         n = len(nodes)
         self.row, self.level, self.op, self.size = row, level, row.name, n

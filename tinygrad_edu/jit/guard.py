@@ -202,6 +202,7 @@ class Guard:
         halves = [(len(c.expected) - len(c.slots)) // 2 for c in objects]
         self.counts = halves
         self.attributes = [a for c, n in zip(objects, halves) for a in c.expected[n : 2 * n]]
+        named: list[tuple[ObjectCheck | NamespaceCheck, str, Any]]
         named = [(c, name, child) for c, n in zip(objects, halves)
                  for name, child in zip(c.slots, c.expected[2 * n :])]  # fmt: skip
         named += [

@@ -86,7 +86,7 @@ def input_role(x: Any) -> Any:
         return (type(x), x)
     if isinstance(x, Integral):
         return (int, int(x))
-    if isinstance(x, Real) and not isinstance(x, (str, bytes)):
+    if isinstance(x, Real):
         return NUMBER
     return None
 
@@ -262,7 +262,8 @@ class Arguments:
     def stand_ins(self) -> tuple[list[Value], list[int]]:
         """A new leaf Value for each input, named after its path (``points[3][1]``), and the
         positions of the inputs that were Values."""
-        stand_ins, value_slots = [], []
+        stand_ins: list[Value] = []
+        value_slots: list[int] = []
         for path, x in leaves_with_paths(self.dynamic, self.input_names):
             if isinstance(x, Value):
                 value_slots.append(len(stand_ins))

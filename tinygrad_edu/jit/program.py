@@ -111,7 +111,9 @@ class Program:
         n_edges = 0
         for key in sorted(grouped, key=operator.itemgetter(0)):
             nodes = grouped[key]
-            kind = group_kind(nodes[0].fn)
+            row = nodes[0].fn
+            assert row is not None  # op nodes
+            kind = group_kind(row)
             group = kind(key[0], nodes, slot_of[nodes[0]], n_edges, slots)
             self.groups.append(group)
             edges.append(group.edges)
@@ -119,6 +121,9 @@ class Program:
         self.n_edges = n_edges
         # for each edge: the slot of its parent, the slot of its child, the child's position
         # among the parent's operands
+        self.edge_parent: np.ndarray
+        self.edge_child: np.ndarray
+        self.edge_position: np.ndarray
         self.edge_parent, self.edge_child, self.edge_position = (
             np.concatenate([np.zeros(0, np.intp), *column]).astype(np.intp)
             for column in zip(*edges)
@@ -321,6 +326,7 @@ class Program:
                 f"node {i + 1} of {n} in topological order (`{group.op}`) is {replayed!r} "
                 f"replayed but {node.data!r} when run"
             )
+            assert node.fn is not None  # an op node
             arity = node.fn.operand_count(len(node.args))
             for a, s in zip(node.args[:arity], group.operand_slots(slot - group.lo)):
                 if not isinstance(a, Value) and float(vals[s]) != a:
@@ -375,6 +381,7 @@ def _constants(order: list[Value]) -> list[float]:
     """The plain numbers among the operands (``x * 2``'s 2.0), each once."""
     constants: dict[Any, float] = {}
     for node in order:
+        assert node.fn is not None  # an op node
         for a in node.args[: node.fn.operand_count(len(node.args))]:
             if type(a) is float:  # (an operand is a Value or the float it stands for)
                 constants.setdefault(_constant_key(a), a)
@@ -390,6 +397,7 @@ def _group_key(node: Value) -> tuple:
     """What the nodes of a group share: the row, which operands are Values and, for the
     table's own rows, the settings (a user op's settings are arrays, one number per node)."""
     row = node.fn
+    assert row is not None  # an op node
     if row.arity is None:  # sum, dot: any number of operands, summed segment by segment
         return (row,)
     pattern = tuple(type(a) is not float for a in node.args[: row.arity])  # Values or numbers
@@ -405,7 +413,7 @@ def _by_level(groups: list[Group]) -> list[tuple[int, list[Group]]]:
     return list(levels.items())
 
 
-def group_kind(row: Op) -> type[Group]:
+def group_kind(row: Op) -> type[Elementwise] | type[Segmented]:
     if row.arity is None:
         return Segmented
     if isinstance(row, CustomOp):

@@ -205,8 +205,9 @@ class Reach:
         for (how, key), child in self.root_edges:
             if how == "binding" and id(child) not in needed:
                 kind = self.kinds.get(id(child))
-                if kind in (LIST, DICT, OBJECT):
-                    checks.append(check_for(child, kind, [], key))
+                check = check_for(child, kind, [], key) if kind in (LIST, DICT, OBJECT) else None
+                if check is not None:
+                    checks.append(check)
         for i in needed:
             where = self.path(i) if i != self.root else "self"
             check = check_for(self.objects[i], self.kinds[i], leads_on.get(i, []), where)

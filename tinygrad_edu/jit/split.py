@@ -42,11 +42,13 @@ def split_graph(
     visited: set[Value] = set()
     order = split.order
     for output in outputs:
-        stack = [output] if output.children and output not in found_computed else []
+        stack: list[Value | None] = (
+            [output] if output.children and output not in found_computed else []
+        )
         while stack:
             node = stack.pop()
             if node is None:  # the node under the marker has its children in order
-                order.append(stack.pop())
+                order.append(stack.pop())  # type: ignore[arg-type]  # under a marker: a node
             elif node not in visited:
                 visited.add(node)
                 stack += (node, None)

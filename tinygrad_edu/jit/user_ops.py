@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import checks
 from ..engine import Value
+from ..ops import CustomOp
 from .groups import Elementwise
 
 VERIFY_TOLERANCE = 1e-9  # of max(|x|, 1): rounding passes, a wrong rule does not
@@ -49,6 +50,8 @@ class UserElementwise(Elementwise):
     cells, if any. ``check=True`` compares every node of every call with eager mode.
     """
 
+    row: CustomOp
+
     def __init__(
         self, level: int, nodes: list[Value], lo: int, e_lo: int, slots: Callable[..., list[int]]
     ) -> None:
@@ -63,8 +66,10 @@ class UserElementwise(Elementwise):
     def run(self, vals: np.ndarray, local: np.ndarray) -> None:
         operands = vals[self.src]
         settings = dict(zip(self.row.settings, self.setting_arrays))
+        vectorized = self.row.vectorized
+        assert vectorized is not None  # group_kind: a row with a vectorized rule
         try:
-            out, derivatives = self.row.vectorized(*operands, **settings)
+            out, derivatives = vectorized(*operands, **settings)
             vals[self.lo : self.hi] = out
             self.write_local(local, derivatives)
         except (TypeError, ValueError, IndexError) as error:
