@@ -238,7 +238,7 @@ def kink_inputs(root: Value) -> list[tuple[Op, float, float]]:
     for node in interior_nodes_children_first(root):
         first = node.args[0]
         x = first.data if isinstance(first, Value) else first
-        found += [(node.fn, kink, x) for kink in node.fn.kinks]
+        found += [(node.row, kink, x) for kink in node.row.kinks]
     return found
 
 

@@ -176,7 +176,7 @@ class Replayed(Value):
 
     def __init__(self, call: Call, slot: int) -> None:
         """The op node in ``slot`` of ``call``: its number and gradient now, its graph when
-        looked at. (Not Value.__init__, which makes a leaf: fn, args, children and
+        looked at. (Not Value.__init__, which makes a leaf: row, args, children and
         local_grads are properties here.)"""
         self.data = float(call.vals[slot])
         self.grad = call.grad_of(slot) if call.passes else 0.0
@@ -184,7 +184,7 @@ class Replayed(Value):
         self._call, self._slot, self._structure = call, slot, None
 
     @property  # type: ignore[override]
-    def fn(self) -> Op:
+    def row(self) -> Op:
         return self._call.program.row_at(self._slot)
 
     @property  # type: ignore[override]
