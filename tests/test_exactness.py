@@ -193,7 +193,13 @@ def test_the_shortcuts_are_chosen_for_the_common_rows():
 
 def node_bits(node: Value) -> tuple:
     args = tuple(a if isinstance(a, Value) else a.hex() for a in node.args)
-    return (node.data.hex(), tuple(g.hex() for g in node.local_grads), node.children, args, node.fn)
+    return (
+        node.data.hex(),
+        tuple(g.hex() for g in node.local_grads),
+        node.children,
+        args,
+        node.row,
+    )
 
 
 operand = st.floats(-50, 50, allow_nan=False) | st.integers(-5, 5)

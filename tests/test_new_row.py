@@ -41,7 +41,7 @@ def softplus_in_the_table(monkeypatch):
 def test_eagerly_it_makes_a_node_with_its_value_and_local_derivative():
     x = Value(0.3, label="x")
     y = apply(SOFTPLUS, x * 2)
-    assert y.op == "softplus" and y.fn is SOFTPLUS
+    assert y.op == "softplus" and y.row is SOFTPLUS
     assert y.data == pytest.approx(softplus(0.6), rel=1e-15)
     y.backward()
     assert x.grad == pytest.approx(2 * sigmoid(0.6), rel=1e-14)

@@ -104,15 +104,15 @@ def test_an_op_of_ones_own_may_give_its_rule_text():
         return math.log1p(math.exp(x)), (1 / (1 + math.exp(-x)),)
 
     y = softplus(Value(0.5))
-    assert y.fn.rule == ("sigmoid(x)",) and y.fn.variables == ("x", "out")
-    assert rule_with(y.fn, 0, {"x": 0.5}) == "sigmoid(0.5)"
+    assert y.row.rule == ("sigmoid(x)",) and y.row.variables == ("x", "out")
+    assert rule_with(y.row, 0, {"x": 0.5}) == "sigmoid(0.5)"
 
     @op
     def cube(x):
         return x**3, (3 * x**2,)
 
-    assert cube(Value(2.0)).fn.rule == ()  # none given: the page shows the number alone
-    assert rule_with(cube(Value(2.0)).fn, 0, {"x": 2.0}) == ""
+    assert cube(Value(2.0)).row.rule == ()  # none given: the page shows the number alone
+    assert rule_with(cube(Value(2.0)).row, 0, {"x": 2.0}) == ""
 
 
 @pytest.mark.parametrize("rule", ["sigmoid(x)", ("a", "b"), (1,)])

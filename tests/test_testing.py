@@ -87,7 +87,7 @@ def test_every_op_in_the_table_is_drawn():
     @settings(max_examples=300, database=None)
     @given(expressions())
     def collect(expr):
-        seen.update(step.fn for step in expr.steps)
+        seen.update(step.row for step in expr.steps)
 
     collect()
     assert seen == set(OPS)

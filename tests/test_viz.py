@@ -167,7 +167,7 @@ def test_operand_order_is_in_the_picture(make, oval, letters):
     for name, letter in zip("xy", letters):
         if letter is not None:  # the edge from x (or y) carries its operand's letter
             assert letter in letters_from(name)
-    if out.fn.name == "dot":  # y is both b1, x's partner, and a2: two edges, two letters
+    if out.row.name == "dot":  # y is both b1, x's partner, and a2: two edges, two letters
         assert letters_from("y") == ["a2", "b1"]
 
 

@@ -1,7 +1,7 @@
 """The engine's speed: node builders behind ``engine.apply``, and a pause of the cyclic GC.
 Not needed to learn.
 
-``apply(fn, *args)`` is the one door through which every node is made. For most rows it first
+``apply(row, *args)`` is the one door through which every node is made. For most rows it first
 tries a *shortcut*, chosen once per row when the engine is loaded (by the row's shape: one
 operand, two, one and a setting, any number), which makes the very node apply's plain path
 makes, through the same constructor (``engine.new_node``), but without its generality: one call

@@ -238,7 +238,7 @@ def kink_inputs(root: Value) -> list[tuple[Op, float, float]]:
     ``Op.kinks``), x being the node's input, in a fixed order for a graph of one shape."""
     found = []
     for node in interior_nodes_children_first(root):
-        row = node.fn
+        row = node.row
         assert row is not None  # an interior node: made by an op
         first = node.args[0]
         x = first.data if isinstance(first, Value) else first

@@ -130,7 +130,7 @@ def rules(
 
 def _written(node: Value, operands: Sequence[str | float]) -> tuple[ops.Op, list, tuple]:
     """node's row, its operands with ``operands[k]`` for its k-th child, and its settings."""
-    row = node.fn
+    row = node.row
     if row is None:
         raise ValueError(f"a leaf has no formula: {node!r}")
     k = row.operand_count(len(node.args))

@@ -51,22 +51,22 @@ CONSTANTS = (-2.0, -0.5, 0.5, 1.5, 3.0)  # the plain numbers a step may use and 
 
 @dataclass(frozen=True)
 class Step:
-    """One node of a RandomExpression: the op table's row ``fn`` applied to its operands (register
+    """One node of a RandomExpression: the op table's row ``row`` applied to its operands (register
     numbers, ints, or constants, floats) and then its settings (floats)."""
 
-    fn: Op
+    row: Op
     operands: tuple[Union[int, float], ...]
     settings: tuple[float, ...] = ()
 
     @property
     def op(self) -> str:
-        return self.fn.name
+        return self.row.name
 
     def apply(self, registers: Sequence[Value]) -> Value:
         """The step's Value, made the way Python code spells the op: ``a * b``, ``x.exp()``,
         ``Value.dot(ws, xs)``."""
         args = [registers[i] if isinstance(i, int) else i for i in self.operands]
-        fn = self.fn
+        fn = self.row
         if fn.operator is not None:
             return fn.operator(*args, *self.settings)
         if fn.arity is None:  # Value.sum(xs), Value.dot(ws, xs): a list per part
@@ -76,7 +76,7 @@ class Step:
     def text(self, names: Sequence[str]) -> str:
         """The step as a line of code, with registers named by ``names``."""
         args = [names[i] if isinstance(i, int) else repr(i) for i in self.operands]
-        fn = self.fn
+        fn = self.row
         if fn.arity is None:
             lists = ", ".join(f"[{', '.join(part)}]" for part in _parts(args, fn.parts))
             return f"Value.{fn.name}({lists})"

@@ -353,7 +353,7 @@ def op_label(node: Value) -> tuple[str, list[str]]:
         x.leaky_relu(0.2) -> "leaky_relu" over "slope=0.2"
         Value.dot([w1, w2], [x1, x2]) -> "a1 * b1 + a2 * b2", edges "a1", "a2", "b1", "b2"
     """
-    row = node.fn
+    row = node.row
     if row is None:
         raise ValueError(f"a leaf has no op to label: {node!r}")
     arity = row.operand_count(len(node.args))

@@ -176,7 +176,7 @@ class Replayed(Value):
 
     def __init__(self, call: Call, slot: int) -> None:
         """The op node in ``slot`` of ``call``: its number and gradient now, its graph when
-        looked at. (Not Value.__init__, which makes a leaf: fn, args, children and
+        looked at. (Not Value.__init__, which makes a leaf: row, args, children and
         local_grads are properties here.)"""
         self.data = float(call.vals[slot])
         self.grad = call.grad_of(slot) if call.passes else 0.0
@@ -184,10 +184,10 @@ class Replayed(Value):
         self._call, self._slot = call, slot
         self._structure: tuple | None = None  # (args, children, local_grads), when asked
 
-    # Value's fn, args, children and local_grads, read from the program: read-only here, where
+    # Value's row, args, children and local_grads, read from the program: read-only here, where
     # mypy expects the attributes a Value sets (new_node sets them once; no one sets them after)
     @property
-    def fn(self) -> Op:  # type: ignore[override]
+    def row(self) -> Op:  # type: ignore[override]
         return self._call.program.row_at(self._slot)
 
     @property

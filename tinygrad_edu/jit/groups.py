@@ -62,7 +62,7 @@ class Elementwise(Group):
     def __init__(
         self, level: int, nodes: list[Value], lo: int, e_lo: int, slots: Callable[..., list[int]]
     ) -> None:
-        row = nodes[0].fn
+        row = nodes[0].row
         assert row is not None and row.arity is not None  # op nodes of a fixed arity
         k, n = row.arity, len(nodes)
         self.row, self.level, self.op, self.size = row, level, nodes[0].op, n
@@ -116,7 +116,7 @@ class Segmented(Group):
     def __init__(
         self, level: int, nodes: list[Value], lo: int, e_lo: int, slots: Callable[..., list[int]]
     ) -> None:
-        row = nodes[0].fn
+        row = nodes[0].row
         assert row is not None  # op nodes
         parts = 2 if row is DOT else 1
         n = len(nodes)

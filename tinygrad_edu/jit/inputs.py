@@ -81,7 +81,7 @@ def input_role(x: Any) -> Any:
     """NUMBER or VALUE for an input, ``(type, value)`` for structure, None for what jit cannot
     capture (anything else: a dict, a string, an array, a Module, a computed Value)."""
     if isinstance(x, Value):
-        return VALUE if x.fn is None else None  # a leaf; a computed Value has a graph behind it
+        return VALUE if x.row is None else None  # a leaf; a computed Value has a graph behind it
     if x is None or isinstance(x, (bool, np.bool_)):
         return (type(x), x)
     if isinstance(x, Integral):

@@ -111,7 +111,7 @@ class Program:
         n_edges = 0
         for key in sorted(grouped, key=operator.itemgetter(0)):
             nodes = grouped[key]
-            row = nodes[0].fn
+            row = nodes[0].row
             assert row is not None  # op nodes
             kind = group_kind(row)
             group = kind(key[0], nodes, slot_of[nodes[0]], n_edges, slots)
@@ -288,12 +288,12 @@ class Program:
             slot_of[node] = slot
             group = self._group_at(slot)
             where = f"node {i + 1} of {n} in topological order"
-            if node.fn is not group.row or (group.row.arity is not None and node.op != group.op):
+            if node.row is not group.row or (group.row.arity is not None and node.op != group.op):
                 return (
                     f"{where} was `{group.op}` when captured, but fn now makes `{node.op}` there",
                     {},
                 )
-            arity = node.fn.operand_count(len(node.args))
+            arity = node.row.operand_count(len(node.args))
             captured = group.operand_slots(slot - group.lo)
             if len(captured) != arity:
                 return f"{where} (`{group.op}`) now has {arity} operands, not {len(captured)}", {}
@@ -326,8 +326,8 @@ class Program:
                 f"node {i + 1} of {n} in topological order (`{group.op}`) is {replayed!r} "
                 f"replayed but {node.data!r} when run"
             )
-            assert node.fn is not None  # an op node
-            arity = node.fn.operand_count(len(node.args))
+            assert node.row is not None  # an op node
+            arity = node.row.operand_count(len(node.args))
             for a, s in zip(node.args[:arity], group.operand_slots(slot - group.lo)):
                 if not isinstance(a, Value) and float(vals[s]) != a:
                     return (
@@ -381,8 +381,8 @@ def _constants(order: list[Value]) -> list[float]:
     """The plain numbers among the operands (``x * 2``'s 2.0), each once."""
     constants: dict[Any, float] = {}
     for node in order:
-        assert node.fn is not None  # an op node
-        for a in node.args[: node.fn.operand_count(len(node.args))]:
+        assert node.row is not None  # an op node
+        for a in node.args[: node.row.operand_count(len(node.args))]:
             if type(a) is float:  # (an operand is a Value or the float it stands for)
                 constants.setdefault(_constant_key(a), a)
     return list(constants.values())
@@ -396,7 +396,7 @@ def _constant_key(x: float) -> Any:
 def _group_key(node: Value) -> tuple:
     """What the nodes of a group share: the row, which operands are Values and, for the
     table's own rows, the settings (a user op's settings are arrays, one number per node)."""
-    row = node.fn
+    row = node.row
     assert row is not None  # an op node
     if row.arity is None:  # sum, dot: any number of operands, summed segment by segment
         return (row,)
@@ -424,5 +424,5 @@ def group_kind(row: Op) -> type[Elementwise] | type[Segmented]:
 def value_text(v: Value) -> str:
     """A Value in a message, without its grad: ``Value(data=0.5, label='w')``."""
     label = f", label={v.label!r}" if v.label else ""
-    op = f", op={v.op!r}" if v.fn is not None else ""
+    op = f", op={v.op!r}" if v.row is not None else ""
     return f"Value(data={v.data!r}{label}{op})"
