@@ -2,9 +2,9 @@
 """Set-up and everyday tasks, with nothing but Python 3.10+ installed.
 
     python3 tasks.py tour        # make .venv, install, run the guided tour
-    python3 tasks.py test        # make .venv, install, run ruff and the fast test suite
-    python3 tasks.py test-all    # ruff, the fast suite on every supported Python (one
-                                 # .venv-3.X each), then the slow tests on 3.11: what CI runs
+    python3 tasks.py test        # make .venv, install, run ruff, mypy and the fast test suite
+    python3 tasks.py test-all    # what CI runs: ruff; mypy and the fast suite on every
+                                 # supported Python (one .venv-3.X each); slow tests on 3.11
     python3 tasks.py lessons     # run the lessons (notebooks/) and write them as web pages
 
 Each task creates its virtual environment on first use and installs again only when
@@ -104,7 +104,8 @@ def find_python(version: str) -> Path | None:
 
 
 def test_all(pytest_args: list[str]) -> None:
-    """ruff; the fast suite on every Python of PYTHONS; the slow tests on SLOW_PYTHON."""
+    """ruff and mypy, then mypy on every other Python of PYTHONS; the fast suite on each;
+    the slow tests on SLOW_PYTHON."""
     found = {version: find_python(version) for version in PYTHONS}
     missing = [version for version, path in found.items() if path is None]
     ci = bool(os.environ.get("CI"))
@@ -122,7 +123,11 @@ def test_all(pytest_args: list[str]) -> None:
         for version, path in found.items()
         if path is not None
     }
-    run([pythons[SLOW_PYTHON], "-m", "ruff", "check", "."])
+    lint(pythons[SLOW_PYTHON])
+    for version, python in pythons.items():  # each Python has its own numpy, whose type
+        if version != SLOW_PYTHON:  # stubs differ (3.10's stops at numpy 2.2)
+            print(f"mypy with Python {version}", flush=True)
+            run([python, "-m", "mypy"])
     runs = [(version, []) for version in pythons] + [(SLOW_PYTHON, ["-m", "slow"])]
     results = []
     for version, marker in runs:
@@ -135,6 +140,13 @@ def test_all(pytest_args: list[str]) -> None:
         print(f"{title}: " + ("ok" if code == 0 else f"FAILED (pytest exit status {code})"))
     if any(code for _, code in results):
         sys.exit(1)
+
+
+def lint(python: Path) -> None:
+    """ruff, then mypy over the package (pyproject.toml's [tool.mypy]) as ``python`` reads it;
+    either one's findings stop the task."""
+    run([python, "-m", "ruff", "check", "."])
+    run([python, "-m", "mypy"])
 
 
 def run(command: list[object]) -> None:
@@ -150,7 +162,7 @@ def main(argv: list[str]) -> None:
         run([BIN / "tinygrad-edu", "tour", *rest])
     elif task == "test":
         python = venv_for_tests(VENV, "%d.%d" % sys.version_info[:2])
-        run([python, "-m", "ruff", "check", "."])
+        lint(python)
         run([python, "-m", "pytest", *PARALLEL, *rest])
     elif task == "test-all":
         test_all(rest)

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable
 
 from tinygrad_edu import MLP, Value, draw_graph, losses, viz
-from tinygrad_edu.renderer import find_renderer, use_renderer
+from tinygrad_edu.graphviz_program import find_renderer, use_renderer
 from tinygrad_edu.viz import GraphCutWarning
 
 

@@ -124,7 +124,7 @@ def every_op():
     nodes += [Value.sum([a, b, 2.0]), Value.dot([2.0, a, b], [b, 3.0, a])]
     result = Value.sum(nodes)
     result.label = "L"
-    assert {node.fn for node in nodes} == set(OPS)
+    assert {node.row for node in nodes} == set(OPS)
     return result
 
 

@@ -871,7 +871,10 @@ TABLE = {
         ("different activations", "relu, tanh"),
     ),
     "from_torch of a net with a NaN weight": Bad(
-        lambda _: net_with_nan(), from_torch, ValueError, ("layers.1.weight[0, 1]", "nan")
+        lambda _: net_with_nan(),
+        from_torch,
+        ValueError,
+        ("module 2 (Linear, the MLP's layers.1)", "weight[0, 1] = nan"),
     ),
     "from_torch of a bare Linear": Bad(
         lambda _: torch_net(lambda nn: [nn.Linear(2, 1)])[0],

@@ -101,7 +101,7 @@ def test_bad_options_exit_with_status_2_before_anything_runs(argv, capsys):
 
 
 def test_no_renderer_is_a_one_line_error_naming_both_remedies(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("tinygrad_edu.renderer.graphviz_pure_executable", lambda: None)
+    monkeypatch.setattr("tinygrad_edu.graphviz_program.graphviz_pure_executable", lambda: None)
     assert main(["graph", *NEURON, "-o", str(tmp_path / "g.svg")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "tinygrad-edu[viz]" in err and "apt-get install graphviz" in err

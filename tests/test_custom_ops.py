@@ -105,7 +105,7 @@ def test_an_op_with_the_wrong_number_of_derivatives_is_refused():
 def test_a_custom_op_is_a_row_like_the_built_in_ones():
     for name in ("exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "sqrt", "abs"):
         node = getattr(Value, name)(Value(0.5))
-        assert node.op == name and node.fn.name == name and node.args[0] is node.children[0]
+        assert node.op == name and node.row.name == name and node.args[0] is node.children[0]
     y = hypot(Value(3.0), 4.0)
-    assert y.fn.name == "hypot" and y.fn.arity == 2 and y.args[1] == 4.0
-    assert elu(Value(1.0), alpha=0.5).fn.settings == ("alpha",)
+    assert y.row.name == "hypot" and y.row.arity == 2 and y.args[1] == 4.0
+    assert elu(Value(1.0), alpha=0.5).row.settings == ("alpha",)

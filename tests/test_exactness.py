@@ -28,11 +28,12 @@ from tinygrad_edu.ops import (
     MUL,
     NEG,
     POW,
-    POWER,
+    POW_CONST,
     RELU,
     SIGMOID,
     SQRT,
     SUB,
+    SUM,
     TANH,
 )
 from tinygrad_edu.testing import expressions
@@ -185,14 +186,20 @@ def plain_apply(fn, *args) -> Value:
 
 def test_the_shortcuts_are_chosen_for_the_common_rows():
     # without one, the tests below would compare the plain path with itself
-    assert {ADD, SUB, MUL, DIV, POW, POWER, EXP, TANH, RELU, LEAKY_RELU, DOT} <= set(
+    assert {ADD, SUB, MUL, DIV, POW, POW_CONST, EXP, TANH, RELU, LEAKY_RELU, SUM, DOT} <= set(
         engine.SHORTCUTS
     )
 
 
 def node_bits(node: Value) -> tuple:
     args = tuple(a if isinstance(a, Value) else a.hex() for a in node.args)
-    return (node.data.hex(), tuple(g.hex() for g in node.local_grads), node.children, args, node.fn)
+    return (
+        node.data.hex(),
+        tuple(g.hex() for g in node.local_grads),
+        node.children,
+        args,
+        node.row,
+    )
 
 
 operand = st.floats(-50, 50, allow_nan=False) | st.integers(-5, 5)
@@ -202,7 +209,7 @@ operand = st.floats(-50, 50, allow_nan=False) | st.integers(-5, 5)
 def test_every_two_operand_op_is_the_node_apply_makes(a, b, a_is_value, b_is_value):
     x = Value(a) if a_is_value or not b_is_value else a
     y = Value(b) if b_is_value or not a_is_value else b
-    # (a Value ** a number is x ** c, the row POWER: tested below)
+    # (a Value ** a number is x ** c, the row POW_CONST: tested below)
     for fn in (ADD, SUB, MUL, DIV) + (POW,) * isinstance(y, Value):
         try:
             expected = node_bits(plain_apply(fn, x, y))
@@ -217,7 +224,7 @@ def test_every_two_operand_op_is_the_node_apply_makes(a, b, a_is_value, b_is_val
 def test_every_one_operand_op_and_setting_is_the_node_apply_makes(a, setting):
     x = Value(a)
     cases = [(fn, (x,), getattr(x, fn.name)) for fn in (EXP, LOG, TANH, SIGMOID, RELU, SQRT, ABS)]
-    cases += [(NEG, (x,), x.__neg__), (POWER, (x, setting), lambda: x**setting)]
+    cases += [(NEG, (x,), x.__neg__), (POW_CONST, (x, setting), lambda: x**setting)]
     cases += [(LEAKY_RELU, (x, setting), lambda: x.leaky_relu(setting))]
     for fn, args, fast in cases:
         try:
@@ -236,3 +243,12 @@ def test_a_dot_of_values_is_the_node_apply_makes(numbers):
     expected = node_bits(plain_apply(DOT, *ws, *xs))
     assert node_bits(Value.dot(ws, xs)) == expected
     assert node_bits(apply(DOT, *ws, *xs)) == expected
+
+
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=20))
+def test_a_sum_of_values_is_the_node_apply_makes(numbers):
+    xs = [Value(x) for x in numbers]
+    expected = node_bits(plain_apply(SUM, *xs))
+    assert node_bits(Value.sum(xs)) == expected
+    mixed = [*xs, 2.5]  # a constant among them: the plain path, the same node
+    assert node_bits(Value.sum(mixed)) == node_bits(plain_apply(SUM, *mixed))

@@ -58,6 +58,11 @@ def test_the_defaults_are_microgpts_published_settings():
     assert again != [p.data for p in GPT(seed=1).parameters()]
 
 
+def test_a_numpy_int_seeds_the_model_as_the_same_int_does():
+    weights = [p.data for p in tiny(seed=3).parameters()]
+    assert [p.data for p in tiny(seed=np.int64(3)).parameters()] == weights
+
+
 def test_gradients_agree_with_finite_differences_on_a_tiny_gpt():
     assert gradcheck_module(tiny(), lambda m: m.loss(TINY_X, TINY_Y))
 

@@ -209,6 +209,43 @@ def test_a_replayed_result_used_in_more_eager_ops_backpropagates_through_its_gra
     assert (a.grad, b.grad) == (2 * 8.0 * 4.0, 2 * 8.0 * 2.0)
 
 
+def test_every_node_of_a_replayed_graph_has_every_attribute_of_its_eager_twin():
+    """A replayed node is made by its own constructor, not engine.new_node (its graph is made
+    when looked at, its backward() is the replay's): every slot of Value, as a picture, a second
+    derivative or a user reads it, must be the eager node's, before and after backward()."""
+
+    def f(x, y):
+        return (x * y + 2.0).tanh().leaky_relu(0.1) * x  # a constant, a setting, a reused leaf
+
+    def summary(v):
+        """Each slot of Value: numbers rounded to the replay's exactness, Values by their data."""
+        seen = {}
+        for name in Value.__slots__:
+            got = getattr(v, name)
+            if isinstance(got, tuple):
+                got = tuple(round(a.data if isinstance(a, Value) else a, 12) for a in got)
+            elif isinstance(got, float):
+                got = round(got, 12)
+            seen[name] = got
+        return seen
+
+    def graph(root):
+        nodes, todo = [], [root]
+        while todo:
+            node = todo.pop()
+            nodes.append(node)
+            todo += node.children
+        return nodes
+
+    eager = f(Value(0.5, label="x"), Value(-1.5, label="y"))
+    replayed = jit(f)(0.5, -1.5)
+    for when in ("before backward()", "after backward()"):
+        pairs = list(zip(graph(replayed), graph(eager), strict=True))
+        assert [summary(r) for r, _ in pairs] == [summary(e) for _, e in pairs], when
+        replayed.backward()
+        eager.backward()
+
+
 def test_a_jitted_function_may_call_another():
     inner = jit(lambda x: x.tanh() * 3)
     outer = jit(lambda x: inner(x) + x)

@@ -422,6 +422,18 @@ def test_6_a_value_computed_before_the_call_is_replayed_as_eager_mode_reads_it()
         assert_close(pj, pe, "gradients, through the baseline's graph too")
 
 
+def test_6_check_compares_a_function_that_reads_a_value_computed_before_the_call():
+    w = Value(0.5)
+    baseline = (w * 3).tanh()  # computed before the call: not fn's work, in eager mode either
+    step = jit(lambda x: x * baseline + w, check=True)
+    for x in (1.0, 2.0):
+        out = step(x)  # check=True's run of fn stops at baseline, as the capture did
+        assert out.data == pytest.approx(x * math.tanh(1.5) + 0.5, rel=1e-15)
+    w.grad = 0.0
+    out.backward()
+    assert w.grad == pytest.approx(2.0 * 3 * (1 - math.tanh(1.5) ** 2) + 1, rel=1e-12)
+
+
 def test_6_a_value_from_before_the_call_with_a_zero_gradient_is_reset_as_eager_mode_does():
     w = Value(-2.0)
     before = (w * 3).relu()  # computed before the call

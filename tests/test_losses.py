@@ -37,6 +37,13 @@ def test_mse_of_a_batch_of_vectors_is_the_mean_over_every_element():
     assert losses.mse(Value(3.0), 1.0).data == 4.0
 
 
+def test_numpy_numbers_count_as_the_floats_they_hold():
+    # float32 arithmetic would round (p - y)**2 to float32's 24 bits
+    p, y = np.float32(0.1), np.float32(0.3)
+    assert losses.mse([p], [y]).data == (float(p) - float(y)) ** 2
+    assert losses.mse([p], [y]).data != float((p - y) ** 2)
+
+
 def test_binary_cross_entropy_against_the_formula():
     p, y = [0.9, 0.2, 0.6], [1.0, 0.0, 1.0]
     expected = -np.mean([t * math.log(q) + (1 - t) * math.log(1 - q) for q, t in zip(p, y)])
@@ -179,6 +186,9 @@ def test_cross_entropy_backpropagates_correctly_through_an_mlp(x, t):
         (lambda: losses.cross_entropy([[1.0, 2.0]], 0), TypeError, ["list of target"]),
         (lambda: losses.softmax([]), ValueError, ["at least one"]),
         (lambda: losses.softmax([[1.0], [2.0]]), ValueError, ["one sample"]),
+        # a set has a length but no order (nor a first item to look at)
+        (lambda: losses.cross_entropy({1.0, 2.0}, 0), TypeError, ["logits must be", "set"]),
+        (lambda: losses.softmax({1.0, 2.0}), TypeError, ["logits must be", "set"]),
     ],
 )
 def test_bad_inputs_name_the_problem(call, error, words):

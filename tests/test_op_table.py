@@ -17,7 +17,7 @@ from tinygrad_edu.ops import (
     NEG,
     OPS,
     POW,
-    POWER,
+    POW_CONST,
     SUB,
     SUM,
     TANH,
@@ -31,8 +31,8 @@ def test_formula_writes_each_kind_of_op_as_a_learner_reads_it():
     assert formula(ADD, ["x * w", "b"]) == "(x * w) + b"  # a compound operand stays one term
     assert formula(MUL, [2.0, -3.0]) == "2.0 * (-3.0)"
     assert formula(NEG, ["x"]) == "-x" and formula(NEG, [-3.0]) == "-(-3.0)"
-    assert formula(POWER, ["x"], [2.0]) == "x ** 2.0"  # the exponent, a setting, as an operand
-    assert formula(POWER, [-8.0], [0.5]) == "(-8.0) ** 0.5"
+    assert formula(POW_CONST, ["x"], [2.0]) == "x ** 2.0"  # the exponent, a setting, as an operand
+    assert formula(POW_CONST, [-8.0], [0.5]) == "(-8.0) ** 0.5"
     assert formula(TANH, ["x * w"]) == "tanh(x * w)"  # a call's argument needs no parentheses
     assert formula(LEAKY_RELU, ["x"], [0.2]) == "leaky_relu(x, slope=0.2)"
     assert formula(SUM, ["a", "b", "c"]) == "a + b + c"
@@ -72,8 +72,8 @@ def test_a_rule_text_computes_the_rows_own_local_derivative(row):
         if row is POW:
             a = abs(a)  # a positive base
         numbers = [a, b][: row.arity]
-        settings = [2.0 if row is POWER else 0.1][: len(row.settings)]
-        if row.domain and row is not POWER and a <= 0:
+        settings = [2.0 if row is POW_CONST else 0.1][: len(row.settings)]
+        if row.domain and row is not POW_CONST and a <= 0:
             numbers = [abs(x) for x in numbers]
         out = row.forward(*numbers, *settings)
         expected = row.derivatives(*numbers, *settings, out)
@@ -104,15 +104,15 @@ def test_an_op_of_ones_own_may_give_its_rule_text():
         return math.log1p(math.exp(x)), (1 / (1 + math.exp(-x)),)
 
     y = softplus(Value(0.5))
-    assert y.fn.rule == ("sigmoid(x)",) and y.fn.variables == ("x", "out")
-    assert rule_with(y.fn, 0, {"x": 0.5}) == "sigmoid(0.5)"
+    assert y.row.rule == ("sigmoid(x)",) and y.row.variables == ("x", "out")
+    assert rule_with(y.row, 0, {"x": 0.5}) == "sigmoid(0.5)"
 
     @op
     def cube(x):
         return x**3, (3 * x**2,)
 
-    assert cube(Value(2.0)).fn.rule == ()  # none given: the page shows the number alone
-    assert rule_with(cube(Value(2.0)).fn, 0, {"x": 2.0}) == ""
+    assert cube(Value(2.0)).row.rule == ()  # none given: the page shows the number alone
+    assert rule_with(cube(Value(2.0)).row, 0, {"x": 2.0}) == ""
 
 
 @pytest.mark.parametrize("rule", ["sigmoid(x)", ("a", "b"), (1,)])

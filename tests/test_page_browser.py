@@ -413,7 +413,7 @@ def test_the_page_names_the_rule_of_every_op(every_op, open_page, tmp_path):
         assert lines == list(dict.fromkeys(steps.locals_text(step, "|").split("|")))
         for k, text in enumerate(steps.locals_text(step, "|").split("|")):
             assert step.rules[k] in text and text.startswith(f"d{steps.names[step.value]}/d")
-        named.add(steps.values[step.value].fn)
+        named.add(steps.values[step.value].row)
     assert named == set(OPS)
     page.go(steps.computed_at(steps.names.index("v9")))  # tanh
     assert page.rule_lines() == ["dv9/da = 1 - v9² = 1 - 0.905148² = 0.180707"]

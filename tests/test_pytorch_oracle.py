@@ -80,7 +80,7 @@ def torch_graph(expr, xs):
     registers = list(xs)
     for step in expr.steps:
         args = [registers[i] if isinstance(i, int) else i for i in step.operands]
-        if step.fn.arity is None:  # sum and dot stack their operands: tensors, all of them
+        if step.row.arity is None:  # sum and dot stack their operands: tensors, all of them
             args = [as_tensor(a) for a in args]
         registers.append(TORCH_OPS[step.op](*args, *step.settings))
     return registers

@@ -48,6 +48,40 @@ def test_a_users_module_gives_its_values_by_name_and_nests_its_modules():
 
 
 @given(mlps())
+def test_layout_names_the_states_arrays_and_shapes_in_order_without_building_anything(model):
+    state = model.state_dict()
+    assert MLP.layout(model.nin, model.nouts) == {k: a.shape for k, a in state.items()}
+    assert list(MLP.layout(model.nin, model.nouts)) == list(state)  # the order too
+    for layer in model.layers:
+        assert Layer.layout(layer.nin, layer.nout) == {
+            k: a.shape for k, a in layer.state_dict().items()
+        }
+        first = layer.neurons[0]
+        assert Neuron.layout(first.nin) == {k: a.shape for k, a in first.state_dict().items()}
+
+
+@given(mlps())
+def test_a_layers_arrays_in_parameter_order_are_its_parameters(model):
+    flat = [
+        x
+        for layer in model.layers
+        for x in Layer.in_parameter_order(**layer.state_dict()).tolist()
+    ]
+    assert flat == [p.data for p in model.parameters()]
+
+
+@given(mlps())
+def test_the_settings_build_the_same_architecture_again(model):
+    for module in (model, model.layers[-1], model.layers[0].neurons[0]):
+        settings = {name: getattr(module, name) for name in type(module).SETTINGS}
+        again = type(module)(**settings)
+        assert repr(again) == repr(module)
+        assert {k: a.shape for k, a in again.state_dict().items()} == {
+            k: a.shape for k, a in module.state_dict().items()
+        }
+
+
+@given(mlps())
 def test_every_parameter_is_in_the_state_exactly_once(model):
     values = np.concatenate([a.ravel() for a in model.state_dict().values()])
     assert sorted(values.tolist()) == sorted(p.data for p in model.parameters())

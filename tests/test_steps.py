@@ -34,7 +34,7 @@ def every_value(root):
 def snapshot(root):
     """All that a Value holds, for every Value of the graph."""
     return [
-        (v, bits(v.data), bits(v.grad), v.label, v.children, v.local_grads, v.fn, v.args)
+        (v, bits(v.data), bits(v.grad), v.label, v.children, v.local_grads, v.row, v.args)
         for v in every_value(root)
     ]
 
@@ -204,7 +204,7 @@ def test_the_rule_texts_of_every_op_compute_the_local_derivative_they_stand_besi
             text = steps.local_text(step, k)
             assert text.endswith(f" = {number(local)}") or text.endswith(f"= {names}")
             assert names in text  # the rule in names, unless it is the number itself
-            checked.add(steps.values[step.value].fn)
+            checked.add(steps.values[step.value].row)
     assert checked == set(OPS)
     by_op = {steps.values[s.value].op: steps.locals_text(s) for s in steps.forward[2:-1]}
     assert by_op["tanh"] == "dv9/da = 1 - v9² = 1 - 0.905148² = 0.180707"

@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinygrad_edu import MLP, GradcheckError, Value, gradcheck, op
-from tinygrad_edu.ops import MUL, OPS, POW, POWER, TANH
+from tinygrad_edu.ops import MUL, OPS, POW, POW_CONST, TANH
 from tinygrad_edu.testing import (
-    Expression,
+    RandomExpression,
     Step,
     assert_gradients_match,
     expressions,
@@ -60,8 +60,13 @@ def test_unknown_ops_are_refused():
 
 
 def test_an_expression_reads_as_a_program():
-    steps = (Step(MUL, (0, 1)), Step(TANH, (2,)), Step(MUL, (1.5, 3)), Step(POWER, (4,), (2.0,)))
-    expr = Expression((0.5, 2.0), (*steps, Step(POW, (2.0, 5))))
+    steps = (
+        Step(MUL, (0, 1)),
+        Step(TANH, (2,)),
+        Step(MUL, (1.5, 3)),
+        Step(POW_CONST, (4,), (2.0,)),
+    )
+    expr = RandomExpression((0.5, 2.0), (*steps, Step(POW, (2.0, 5))))
     assert repr(expr).splitlines()[1:] == [
         "    x0, x1 = 0.5, 2.0",
         "    t2 = x0 * x1",
@@ -82,7 +87,7 @@ def test_every_op_in_the_table_is_drawn():
     @settings(max_examples=300, database=None)
     @given(expressions())
     def collect(expr):
-        seen.update(step.fn for step in expr.steps)
+        seen.update(step.row for step in expr.steps)
 
     collect()
     assert seen == set(OPS)

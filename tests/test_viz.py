@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 
 from tinygrad_edu import MLP, Value, backprop_steps, draw_graph, losses, render, viz
-from tinygrad_edu.renderer import use_renderer
+from tinygrad_edu.graphviz_program import use_renderer
 from tinygrad_edu.steps import box_number
 from tinygrad_edu.testing import expressions
 from tinygrad_edu.viz import ComputationGraph, GraphCutWarning, GraphTooLargeError
@@ -167,7 +167,7 @@ def test_operand_order_is_in_the_picture(make, oval, letters):
     for name, letter in zip("xy", letters):
         if letter is not None:  # the edge from x (or y) carries its operand's letter
             assert letter in letters_from(name)
-    if out.fn.name == "dot":  # y is both b1, x's partner, and a2: two edges, two letters
+    if out.row.name == "dot":  # y is both b1, x's partner, and a2: two edges, two letters
         assert letters_from("y") == ["a2", "b1"]
 
 
@@ -421,7 +421,7 @@ def test_render_writes_svg_png_and_dot_text_by_suffix(tmp_path):
 
 
 def test_dot_text_needs_no_renderer(tmp_path, monkeypatch):
-    monkeypatch.setattr("tinygrad_edu.renderer.graphviz_pure_executable", lambda: None)
+    monkeypatch.setattr("tinygrad_edu.graphviz_program.graphviz_pure_executable", lambda: None)
     render(neuron(), tmp_path / "neuron.gv")
     assert "digraph" in (tmp_path / "neuron.gv").read_text()
     with pytest.raises(graphviz.ExecutableNotFound, match="tinygrad-edu\\[viz\\]"):

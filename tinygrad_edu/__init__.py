@@ -8,6 +8,10 @@
 Drawing (graphviz), saving, the PyTorch hand-off, the numpy reference and the models (a GPT
 of Values, the names it learns from, a bigram baseline) are imported the first time one of
 their names is used, so ``import tinygrad_edu`` stays quick.
+
+numpy is a required dependency, and every module that uses it imports it at its top like any
+other import, never inside a function; only optional dependencies (PyTorch) are imported inside
+the functions that need them.
 """
 
 from __future__ import annotations

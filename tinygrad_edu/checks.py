@@ -65,11 +65,11 @@ def constant(x: object, op: str) -> float:
     return finite_float(x, f"a constant operand of {op}")
 
 
-def numbers_of(fn: Op, args: Sequence[Any], is_value: Sequence[bool]) -> list[float]:
-    """The numbers fn computes with: each Value's data, each constant and setting checked."""
-    arity, name = (len(args), f"Value.{fn.name}") if fn.arity is None else (fn.arity, fn.name)
+def numbers_of(row: Op, args: Sequence[Any], is_value: Sequence[bool]) -> list[float]:
+    """The numbers the row computes with: each Value's data, each constant and setting checked."""
+    arity, name = (len(args), f"Value.{row.name}") if row.arity is None else (row.arity, row.name)
     numbers = [a.data if value else constant(a, name) for a, value in zip(args[:arity], is_value)]
-    for setting_name, setting in zip(fn.settings, args[arity:]):
+    for setting_name, setting in zip(row.settings, args[arity:]):
         numbers.append(finite_float(setting, f"{name}'s {setting_name}"))
     return numbers
 
@@ -97,86 +97,88 @@ def equal_length_lists(ws: object, xs: object, where: str) -> list:
 
 
 def evaluated(
-    fn: Op, numbers: list[float], is_value: Sequence[bool]
+    row: Op, numbers: list[float], is_value: Sequence[bool]
 ) -> tuple[float, tuple[float, ...]]:
-    """fn's value and local derivatives at numbers, finite floats (the derivatives by the
+    """The row's value and local derivatives at numbers, finite floats (the derivatives by the
     operands that are Values: one by a constant is never used), or an error naming the op and
     its operands: ArithmeticError and ValueError keep their type, a result that is not a real
     number is a ValueError, one too large for a float an OverflowError."""
-    if isinstance(fn, CustomOp):  # one function gives both; its errors are the user's own
+    if isinstance(row, CustomOp):  # one function gives both; its errors are the user's own
         try:
-            out, local_grads = fn.evaluate(*numbers)
+            out, local_grads = row.evaluate(*numbers)
         except (ArithmeticError, ValueError) as error:
-            raise type(error)(f"{_call_text(fn, numbers)}: {error}") from None
-        return _real(fn, numbers, out, ""), _local_grads(fn, numbers, local_grads, is_value)
-    needs = f": {fn.name} needs {fn.domain}" if fn.domain else ""
+            raise type(error)(f"{_call_text(row, numbers)}: {error}") from None
+        return _real(row, numbers, out, ""), _local_grads(row, numbers, local_grads, is_value)
+    needs = f": {row.name} needs {row.domain}" if row.domain else ""
     n = len(numbers) // 2  # a dot product's ws and xs: numbers[:n], numbers[n:]
     try:
-        out = fn.forward(*numbers)
+        out = row.forward(*numbers)
     except ZeroDivisionError as error:
         semicolon = needs.replace(":", ";", 1)
-        raise ZeroDivisionError(f"{_call_text(fn, numbers)}: {error}{semicolon}") from None
+        raise ZeroDivisionError(f"{_call_text(row, numbers)}: {error}{semicolon}") from None
     except (OverflowError, ValueError) as error:
-        if fn is DOT:  # a product beyond the float range (inf - inf in fsum: a ValueError)
+        if row is DOT:  # a product beyond the float range (inf - inf in fsum: a ValueError)
             raise dot_overflow(numbers[:n], numbers[n:]) from None
         if isinstance(error, OverflowError):
-            raise OverflowError(f"{_call_text(fn, numbers)} overflows a float") from None
-        raise ValueError(f"{_call_text(fn, numbers)}{needs or f': {error}'}") from None
-    if fn is DOT and not -_INF < out < _INF:
+            raise OverflowError(f"{_call_text(row, numbers)} overflows a float") from None
+        raise ValueError(f"{_call_text(row, numbers)}{needs or f': {error}'}") from None
+    if row is DOT and not -_INF < out < _INF:
         raise dot_overflow(numbers[:n], numbers[n:])
-    out = _real(fn, numbers, out, needs)
+    out = _real(row, numbers, out, needs)
     try:
-        local_grads = fn.derivatives(*numbers, out)
+        local_grads = row.derivatives(*numbers, out)
     except OverflowError:
         raise OverflowError(
-            f"the derivative of {_call_text(fn, numbers)} overflows a float"
+            f"the derivative of {_call_text(row, numbers)} overflows a float"
         ) from None
     except ZeroDivisionError:
         raise ValueError(
-            f"the derivative of {_call_text(fn, numbers)} is infinite{needs}"
+            f"the derivative of {_call_text(row, numbers)} is infinite{needs}"
         ) from None
     except ValueError:
         raise ValueError(
-            f"the derivative of {_call_text(fn, numbers)} is not defined{needs}"
+            f"the derivative of {_call_text(row, numbers)} is not defined{needs}"
         ) from None
-    return out, _local_grads(fn, numbers, local_grads, is_value)
+    return out, _local_grads(row, numbers, local_grads, is_value)
 
 
-def _real(fn: Op, numbers: list[float], x: object, needs: str) -> float:
+def _real(row: Op, numbers: list[float], x: object, needs: str) -> float:
     """An op's value as a finite float, or an error saying why it is not one."""
     if type(x) is float and -_INF < x < _INF:
         return x
     if isinstance(x, complex):
-        raise ValueError(f"{_call_text(fn, numbers)} is not a real number{needs}")
+        raise ValueError(f"{_call_text(row, numbers)} is not a real number{needs}")
     if isinstance(x, float) and abs(x) == _INF:
-        raise OverflowError(f"{_call_text(fn, numbers)} overflows a float")
-    return finite_float(x, f"the value of {_call_text(fn, numbers)}")
+        raise OverflowError(f"{_call_text(row, numbers)} overflows a float")
+    return finite_float(x, f"the value of {_call_text(row, numbers)}")
 
 
 def _local_grads(
-    fn: Op, numbers: list[float], local_grads: object, is_value: Sequence[bool]
+    row: Op, numbers: list[float], local_grads: object, is_value: Sequence[bool]
 ) -> tuple:
-    arity = len(numbers) if fn.arity is None else fn.arity
+    arity = len(numbers) if row.arity is None else row.arity
     if isinstance(local_grads, (str, bytes)) or not isinstance(local_grads, Sequence):
-        raise TypeError(f"{fn.name} must give its local derivatives as a sequence, one per operand")
+        raise TypeError(
+            f"{row.name} must give its local derivatives as a sequence, one per operand"
+        )
     if len(local_grads) != arity:
         raise ValueError(
-            f"{fn.name} returned {len(local_grads)} local derivatives for {arity} operand(s)"
+            f"{row.name} returned {len(local_grads)} local derivatives for {arity} operand(s)"
         )
     checked = list(local_grads)
     for i, value in enumerate(is_value[:arity]):
         d = checked[i]
         if value and not (type(d) is float and -_INF < d < _INF):
-            what = f"the derivative of {_call_text(fn, numbers)} by operand {i}"
+            what = f"the derivative of {_call_text(row, numbers)} by operand {i}"
             checked[i] = finite_float(d, what)
     return tuple(checked)
 
 
-def _call_text(fn: Op, numbers: Sequence[float]) -> str:
+def _call_text(row: Op, numbers: Sequence[float]) -> str:
     """How a call reads in a message: ``1.0 / 0.0``, ``(-8.0) ** 0.5``, ``log(-1.0)``."""
-    if fn.arity is None:
-        return f"Value.{fn.name} of {len(numbers)} numbers"
-    return formula(fn, numbers[: fn.arity], numbers[fn.arity :])
+    if row.arity is None:
+        return f"Value.{row.name} of {len(numbers)} numbers"
+    return formula(row, numbers[: row.arity], numbers[row.arity :])
 
 
 def dot_overflow(ws: Sequence[float], xs: Sequence[float]) -> OverflowError:

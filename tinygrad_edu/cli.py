@@ -29,8 +29,8 @@ from tinygrad_edu.exercises import (
     format_report,
     init_exercises,
 )
-from tinygrad_edu.expression import FUNCTIONS, ExpressionError, parse_expression
-from tinygrad_edu.renderer import RendererNotFoundError
+from tinygrad_edu.expression import ExpressionError, functions, parse_expression
+from tinygrad_edu.graphviz_program import RendererNotFoundError
 from tinygrad_edu.viz import PAGE_FORMATS, RANKDIRS, output_format
 
 
@@ -153,7 +153,7 @@ def _add_graph_command(commands: argparse._SubParsersAction) -> None:
         description=textwrap.fill(
             "Evaluate EXPR at the given values, run backward() from the result and draw the "
             "computation graph with every data and grad. EXPR uses numbers, variables, "
-            "+ - * / **, and " + ", ".join(f"{f}()" for f in FUNCTIONS) + "."
+            "+ - * / **, and " + ", ".join(f"{f}()" for f in functions()) + "."
         )
         + "\n\n"
         + textwrap.fill(

@@ -84,18 +84,19 @@ def custom_op(
             f"@op's rule must be a tuple of texts, one per operand ({len(operands)} for "
             f"{fn.__name__}), such as rule=('sigmoid(x)',); got {rule!r:.60}"
         )
-    row = CustomOp(fn, len(operands), tuple(settings), value_derivatives,
+    arity = len(operands)
+    row = CustomOp(fn, arity, tuple(settings), value_derivatives,
                    fn if vectorized is True else vectorized or None, tuple(rule or ()))  # fmt: skip
 
     @functools.wraps(fn)
     def applied(*args: Any, **kwargs: Any) -> Any:
-        if len(args) < row.arity:
-            raise TypeError(f"{row.name} takes {row.arity} operand(s), got {len(args)}")
+        if len(args) < arity:
+            raise TypeError(f"{row.name} takes {arity} operand(s), got {len(args)}")
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError as error:
             raise TypeError(f"{row.name}: {error}") from None
         bound.apply_defaults()
-        return apply(row, *args[: row.arity], *(bound.arguments[name] for name in settings))
+        return apply(row, *args[:arity], *(bound.arguments[name] for name in settings))
 
     return applied

@@ -11,7 +11,7 @@ applies the chain rule to each edge:  ``child.grad += local_grad * node.grad``.
 ``grad(output, inputs, create_graph=True)`` sums the same products into a table instead, with
 the rules applied to Values, so that a gradient is itself a graph to differentiate again.
 
-Every node is made by ``apply(fn, *args)``, and built by ``new_node``: the one door and the one
+Every node is made by ``apply(row, *args)``, and built by ``new_node``: the one door and the one
 constructor. A Value always holds a finite float: an op whose result or local derivative would
 be NaN or infinite raises (ValueError, ZeroDivisionError or OverflowError, naming the op and its
 operands) before any node is made. Those checks live in ``checks.py``, the shortcuts that make
@@ -39,12 +39,12 @@ class Value:
     >>> x.grad
     7.0
 
-    Besides ``children`` and ``local_grads``, a node keeps ``fn``, the op table's row that made
+    Besides ``children`` and ``local_grads``, a node keeps ``row``, the op table's row that made
     it (None for a leaf), and ``args``, every operand in order (numbers too) then the op's
     settings: all that a picture, a second derivative or a replay needs.
     """
 
-    __slots__ = ("data", "grad", "label", "children", "local_grads", "fn", "args")
+    __slots__ = ("data", "grad", "label", "children", "local_grads", "row", "args")
     __array_ufunc__ = None  # a numpy scalar on the left of an operator defers to Value
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -53,13 +53,13 @@ class Value:
         self.label = checks.checked_label(label)
         self.children: tuple[Value, ...] = ()
         self.local_grads: tuple[float, ...] = ()
-        self.fn: ops.Op | None = None
+        self.row: ops.Op | None = None
         self.args: tuple = ()
 
     @property
     def op(self) -> str:
         """The op's name as a graph shows it: "+", "tanh", "**2" ("" for a leaf)."""
-        row = self.fn
+        row = self.row
         if row is None:
             return ""
         if row.symbol is not None and row.settings:  # x ** 2: the exponent is part of the op
@@ -68,7 +68,7 @@ class Value:
 
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
-        extra += f", op={self.op!r}" if self.fn else ""
+        extra += f", op={self.op!r}" if self.row else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{extra})"
 
     def item(self) -> float:
@@ -86,7 +86,7 @@ class Value:
     def __truediv__(self, other: Operand) -> Value: return apply(ops.DIV, self, other)
     def __rtruediv__(self, other: Number) -> Value: return apply(ops.DIV, other, self)
     def __pow__(self, other: Operand) -> Value:
-        return apply(ops.POW if isinstance(other, Value) else ops.POWER, self, other)
+        return apply(ops.POW if isinstance(other, Value) else ops.POW_CONST, self, other)
     def __rpow__(self, other: Number) -> Value: return apply(ops.POW, other, self)
     def __neg__(self) -> Value: return apply(ops.NEG, self)
     def __pos__(self) -> Value: return self
@@ -145,30 +145,34 @@ def _number(x: Operand) -> float:
     return x.data if isinstance(x, Value) else x
 
 
-def apply(fn: ops.Op, *args: Operand) -> Value:
-    """The node ``fn(*args)``: the operands' numbers in, the value and local derivatives out.
+def apply(row: ops.Op, *args: Operand) -> Value:
+    """The node ``row(*args)``, from that row of the op table: the operands' numbers in, the
+    value and the local derivatives out. Every node an op makes is made here: Value's operators
+    and methods, Value.sum, Value.dot and ``@op``'s ops all call apply, which builds each node
+    with ``new_node``. (jit's replays hand out another kind, a view of the replay's numbers
+    whose graph is made when something looks at it: ``jit/call.py``.)
 
     A plain number among the operands is a constant: it shapes the result but is no child
     (``x * 2`` has the one child x). With no Value among the operands the result is a leaf.
     """
-    shortcut = SHORTCUTS.get(fn)  # the same node, made faster when it can be: fast_paths.py
+    shortcut = SHORTCUTS.get(row)  # the same node, made faster when it can be: fast_paths.py
     if shortcut is not None:
         node = shortcut(args)
         if node is not None:
             return node
     is_value = [isinstance(a, Value) for a in args]
-    numbers = checks.numbers_of(fn, args, is_value)  # each a finite float, or an error
-    out, local_grads = checks.evaluated(fn, numbers, is_value)  # or an error naming the op
-    kept = [(a, d) for a, d, v in zip(args, local_grads, is_value) if v]
+    numbers = checks.numbers_of(row, args, is_value)  # each a finite float, or an error
+    out, local_grads = checks.evaluated(row, numbers, is_value)  # or an error naming the op
+    kept = [(a, d) for a, d in zip(args, local_grads) if isinstance(a, Value)]
     if not kept:
         return Value(out)
     children, kept_grads = tuple(a for a, _ in kept), tuple(d for _, d in kept)
     args = tuple(a if v else n for a, n, v in zip(args, numbers, is_value))  # constants: floats
-    return new_node(out, children, kept_grads, fn, args)
+    return new_node(out, children, kept_grads, row, args)
 
 
 def new_node(
-    data: float, children: tuple[Value, ...], local_grads: tuple, fn: ops.Op, args: tuple
+    data: float, children: tuple[Value, ...], local_grads: tuple, row: ops.Op, args: tuple
 ) -> Value:
     """The one constructor of an interior node, its numbers already checked finite."""
     node = _new_value(Value)
@@ -177,7 +181,7 @@ def new_node(
     node.label = ""
     node.children = children
     node.local_grads = local_grads
-    node.fn = fn
+    node.row = row
     node.args = args
     return node
 
@@ -199,7 +203,7 @@ def interior_nodes_children_first(root: Value) -> list[Value]:
     while stack:
         node = stack.pop()
         if node is None:  # the node under the marker has all its children in order
-            order.append(stack.pop())
+            order.append(stack.pop())  # type: ignore[arg-type]  # under a marker: a node
         elif node not in visited:
             visited.add(node)
             stack.append(node)
@@ -246,8 +250,9 @@ def local_grads_as_values(node: Value) -> tuple:
     keeping one derivative per child (a node of jit's replays, a subclass, has plain Values
     among its children)."""
     args = node.args
-    local_grads = node.fn.derivatives(*args, node)
-    operands = args[: node.fn.operand_count(len(args))]
+    assert node.row is not None  # an interior node: made by an op
+    local_grads = node.row.derivatives(*args, node)
+    operands = args[: node.row.operand_count(len(args))]
     return tuple(d for a, d in zip(operands, local_grads) if isinstance(a, Value))
 
 

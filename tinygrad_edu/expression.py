@@ -2,7 +2,7 @@
 
 The text is parsed with Python's ``ast`` and every node is checked against an allow-list:
 numbers, variable names, ``+ - * / **``, unary ``-`` and ``+``, and calls of the functions in
-:data:`FUNCTIONS` with one argument. Nothing is ever ``eval``-ed: :meth:`Expression.evaluate`
+:func:`functions` with one argument. Nothing is ever ``eval``-ed: :meth:`Expression.evaluate`
 walks the checked tree and applies Value's own operators. Anything else raises
 :class:`ExpressionError`, one line saying what is wrong and at which column.
 
@@ -23,9 +23,10 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
-from .engine import Value
-from .ops import OPS
+from . import ops
+from .engine import Value, apply
 
 MAX_LENGTH = 300  # characters: "small", and shallow enough for the recursive evaluation
 # an interior value is labelled with the text it stands for up to this many characters: a
@@ -33,10 +34,17 @@ MAX_LENGTH = 300  # characters: "small", and shallow enough for the recursive ev
 # grow with the square of its length), so it is left to the automatic names, v1, v2, ...
 LABEL_LENGTH = 24
 
-# the functions an expression may call: the op table's one-operand ops that are Value methods
-FUNCTIONS: dict[str, Callable[[Value], Value]] = {
-    row.name: getattr(Value, row.name) for row in OPS if row.arity == 1 and row.operator is None
-}
+
+def functions() -> dict[str, ops.Op]:
+    """The functions an expression may call, by name: the op table's rows of one operand that
+    are written as a call, ``tanh(x)``. Read from the table each time: a new row is one."""
+    return {
+        row.name: row
+        for row in ops.OPS
+        if row.arity == 1 and not row.settings and row.symbol is None
+    }
+
+
 _BINARY = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -46,7 +54,12 @@ _BINARY = {
 }
 # a number as Python writes it, at its longest: 2, 2.5, .5, 1e-3 (not the 2 of x2)
 _NUMBER = re.compile(r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_ALLOWED = "numbers, variables, + - * / ** and " + ", ".join(f"{f}()" for f in FUNCTIONS)
+
+
+def allowed() -> str:
+    """What an expression may hold, for error messages and help."""
+    return "numbers, variables, + - * / ** and " + ", ".join(f"{f}()" for f in functions())
+
 
 # what a user wrote, in their words, for the constructs people try most
 _NAMES = {
@@ -121,7 +134,7 @@ class Expression:
         result.label = result.label or ast.unparse(self.tree)
         return result
 
-    def error(self, problem: str, node: ast.AST) -> ExpressionError:
+    def error(self, problem: str, node: ast.expr) -> ExpressionError:
         """An ExpressionError pointing at node."""
         source = self.text[self.indent :]
         column = len(source.encode("utf-8")[: node.col_offset].decode("utf-8", "replace"))
@@ -131,6 +144,7 @@ class Expression:
     def _value(self, node: ast.expr, leaves: dict[str, Value]) -> Value | float:
         """The node's Value, or its float when it holds no variable (a constant, not a node)."""
         if isinstance(node, ast.Constant):
+            assert isinstance(node.value, (int, float))  # parse_expression refused the rest
             return float(node.value)
         if isinstance(node, ast.Name):
             return leaves[node.id]
@@ -143,7 +157,8 @@ class Expression:
             left, right = self._value(node.left, leaves), self._value(node.right, leaves)
             return self._applied(node, _BINARY[type(node.op)], left, right)
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-        return self._applied(node, FUNCTIONS[node.func.id], self._value(node.args[0], leaves))
+        row = functions()[node.func.id]
+        return self._applied(node, lambda v: apply(row, v), self._value(node.args[0], leaves))
 
     def _applied(
         self, node: ast.expr, fn: Callable[..., Value | float], *operands: Value | float
@@ -187,8 +202,8 @@ def parse_expression(text: str) -> Expression:
             name = re.match(r"[^\W\d]\w*", after)
             if name:
                 column = indent + number.start() + 1
-                problem = f"write {number[0]}*{name[0]} for {number[0]} times {name[0]}"
-                raise ExpressionError(problem, text, column, number[0] + name[0]) from None
+                advice = f"write {number[0]}*{name[0]} for {number[0]} times {name[0]}"
+                raise ExpressionError(advice, text, column, number[0] + name[0]) from None
         offset = error.offset if error.offset and 0 < error.offset <= len(source) else None
         column = indent + (offset or len(source) + 1)
         raise ExpressionError(error.msg, text, column, text[column - 1 : column]) from None
@@ -200,6 +215,8 @@ def parse_expression(text: str) -> Expression:
     for node in ast.walk(tree):  # parents before children: the outermost problem is named
         problem = _problem(node, id(node) in called)
         if problem:
+            # the allowed nodes' parts are all allowed: the outermost refused is an expression
+            assert isinstance(node, ast.expr)
             raise unchecked.error(problem, node)
         if isinstance(node, ast.Name) and id(node) not in called:
             names.append(node)
@@ -213,8 +230,8 @@ def parse_expression(text: str) -> Expression:
 def _problem(node: ast.AST, is_called: bool) -> str | None:
     """What is wrong with one node of the tree, or None if the allow-list has it."""
     if isinstance(node, ast.Constant):
-        if type(node.value) not in (int, float):
-            return f"{node.value!r} is not a number; use {_ALLOWED}"
+        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+            return f"{node.value!r} is not a number; use {allowed()}"
         try:
             finite = math.isfinite(float(node.value))
         except OverflowError:
@@ -225,23 +242,23 @@ def _problem(node: ast.AST, is_called: bool) -> str | None:
         if isinstance(node.func, (ast.Constant, ast.BinOp, ast.UnaryOp)):
             # 2(x + 1), (x + 1)(x - 1): products written as in algebra
             return "write * between them for a product, as in 2*(x + 1)"
-        if name not in FUNCTIONS:
-            return f"unknown function; use {', '.join(FUNCTIONS)}"
+        if name not in functions():
+            return f"unknown function; use {', '.join(functions())}"
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             return f"{name}() takes one argument"
         return None
     if isinstance(node, ast.Name):
-        if node.id in FUNCTIONS and not is_called:
+        if node.id in functions() and not is_called:
             return f"{node.id} is a function: call it, as in {node.id}(x)"
         return None
     if isinstance(node, (ast.BinOp, ast.UnaryOp)):
         if type(node.op) in _BINARY or isinstance(node.op, (ast.USub, ast.UAdd)):
             return None
-        return f"{_NAMES.get(type(node.op), 'this operator')} is not allowed; use {_ALLOWED}"
+        return f"{_NAMES.get(type(node.op), 'this operator')} is not allowed; use {allowed()}"
     if isinstance(node, (ast.Load, ast.operator, ast.unaryop)):
         return None  # the parts of names and operations checked above
-    return f"{_NAMES.get(type(node), type(node).__name__)} is not allowed; use {_ALLOWED}"
+    return f"{_NAMES.get(type(node), type(node).__name__)} is not allowed; use {allowed()}"
 
 
-def _is_variable(node: ast.AST, name: str) -> bool:
+def _is_variable(node: ast.AST, name: str) -> TypeGuard[ast.Name]:
     return isinstance(node, ast.Name) and node.id == name

@@ -1,9 +1,9 @@
 """The engine's speed: node builders behind ``engine.apply``, and a pause of the cyclic GC.
 Not needed to learn.
 
-``apply(fn, *args)`` is the one door through which every node is made. For most rows it first
+``apply(row, *args)`` is the one door through which every node is made. For most rows it first
 tries a *shortcut*, chosen once per row when the engine is loaded (by the row's shape: one
-operand, two, one and a setting, a dot product), which makes the very node apply's plain path
+operand, two, one and a setting, any number), which makes the very node apply's plain path
 makes, through the same constructor (``engine.new_node``), but without its generality: one call
 of each rule, no lists, no checks of what cannot be wrong. When a shortcut cannot be sure (an
 operand that is not a Value or a finite number, a result or a derivative that is not finite) it
@@ -16,23 +16,29 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import operator
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
-from .ops import DOT, Op
+from .ops import Op
 
 _INF = math.inf
-_data_of = operator.attrgetter("data")
 Shortcut = Callable[[tuple], Any]
 
 
-def shortcuts(rows: list[Op], new_node: Callable[..., Any], value_type: type) -> dict[Op, Shortcut]:
+class Node(Protocol):
+    """What a shortcut reads of a Value (engine's Value, passed in: this module sits below)."""
+
+    data: float
+
+
+def shortcuts(
+    rows: Iterable[Op], new_node: Callable[..., Any], value_type: type[Node]
+) -> dict[Op, Shortcut]:
     """For each row that has one, ``shortcut(args) -> node or None``: apply's node, faster."""
     made = {}
     for row in rows:
-        if row is DOT:
-            made[row] = _dot(new_node, value_type)
+        if row.arity is None:
+            made[row] = _n_ary(row, new_node, value_type)
         elif row.arity == 1 and not row.settings:
             made[row] = _unary(row, new_node, value_type)
         elif row.arity == 2 and not row.settings or row.arity == 1 and len(row.settings) == 1:
@@ -40,7 +46,7 @@ def shortcuts(rows: list[Op], new_node: Callable[..., Any], value_type: type) ->
     return made
 
 
-def _unary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
+def _unary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
     forward, derivatives = row.forward, row.derivatives
 
     def unary(args: tuple) -> Any:
@@ -59,7 +65,7 @@ def _unary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
     return unary
 
 
-def _binary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut:
+def _binary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
     forward, derivatives = row.forward, row.derivatives
     with_setting = row.arity == 1  # x ** c: b is a setting, never a child
 
@@ -75,19 +81,23 @@ def _binary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut
                     if -_INF < out < _INF and -_INF < d_a < _INF and -_INF < d_b < _INF:
                         return new_node(out, args, local_grads, row, args)
                 elif type(b) is float or type(b) is int:
-                    b = float(b)  # a constant is stored as the float it stands for
+                    if type(b) is int:  # a constant is stored as the float it stands for
+                        b = float(b)
+                        args = (a, b)
                     out = forward(a.data, b)
                     local = derivatives(a.data, b, out)[0]
                     if -_INF < out < _INF and -_INF < local < _INF and -_INF < b < _INF:
-                        return new_node(out, (a,), (local,), row, (a, b))
+                        return new_node(out, (a,), (local,), row, args)
             elif (
                 type(b) is value_type and not with_setting and (type(a) is float or type(a) is int)
             ):
-                a = float(a)
+                if type(a) is int:
+                    a = float(a)
+                    args = (a, b)
                 out = forward(a, b.data)
                 local = derivatives(a, b.data, out)[1]
                 if -_INF < out < _INF and -_INF < local < _INF and -_INF < a < _INF:
-                    return new_node(out, (b,), (local,), row, (a, b))
+                    return new_node(out, (b,), (local,), row, args)
         except (ArithmeticError, ValueError, TypeError):
             pass  # apply's plain path says what went wrong
         return None
@@ -95,25 +105,25 @@ def _binary(row: Op, new_node: Callable[..., Any], value_type: type) -> Shortcut
     return binary
 
 
-def _dot(new_node: Callable[..., Any], value_type: type) -> Shortcut:
-    """DOT's rules written out (Σ w_i x_i; d/dw_i = x_i, d/dx_i = w_i): a neuron's dot
-    product is most of a network's forward pass."""
-    values_only = {value_type}
+def _n_ary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
+    """For a row of any number of operands (sum, dot), when every operand is a Value."""
+    forward, derivatives = row.forward, row.derivatives
 
-    def dot(args: tuple) -> Any:
-        if set(map(type, args)) != values_only:
+    def n_ary(args: tuple) -> Any:
+        data = [a.data for a in args if type(a) is value_type]
+        if len(data) != len(args):  # a number among the operands: a constant
             return None
-        n = len(args) // 2
-        data = list(map(_data_of, args))
         try:
-            out = math.fsum(map(operator.mul, data[:n], data[n:]))
-        except (OverflowError, ValueError):  # ValueError: products of both signs beyond range
-            return None
-        if not -_INF < out < _INF:  # (the derivatives are the operands' data: finite)
-            return None
-        return new_node(out, args, (*data[n:], *data[:n]), DOT, args)
+            out = forward(*data)
+            local_grads = derivatives(*data, out)
+        except (ArithmeticError, ValueError, TypeError):
+            return None  # apply's plain path says what went wrong
+        # a sum is finite when every term is (or overflows: then the plain path decides)
+        if -_INF < out < _INF and -_INF < sum(local_grads) < _INF:
+            return new_node(out, args, local_grads, row, args)
+        return None
 
-    return dot
+    return n_ary
 
 
 @contextlib.contextmanager

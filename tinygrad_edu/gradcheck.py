@@ -24,14 +24,16 @@ says so.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Real
+from typing import TypeVar
 
 from .engine import Value, grad, interior_nodes_children_first
 from .nn import Module
 from .ops import Op
 
 Function = Callable[[list[Value]], Value]
+Result = TypeVar("Result")  # what a probed function returns: f's number, or the gradient's list
 
 
 class GradcheckError(AssertionError):
@@ -197,12 +199,12 @@ def _input_names(point: list[float]) -> list[str]:
 
 
 def _probe(
-    evaluate: Callable[[list[float]], object],
+    evaluate: Callable[[list[float]], Result],
     point: list[float],
     i: int,
     shift: float,
     name: str,
-) -> object:
+) -> Result:
     """evaluate(point with x_i moved by shift); an error there names the point asked about
     (``name`` = x_i) before the point probed, and what to do about it."""
     shifted = list(point)
@@ -236,9 +238,11 @@ def kink_inputs(root: Value) -> list[tuple[Op, float, float]]:
     ``Op.kinks``), x being the node's input, in a fixed order for a graph of one shape."""
     found = []
     for node in interior_nodes_children_first(root):
+        row = node.row
+        assert row is not None  # an interior node: made by an op
         first = node.args[0]
         x = first.data if isinstance(first, Value) else first
-        found += [(node.fn, kink, x) for kink in node.fn.kinks]
+        found += [(row, kink, x) for kink in row.kinks]
     return found
 
 
@@ -250,7 +254,7 @@ def _kink_notes(
     names: list[str],
 ) -> list[str]:
     """For each failing input on a kink of f, or within a step of one, a line saying so."""
-    notes = []
+    notes: list[str] = []
     if not any(bad):
         return notes
     at = kink_inputs(build(point))
@@ -346,8 +350,8 @@ def _callable(f: object, name: str) -> None:
         )
 
 
-def _floats(xs: Sequence[float], what: str) -> list[float]:
-    if isinstance(xs, (str, bytes, Value, Real)) or not hasattr(xs, "__iter__"):
+def _floats(xs: object, what: str) -> list[float]:
+    if isinstance(xs, (str, bytes, Value, Real)) or not isinstance(xs, Iterable):
         raise TypeError(f"{what} must be a list of numbers, got {type(xs).__name__}: {xs!r}")
     point = []
     for i, x in enumerate(xs):
@@ -362,12 +366,12 @@ def _floats(xs: Sequence[float], what: str) -> list[float]:
 
 
 def _positive(x: object, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 < x < math.inf:
+    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 < float(x) < math.inf:
         raise ValueError(f"{name} must be a positive finite number, got {x!r}")
     return float(x)
 
 
 def _non_negative(x: object, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 <= x < math.inf:
+    if isinstance(x, bool) or not isinstance(x, Real) or not 0.0 <= float(x) < math.inf:
         raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
     return float(x)

@@ -8,14 +8,15 @@ All are numerically stable: every finite input gives a finite loss and finite gr
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set, Sized
 from numbers import Integral, Real
 from typing import Optional, Union
 
 import numpy as np
 
 from .custom_ops import op
-from .engine import Operand, Value
+from .engine import Operand, Value, apply
+from .ops import RELU
 
 Nested = Union[Operand, Sequence["Nested"]]
 
@@ -109,7 +110,8 @@ def hinge(scores: Nested, labels: Nested) -> Value:
     """
     scores, labels = _matched(scores, labels, "hinge", "scores", "labels")
     signs = _labels(labels, "hinge", lambda y: y in (-1.0, 1.0), "-1 or +1")
-    return Value.sum([Value.relu(1.0 - y * s) for s, y in zip(scores, signs)]) / len(scores)
+    # apply: a margin of plain numbers is a number, which has no .relu()
+    return Value.sum([apply(RELU, 1.0 - y * s) for s, y in zip(scores, signs)]) / len(scores)
 
 
 def l2(params: Sequence[Value]) -> Value:
@@ -175,19 +177,20 @@ def bce_with_logits(z: float, *, target: float) -> tuple[float, tuple[float]]:
 # --- checking and shaping inputs ----------------------------------------------------------
 
 
-def _cross_entropy_one(logits: Sequence[Operand], target_index: object) -> Value:
-    logits = _logits(logits, "cross_entropy")
+def _cross_entropy_one(sample: object, target_index: object) -> Value:
+    logits = _logits(sample, "cross_entropy")
     if isinstance(target_index, bool) or not isinstance(target_index, Integral):
         raise TypeError(
             "cross_entropy: target_index must be an int class index, "
             f"got {type(target_index).__name__}: {target_index!r}"
         )
-    if not 0 <= target_index < len(logits):
+    index = int(target_index)
+    if not 0 <= index < len(logits):
         raise ValueError(
             f"cross_entropy: target_index {target_index} is out of range for "
             f"{len(logits)} classes (0 to {len(logits) - 1})"
         )
-    return _log_sum_exp(logits) - logits[int(target_index)]
+    return _log_sum_exp(logits) - logits[index]
 
 
 def _log_sum_exp(logits: list[Value]) -> Value:
@@ -205,11 +208,11 @@ def _shifted_exps(logits: list[Value]) -> list[Optional[Value]]:
     return [(z - shift).exp() if z.data - shift > _EXP_IS_ZERO_BELOW else None for z in logits]
 
 
-def _logits(logits: Sequence[Operand], loss: str) -> list[Value]:
+def _logits(sample: object, loss: str) -> list[Value]:
     """One sample's logits as Values, or an error saying what was expected."""
-    if _is_batch(logits):
+    if _is_batch(sample):
         raise ValueError(f"{loss} takes the logits of one sample, got a batch (a list of lists)")
-    flat = _finite(_flatten(logits, loss, "logits"), loss, "logits")
+    flat = _finite(_flatten(sample, loss, "logits"), loss, "logits")
     if not flat:
         raise ValueError(f"{loss} needs at least one logit, got an empty list")
     return [z if isinstance(z, Value) else Value(z) for z in flat]
@@ -218,7 +221,8 @@ def _logits(logits: Sequence[Operand], loss: str) -> list[Value]:
 def _is_batch(x: object) -> bool:
     """True for a list of samples (lists), False for one sample (numbers or Values)."""
     return (
-        hasattr(x, "__len__")
+        isinstance(x, Sized)
+        and hasattr(x, "__getitem__")  # a set has a length but no first item
         and not isinstance(x, (str, bytes))
         and len(x) > 0
         and isinstance(x[0], Iterable)
@@ -227,8 +231,10 @@ def _is_batch(x: object) -> bool:
 
 
 def _flatten(x: object, loss: str, what: str) -> list[Operand]:
-    if isinstance(x, (Value, Real)):
+    if isinstance(x, (Value, int, float)):
         return [x]
+    if isinstance(x, Real):  # numpy's numbers, Fraction: as the float every Value op makes of it
+        return [float(x)]
     # a dict or a set iterates in no order that could match predictions to targets
     if isinstance(x, (str, bytes, Mapping, Set)) or not isinstance(x, Iterable):
         raise TypeError(

@@ -1,11 +1,13 @@
-"""Neural networks built of Values: ``Module``, ``Neuron``, ``Layer`` and ``MLP``.
+"""Neural networks built of Values: ``Module``, ``Neuron``, ``Layer`` and ``MLP``, and their state.
 
 A neuron computes ``act(w · x + b)``: one ``dot`` node, one ``+`` node and (unless linear)
 one activation node. Layers are lists of neurons; an MLP is a list of layers.
 
-``state_dict()`` and ``load_state_dict()`` move a module's numbers in and out as numpy arrays,
-in PyTorch's layout (a layer is a ``weight`` matrix, nout x nin, and a ``bias`` vector); that
-machinery lives with the file format, in ``saving.py``.
+A module's state is its numbers: ``state_dict()`` gives them as numpy arrays in PyTorch's
+layout and ``load_state_dict()`` sets them, checking everything first. ``Layer.layout`` is the
+one description of that layout (a layer is laid out as ``torch.nn.Linear``: a ``weight``
+matrix, nout x nin, then a ``bias`` vector); the file format (``saving``), the PyTorch hand-off
+(``pytorch``) and the numpy reference (``reference``) read it here.
 """
 
 from __future__ import annotations
@@ -13,18 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping, Sequence, Set
 from numbers import Integral
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import Callable, ClassVar, NamedTuple, Optional, Union
+
+import numpy as np
 
 from .checks import positive_int
 from .engine import Operand, Value
 from .ops import RELU, SIGMOID, TANH, Op
 
-if TYPE_CHECKING:
-    import numpy as np
-
-    from .saving import IncompatibleKeys
-
-Seed = Union[int, "np.random.Generator", None]
+Seed = Union[int, np.random.Generator, None]
+Shape = tuple[int, ...]
 
 # the op table's rows a neuron may end with, by name ("linear": no activation node at all)
 ACTIVATIONS: dict[str, Optional[Op]] = {fn.name: fn for fn in (RELU, TANH, SIGMOID)}
@@ -51,22 +51,55 @@ class Module:
         for p in self.parameters():
             p.grad = 0.0
 
-    # The numbers of a module, in and out, and the file format: saving.py, imported on first use
-    # (saving sits above nn, and numpy need not load with the network)
-
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Every parameter's data by name, as float64 numpy arrays (copies), PyTorch's layout:
-        see ``saving.state_dict``."""
-        from .saving import state_dict
+        """Every parameter's data by name, as float64 numpy arrays (copies), PyTorch's layout.
 
-        return state_dict(self)
+        A ``Neuron`` or ``Layer`` gives ``weight`` (nout x nin; 1 x nin for a neuron) and
+        ``bias`` (nout), as ``Layer.layout`` says; an ``MLP`` gives ``layers.{i}.weight`` and
+        ``layers.{i}.bias``. Any other Module gives each Value attribute as a 0-d array under
+        its ``named_parameters()`` name, and each sub-Module's entries under its attribute name.
+        """
+        return {
+            e.name: np.array([p.data for p in e.params], dtype=np.float64).reshape(e.shape)
+            for e in _entries(self, "")
+        }
 
     def load_state_dict(self, state: Mapping[str, object], strict: bool = True) -> IncompatibleKeys:
-        """Set the parameters' data from ``state``, checking everything first: see
-        ``saving.load_state_dict``."""
-        from .saving import load_state_dict
+        """Set the parameters' data from ``state`` (as ``state_dict()`` gives), checking first.
 
-        return load_state_dict(self, state, strict)
+        Every key, shape and value is checked before any parameter changes, so on an error the
+        module is exactly as before. ``strict`` (the default) requires exactly the keys of
+        ``state_dict()``; with ``strict=False`` missing keys leave their parameters alone and
+        unexpected keys are ignored. Returns the missing and unexpected keys, as PyTorch does.
+        Gradients are left as they are.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                "load_state_dict takes a mapping of names to arrays, as state_dict() gives, "
+                f"got {type(state).__name__}"
+            )
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be True or False, got {type(strict).__name__}")
+        entries = list(_entries(self, ""))
+        names = {e.name for e in entries}
+        missing = [e.name for e in entries if e.name not in state]
+        unexpected = [key for key in state if key not in names]
+        if strict and (missing or unexpected):
+            problems = [f"missing keys {missing}"] * bool(missing)
+            problems += [f"unexpected keys {unexpected}"] * bool(unexpected)
+            raise ValueError(
+                f"load_state_dict: {' and '.join(problems)} for {self!r}; "
+                f"it expects {[e.name for e in entries]}"
+            )
+        updates = [
+            (e.params, parameter_array(state[e.name], e.name, e.shape))
+            for e in entries
+            if e.name in state
+        ]
+        for params, array in updates:
+            for p, x in zip(params, array.ravel().tolist()):
+                p.data = x
+        return IncompatibleKeys(missing, unexpected)
 
 
 def _named_values(attributes: dict[str, object], prefix: str) -> Iterator[tuple[str, Value]]:
@@ -95,6 +128,9 @@ class Neuron(Module):
     neuron belongs to (1 for a neuron on its own). ``rng`` is a seed or a numpy Generator.
     """
 
+    # the arguments that build it again (with fresh weights), each an attribute too
+    SETTINGS: ClassVar[tuple[str, ...]] = ("nin", "activation")
+
     def __init__(
         self, nin: int, activation: str = "relu", rng: Seed = None, *, fan_out: int = 1
     ) -> None:
@@ -115,12 +151,24 @@ class Neuron(Module):
         z = Value.dot(self.w, x) + self.b
         return self._act(z) if self._act else z
 
+    @property
+    def nin(self) -> int:
+        """How many inputs it takes."""
+        return len(self.w)
+
+    @staticmethod
+    def layout(nin: int) -> dict[str, Shape]:
+        """Its state's arrays: a neuron is a layer of one, ``Layer.layout(nin, 1)``."""
+        return Layer.layout(nin, 1)
+
     def __repr__(self) -> str:
-        return f"Neuron({len(self.w)}, activation={self.activation!r})"
+        return f"Neuron({self.nin}, activation={self.activation!r})"
 
 
 class Layer(Module):
     """``nout`` neurons that all see the same inputs; calling it returns a list of nout Values."""
+
+    SETTINGS: ClassVar[tuple[str, ...]] = ("nin", "nout", "activation")
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", rng: Seed = None) -> None:
         nout = positive_int(nout, "nout")
@@ -128,14 +176,43 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, rng, fan_out=nout) for _ in range(nout)]
 
     def __call__(self, x: Sequence[Operand]) -> list[Value]:
-        return self._forward(_inputs(x, len(self.neurons[0].w), "Layer"))
+        return self._forward(_inputs(x, self.nin, "Layer"))
 
     def _forward(self, x: list[Value]) -> list[Value]:
         return [neuron._forward(x) for neuron in self.neurons]
 
+    @property
+    def nin(self) -> int:
+        """How many inputs each neuron takes."""
+        return len(self.neurons[0].w)
+
+    @property
+    def nout(self) -> int:
+        """How many neurons, so how many outputs."""
+        return len(self.neurons)
+
+    @property
+    def activation(self) -> str:
+        """The activation every neuron ends with."""
+        return self.neurons[0].activation
+
+    @staticmethod
+    def layout(nin: int, nout: int) -> dict[str, Shape]:
+        """Its state's arrays, in order, laid out as ``torch.nn.Linear``'s: ``weight``,
+        nout x nin, whose row j is neuron j's weights, then ``bias``, nout, whose entry j is
+        neuron j's bias. (``parameters()`` takes the same numbers neuron by neuron: see
+        ``in_parameter_order``.)"""
+        return {"weight": (nout, nin), "bias": (nout,)}
+
+    @staticmethod
+    def in_parameter_order(weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        """A layer's ``weight`` and ``bias`` (as ``layout`` gives them) flattened in the order of
+        ``Layer.parameters()``: neuron by neuron, its weights then its bias, i.e. the rows of
+        [weight | bias], one after another."""
+        return np.column_stack([weight, bias]).ravel()
+
     def __repr__(self) -> str:
-        first = self.neurons[0]
-        return f"Layer({len(first.w)}, {len(self.neurons)}, activation={first.activation!r})"
+        return f"Layer({self.nin}, {self.nout}, activation={self.activation!r})"
 
 
 class MLP(Module):
@@ -145,6 +222,8 @@ class MLP(Module):
     initial weights reproducible on every run and machine (numpy's PCG64 generator).
     Calling it returns a list of ``nouts[-1]`` Values, even when that is one.
     """
+
+    SETTINGS: ClassVar[tuple[str, ...]] = ("nin", "nouts", "activation", "output_activation")
 
     def __init__(
         self,
@@ -167,15 +246,34 @@ class MLP(Module):
         ]
 
     def __call__(self, x: Sequence[Operand]) -> list[Value]:
-        out = _inputs(x, len(self.layers[0].neurons[0].w), "MLP")
+        out = _inputs(x, self.nin, "MLP")
         for layer in self.layers:
             out = layer._forward(out)
         return out
 
+    @property
+    def nin(self) -> int:
+        """How many inputs it takes."""
+        return self.layers[0].nin
+
+    @property
+    def nouts(self) -> list[int]:
+        """Each layer's size, first to last."""
+        return [layer.nout for layer in self.layers]
+
+    @staticmethod
+    def layout(nin: int, nouts: Sequence[int]) -> dict[str, Shape]:
+        """Its state's arrays, in order: layer i's ``Layer.layout`` under ``layers.{i}.``."""
+        sizes = [nin, *nouts]
+        return {
+            f"layers.{i}.{name}": shape
+            for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]))
+            for name, shape in Layer.layout(n_in, n_out).items()
+        }
+
     def __repr__(self) -> str:
-        sizes = [len(layer.neurons) for layer in self.layers]
         return (
-            f"MLP({len(self.layers[0].neurons[0].w)}, {sizes}, activation={self.activation!r}, "
+            f"MLP({self.nin}, {self.nouts}, activation={self.activation!r}, "
             f"output_activation={self.output_activation!r})"
         )
 
@@ -189,8 +287,6 @@ def _activation(name: object) -> Optional[Callable[[Value], Value]]:
 
 def _generator(seed: object, name: str) -> np.random.Generator:
     """numpy's Generator for a seed (an int >= 0), a Generator, or None (fresh entropy)."""
-    import numpy as np  # here, not at the top: a graph of Values needs no numpy
-
     accepted = (Integral, np.random.Generator, np.random.SeedSequence, np.random.BitGenerator)
     if isinstance(seed, bool) or not (seed is None or isinstance(seed, accepted)):
         raise TypeError(
@@ -199,7 +295,7 @@ def _generator(seed: object, name: str) -> np.random.Generator:
         )
     if isinstance(seed, Integral) and seed < 0:
         raise ValueError(f"{name} must be an int >= 0, got {seed!r}")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(int(seed) if isinstance(seed, Integral) else seed)
 
 
 def _inputs(x: Sequence[Operand], n: int, who: str) -> list[Value]:
@@ -219,3 +315,81 @@ def _inputs(x: Sequence[Operand], n: int, who: str) -> list[Value]:
                 except (TypeError, ValueError, OverflowError) as error:
                     raise type(error)(f"{who} input {i}: {error}") from None
         raise
+
+
+# --- a module's state: its arrays, and the checks an array passes before it is loaded ----------
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(strict=False)`` did not load, and what it ignored."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class _Entry(NamedTuple):
+    """One array of a module's state: its name, its shape, and its Values in row-major order."""
+
+    name: str
+    shape: Shape
+    params: list[Value]
+
+
+def _entries(module: Module, prefix: str) -> Iterator[_Entry]:
+    """The arrays of module's state, in order."""
+    if isinstance(module, (Neuron, Layer)):  # Layer.layout: a neuron is a layer of one
+        neurons = module.neurons if isinstance(module, Layer) else [module]
+        values = ([w for n in neurons for w in n.w], [n.b for n in neurons])
+        layout = Layer.layout(neurons[0].nin, len(neurons))
+        for (name, shape), params in zip(layout.items(), values):
+            yield _Entry(prefix + name, shape, params)
+    else:
+        for name, attribute in vars(module).items():
+            if not name.startswith("_"):
+                yield from _entries_in(attribute, prefix + name)
+
+
+def _entries_in(x: object, name: str) -> Iterator[_Entry]:
+    if isinstance(x, Value):
+        yield _Entry(name, (), [x])
+    elif isinstance(x, Module):
+        yield from _entries(x, name + ".")
+    elif isinstance(x, (list, tuple)):
+        for i, item in enumerate(x):
+            yield from _entries_in(item, f"{name}.{i}")
+
+
+def number_array(value: object) -> np.ndarray:
+    """value as a numpy array; Python ints too big for int64 (JSON has no limit) become float64,
+    and an OverflowError says which are beyond even a float's range."""
+    array = np.asarray(value)
+    if array.dtype == object and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) for x in array.flat
+    ):
+        try:
+            return array.astype(np.float64)
+        except OverflowError:
+            raise OverflowError("it holds an integer beyond the float range") from None
+    return array
+
+
+def parameter_array(value: object, name: str, shape: Shape) -> np.ndarray:
+    """value as a float64 array of this shape with finite entries, or an error naming it."""
+    try:
+        array = number_array(value)
+    except OverflowError as error:
+        raise ValueError(f"{name}: {error}") from None
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise TypeError(f"{name} is not an array of numbers: {error}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
+    if array.shape != shape:
+        hint = " (transposed? a weight is nout x nin, as in PyTorch)" * (array.shape == shape[::-1])
+        raise ValueError(f"{name} has shape {array.shape}, but this module's is {shape}{hint}")
+    array = array.astype(np.float64)
+    not_finite = np.flatnonzero(~np.isfinite(array))
+    if not_finite.size:
+        index = tuple(int(i) for i in np.unravel_index(not_finite[0], shape))
+        where = f"{name}[{', '.join(map(str, index))}]" if shape else name
+        raise ValueError(f"{where} = {float(array[index])!r} is not finite; parameters must be")
+    return array

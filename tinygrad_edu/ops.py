@@ -23,6 +23,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 
 class Op:
     """One row of the op table.
@@ -153,9 +155,7 @@ def _elementary(name: str, of_float: Callable[[float], float]) -> Callable[[Any]
             return of_float(x)
         if hasattr(x, name):  # a Value: the op itself, recorded in the graph
             return getattr(x, name)()
-        import numpy  # an array; imported only when a rule meets one
-
-        return getattr(numpy, name)(x)
+        return getattr(np, name)(x)  # an array
 
     function.__name__ = name
     return function
@@ -169,10 +169,8 @@ def _sigmoid_of_float(x: float) -> float:
 
 
 def _sigmoid_of_array(x: Any) -> Any:
-    import numpy
-
-    e = numpy.exp(-numpy.abs(x))
-    return numpy.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 exp = _elementary("exp", math.exp)
@@ -217,12 +215,12 @@ DIV = Op("/",   lambda a, b: a / b,            lambda a, b, out: (1 / b, -out / 
          domain="b != 0", smooth=lambda a, b: abs(b) > 0.1)
 NEG = Op("neg", lambda a: -a,                  lambda a, out: (-1.0,),
          symbol="-", operator=operator.neg, rule=("-1",))
-# x ** c for a number c, a setting of the op (drawn as "**2")
-POWER = Op("**", lambda x, c: x**c,            lambda x, c, out: (c * x ** (c - 1) if c else 0.0,),
-           settings=("exponent",), symbol="**", operator=operator.pow,
-           rule=("c * x ** (c - 1)",), domain="x > 0, or x != 0 with an integer exponent",
-           smooth=lambda x, c: abs(x) > 0.1 and (x > 0 or float(c).is_integer()))
-# a ** b for a Value b: two operands
+# x ** c, the exponent a constant (a plain number, a setting of the op: drawn as "**2")
+POW_CONST = Op("**", lambda x, c: x**c,        lambda x, c, out: (c * x ** (c - 1) if c else 0.0,),
+               settings=("exponent",), symbol="**", operator=operator.pow,
+               rule=("c * x ** (c - 1)",), domain="x > 0, or x != 0 with an integer exponent",
+               smooth=lambda x, c: abs(x) > 0.1 and (x > 0 or float(c).is_integer()))
+# a ** b, the exponent a Value too: two operands, both differentiated
 POW = Op("**",  lambda a, b: a**b,             lambda a, b, out: (b * a ** (b - 1), out * log(a)),
          arity=2, symbol="**", operator=operator.pow, rule=("b * a ** (b - 1)", "out * log(a)"),
          domain="a positive base (for a Value exponent)",
@@ -254,7 +252,7 @@ DOT = Op("dot", exact_dot,                     lambda *ws_xs_out: other_factors(
 # At a kink (0), relu, leaky_relu and abs take the derivative PyTorch takes. Their local
 # derivative is a constant with no graph behind it, so their second derivative is 0.
 
-OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, NEG, POWER, POW, EXP, LOG, TANH, SIGMOID, RELU,
+OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, NEG, POW_CONST, POW, EXP, LOG, TANH, SIGMOID, RELU,
                        LEAKY_RELU, SQRT, ABS, SUM, DOT)  # fmt: skip
 
 

@@ -22,6 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from importlib import resources
+from typing import Union
 
 from .steps import BackpropSteps, ForwardStep, box_number, number
 
@@ -34,6 +35,9 @@ _SVG_ID = re.compile(r' id="([^"]*)"')  # labels are escaped: no id=" in any tex
 _SVG_SPARE = re.compile(
     r'<!--.*?-->\n?|<title>[^<]*</title>\n?| xml:space="preserve"| font-family="[^"]*"'
 )
+# a line of a step's explanation: a text, or a local derivative's rule set apart,
+# {"t": text, "c": "rule"} (see _rules)
+Line = Union[str, dict[str, str]]
 
 
 def page_html(
@@ -130,7 +134,7 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
     ]
     for step in steps.forward:
         if step.formula:
-            lines = ["Its local derivatives, kept for the backward pass:"]
+            lines: list[Line] = ["Its local derivatives, kept for the backward pass:"]
             lines += _rules(steps, step, range(len(step.children)))
         else:
             lines = ["A leaf: a number given to the graph (an input or a parameter)."]
@@ -148,19 +152,19 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
             ],
         }
     )
-    for b, step in enumerate(steps.backward):
-        lines = [steps.update_text(u) for u in step.updates]
-        if step.updates:  # the updates are made edge by edge, in the order of the children
-            forward = steps.forward[step.value]
-            lines.append(f"with the local derivatives of step {steps.computed_at(step.value)}:")
-            lines += _rules(steps, forward, range(len(step.updates)))
+    for b, back in enumerate(steps.backward):
+        lines = [steps.update_text(u) for u in back.updates]
+        if back.updates:  # the updates are made edge by edge, in the order of the children
+            forward = steps.forward[back.value]
+            lines.append(f"with the local derivatives of step {steps.computed_at(back.value)}:")
+            lines += _rules(steps, forward, range(len(back.updates)))
         page_steps.append(
             {
                 "p": "backward",
-                "v": step.value,
-                "h": steps.backward_text(step),
+                "v": back.value,
+                "h": steps.backward_text(back),
                 "l": lines,
-                "u": [[u.child, f"grad {box_number(u.after)} + ?"] for u in step.updates],
+                "u": [[u.child, f"grad {box_number(u.after)} + ?"] for u in back.updates],
                 "f": completed[b],
             }
         )
@@ -172,7 +176,7 @@ def _page_data(steps: BackpropSteps, drawn: Sequence[int], note: str) -> dict:
     }
 
 
-def _rules(steps: BackpropSteps, step: ForwardStep, edges: Iterable[int]) -> list[dict]:
+def _rules(steps: BackpropSteps, step: ForwardStep, edges: Iterable[int]) -> list[Line]:
     """The local derivatives of ``step``'s ``edges``, each once, as lines set apart."""
     texts = dict.fromkeys(steps.local_text(step, k) for k in edges)
     return [{"t": text, "c": "rule"} for text in texts]

@@ -3,9 +3,10 @@
     net = to_torch(model)        # Sequential(Linear(2, 16), ReLU(), Linear(16, 1)), float64
     model = from_torch(net)      # an MLP with net's weights
 
-An MLP's layer i becomes ``torch.nn.Linear`` (its ``weight`` is the layer's nout x nin matrix,
-as in ``state_dict()``), followed by ``ReLU``, ``Tanh`` or ``Sigmoid`` unless the activation is
-linear. Weights are float64, so both compute the same numbers to the last few bits.
+An MLP's layer i becomes ``torch.nn.Linear``, whose state is laid out as a ``Layer``'s
+(``Layer.layout``: a ``weight`` matrix, nout x nin, and a ``bias``), followed by ``ReLU``,
+``Tanh`` or ``Sigmoid`` unless the activation is linear. Weights are float64, so both compute
+the same numbers to the last few bits.
 
 PyTorch is an optional dependency: ``pip install 'tinygrad-edu[torch]'``. Nothing here imports
 it until one of these functions is called.
@@ -23,24 +24,23 @@ from .nn import ACTIVATIONS, MLP
 if TYPE_CHECKING:
     import torch
 
+    # by these names in a function, where `torch` is the module _import_torch returned
+    from torch.nn import Linear as TorchLinear
+    from torch.nn import Module as TorchModule
+
 
 def to_torch(model: MLP) -> torch.nn.Sequential:
     """A float64 ``torch.nn.Sequential`` computing what ``model`` computes, with its weights."""
     if not isinstance(model, MLP):
         raise TypeError(f"to_torch takes an MLP, got {type(model).__name__}")
     torch = _import_torch("to_torch")
-    state = model.state_dict()
-    modules: list[torch.nn.Module] = []
-    for i, layer in enumerate(model.layers):
-        weight = torch.from_numpy(state[f"layers.{i}.weight"])
-        linear = torch.nn.Linear(weight.shape[1], weight.shape[0], dtype=torch.float64)
-        with torch.no_grad():
-            linear.weight.copy_(weight)
-            linear.bias.copy_(torch.from_numpy(state[f"layers.{i}.bias"]))
+    modules: list[TorchModule] = []
+    for layer in model.layers:  # a Layer's state is laid out as torch.nn.Linear's (Layer.layout)
+        linear = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
+        linear.load_state_dict({k: torch.from_numpy(a) for k, a in layer.state_dict().items()})
         modules.append(linear)
-        activation = layer.neurons[0].activation
-        if activation != "linear":
-            modules.append(_torch_modules(torch)[activation]())
+        if layer.activation != "linear":
+            modules.append(_torch_modules(torch)[layer.activation]())
     return torch.nn.Sequential(*modules)
 
 
@@ -57,7 +57,7 @@ def from_torch(net: torch.nn.Sequential) -> MLP:
         )
     # exact types: a subclass may compute something else in its forward()
     activation_of = {module: act for act, module in _torch_modules(torch).items()}
-    linears: list[tuple[int, torch.nn.Linear]] = []
+    linears: list[tuple[int, TorchLinear]] = []
     activations: list[str] = []  # one per Linear: "linear" until an activation follows it
     for index, module in enumerate(net):
         kind = type(module).__name__
@@ -97,18 +97,19 @@ def from_torch(net: torch.nn.Sequential) -> MLP:
         activation=hidden.pop() if hidden else "relu",
         output_activation=activations[-1],
     )
-    state = {}
-    for i, (index, linear) in enumerate(linears):
-        state[f"layers.{i}.weight"] = _float64(linear.weight, f"module {index}'s weight")
-        state[f"layers.{i}.bias"] = (
-            np.zeros(linear.out_features)
+    for i, (layer, (index, linear)) in enumerate(zip(model.layers, linears)):
+        state = {
+            "weight": _float64(linear.weight, f"module {index}'s weight"),
+            "bias": np.zeros(linear.out_features)
             if linear.bias is None
-            else _float64(linear.bias, f"module {index}'s bias")
-        )
-    try:
-        model.load_state_dict(state)
-    except ValueError as error:
-        raise ValueError(f"from_torch: {error} (layers.i is the i-th Linear of the net)") from None
+            else _float64(linear.bias, f"module {index}'s bias"),
+        }
+        try:
+            layer.load_state_dict(state)
+        except ValueError as error:
+            raise ValueError(
+                f"from_torch: module {index} (Linear, the MLP's layers.{i}): {error}"
+            ) from None
     return model
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .nn import ACTIVATIONS, MLP
+from .nn import ACTIVATIONS, MLP, Layer
 from .ops import sigmoid
 
 # the loss, and the output activation it needs (None: any); the fused pairs are why
@@ -106,8 +106,9 @@ class ReferenceMLP:
         """A reference network holding a copy of ``model``'s current weights."""
         if not isinstance(model, MLP):
             raise TypeError(f"from_mlp needs an MLP, got {type(model).__name__}")
-        weights = [[[w.data for w in n.w] for n in layer.neurons] for layer in model.layers]
-        biases = [[n.b.data for n in layer.neurons] for layer in model.layers]
+        states = [layer.state_dict() for layer in model.layers]  # laid out as Layer.layout says
+        weights = [state["weight"] for state in states]
+        biases = [state["bias"] for state in states]
         return cls(weights, biases, model.activation, model.output_activation)
 
     def parameters(self) -> np.ndarray:
@@ -258,5 +259,5 @@ def _softmax(Z: np.ndarray) -> np.ndarray:
 
 
 def _in_mlp_order(Ws: Sequence[np.ndarray], bs: Sequence[np.ndarray]) -> np.ndarray:
-    """Flatten as MLP.parameters() does: layer by layer, each neuron's weights, then its bias."""
-    return np.concatenate([np.column_stack([W, b]).ravel() for W, b in zip(Ws, bs)])
+    """Flatten as MLP.parameters() does: layer by layer, each in Layer.parameters()' order."""
+    return np.concatenate([Layer.in_parameter_order(W, b) for W, b in zip(Ws, bs)])

@@ -1,5 +1,4 @@
-"""Saving and loading models: a small, versioned JSON file, written atomically; and the
-numbers of a module in and out of numpy arrays (``state_dict``, ``load_state_dict``).
+"""Saving and loading models: a small, versioned JSON file, written atomically.
 
     save(model, "model.json")
     model = load("model.json")              # rebuilds the MLP (or Layer, Neuron) from the file
@@ -20,8 +19,9 @@ The file (format version 1) is one JSON object::
       }
     }
 
-``state_dict`` is ``Module.state_dict()`` as nested lists. Python writes each float as the
-shortest decimal that reads back to the same float, so a round trip is bit-exact.
+``state_dict`` is ``Module.state_dict()`` as nested lists, laid out as ``nn.Layer.layout`` says.
+Python writes each float as the shortest decimal that reads back to the same float, so a round
+trip is bit-exact.
 ``architecture`` is ``null`` for a Module that is not an MLP, Layer or Neuron; such a file is
 loaded ``into`` a module built by hand. ``sha256`` is the digest of
 ``json.dumps({"architecture": ..., "state_dict": ...}, sort_keys=True, separators=(",", ":"))``
@@ -44,20 +44,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import NamedTuple, Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
-from .engine import Value
 from .files import write_atomically
-from .nn import ACTIVATIONS, MLP, Layer, Module, Neuron
+from .nn import ACTIVATIONS, MLP, Layer, Module, Neuron, Shape, number_array, parameter_array
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 FORMAT = "tinygrad_edu.model"
 FORMAT_VERSION = 1
+# the modules a file can rebuild, by the name its architecture gives ("type"); exact types only,
+# for a subclass may add parameters or change the forward pass
+BUILDABLE: dict[str, type[Union[MLP, Layer, Neuron]]] = {
+    kind.__name__: kind for kind in (MLP, Layer, Neuron)
+}
 
 
 class ModelFileError(ValueError):
@@ -74,7 +77,7 @@ def save(module: Module, path: PathLike) -> None:
     state = module.state_dict()
     for name, array in state.items():  # a parameter set by hand to NaN would not load back
         try:
-            _checked_array(array, name, array.shape)
+            parameter_array(array, name, array.shape)
         except ValueError as error:
             raise ValueError(f"cannot save {module!r}: {error}") from None
     architecture = architecture_of(module)
@@ -121,162 +124,13 @@ def load(path: PathLike, into: Optional[Module] = None) -> Module:
 
 
 def architecture_of(module: Module) -> Optional[dict[str, object]]:
-    """What it takes to rebuild ``module``, as JSON-ready data; None for other Modules."""
-    # exact types: a subclass may add parameters or change the forward pass
-    if type(module) is MLP:
-        return {
-            "type": "MLP",
-            "nin": len(module.layers[0].neurons[0].w),
-            "nouts": [len(layer.neurons) for layer in module.layers],
-            "activation": module.activation,
-            "output_activation": module.output_activation,
-        }
-    if type(module) is Layer:
-        first = module.neurons[0]
-        return {
-            "type": "Layer",
-            "nin": len(first.w),
-            "nout": len(module.neurons),
-            "activation": first.activation,
-        }
-    if type(module) is Neuron:
-        return {"type": "Neuron", "nin": len(module.w), "activation": module.activation}
-    return None
-
-
-# --- a module's numbers: state_dict and load_state_dict ----------------------------------------
-
-
-class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict(strict=False)`` did not load, and what it ignored."""
-
-    missing_keys: list[str]
-    unexpected_keys: list[str]
-
-
-class _Entry(NamedTuple):
-    """One entry of a state dict: its parameters, in row-major order, with their shape."""
-
-    name: str
-    shape: tuple[int, ...]
-    params: list[Value]
-
-
-def state_dict(module: Module) -> dict[str, np.ndarray]:
-    """Every parameter's data by name, as float64 numpy arrays (copies), PyTorch's layout.
-
-    A ``Neuron`` or ``Layer`` gives ``weight`` (nout x nin; 1 x nin for a neuron) and ``bias``
-    (nout), like ``torch.nn.Linear``; an ``MLP`` gives ``layers.{i}.weight`` and
-    ``layers.{i}.bias``. Any other Module gives each Value attribute as a 0-d array under its
-    ``named_parameters()`` name, and each sub-Module's entries under its attribute name.
-    """
-    return {
-        e.name: np.array([p.data for p in e.params], dtype=np.float64).reshape(e.shape)
-        for e in _entries(module, "")
-    }
-
-
-def load_state_dict(
-    module: Module, state: Mapping[str, object], strict: bool = True
-) -> IncompatibleKeys:
-    """Set the parameters' data from ``state`` (as ``state_dict()`` gives), checking first.
-
-    Every key, shape and value is checked before any parameter changes, so on an error the
-    module is exactly as before. ``strict`` (the default) requires exactly the keys of
-    ``state_dict()``; with ``strict=False`` missing keys leave their parameters alone and
-    unexpected keys are ignored. Returns the missing and unexpected keys, as PyTorch does.
-    Gradients are left as they are.
-    """
-    if not isinstance(state, Mapping):
-        raise TypeError(
-            "load_state_dict takes a mapping of names to arrays, as state_dict() gives, "
-            f"got {type(state).__name__}"
-        )
-    if not isinstance(strict, bool):
-        raise TypeError(f"strict must be True or False, got {type(strict).__name__}")
-    entries = list(_entries(module, ""))
-    names = {e.name for e in entries}
-    missing = [e.name for e in entries if e.name not in state]
-    unexpected = [key for key in state if key not in names]
-    if strict and (missing or unexpected):
-        problems = [f"missing keys {missing}"] * bool(missing)
-        problems += [f"unexpected keys {unexpected}"] * bool(unexpected)
-        raise ValueError(
-            f"load_state_dict: {' and '.join(problems)} for {module!r}; "
-            f"it expects {[e.name for e in entries]}"
-        )
-    updates = [
-        (e.params, _checked_array(state[e.name], e.name, e.shape))
-        for e in entries
-        if e.name in state
-    ]
-    for params, array in updates:
-        for p, x in zip(params, array.ravel().tolist()):
-            p.data = x
-    return IncompatibleKeys(missing, unexpected)
-
-
-def _entries(module: Module, prefix: str) -> Iterator[_Entry]:
-    """The state_dict entries of module: each a name, a shape, and its Values in row-major
-    order. (``_shapes`` below gives the same keys and shapes from an architecture alone.)"""
-    if isinstance(module, Neuron):  # a neuron is a layer of one: torch.nn.Linear(nin, 1)
-        yield _Entry(prefix + "weight", (1, len(module.w)), list(module.w))
-        yield _Entry(prefix + "bias", (1,), [module.b])
-    elif isinstance(module, Layer):
-        weights = [w for neuron in module.neurons for w in neuron.w]
-        shape = (len(module.neurons), len(module.neurons[0].w))
-        yield _Entry(prefix + "weight", shape, weights)
-        yield _Entry(prefix + "bias", (len(module.neurons),), [n.b for n in module.neurons])
-    else:
-        for name, attribute in vars(module).items():
-            if not name.startswith("_"):
-                yield from _entries_in(attribute, prefix + name)
-
-
-def _entries_in(x: object, name: str) -> Iterator[_Entry]:
-    if isinstance(x, Value):
-        yield _Entry(name, (), [x])
-    elif isinstance(x, Module):
-        yield from _entries(x, name + ".")
-    elif isinstance(x, (list, tuple)):
-        for i, item in enumerate(x):
-            yield from _entries_in(item, f"{name}.{i}")
-
-
-def _number_array(value: object) -> np.ndarray:
-    """value as a numpy array; Python ints too big for int64 (JSON has no limit) become float64,
-    and an OverflowError says which are beyond even a float's range."""
-    array = np.asarray(value)
-    if array.dtype == object and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) for x in array.flat
-    ):
-        try:
-            return array.astype(np.float64)
-        except OverflowError:
-            raise OverflowError("it holds an integer beyond the float range") from None
-    return array
-
-
-def _checked_array(value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """value as a float64 array of this shape with finite entries, or an error naming it."""
-    try:
-        array = _number_array(value)
-    except OverflowError as error:
-        raise ValueError(f"{name}: {error}") from None
-    except (TypeError, ValueError, RuntimeError) as error:
-        raise TypeError(f"{name} is not an array of numbers: {error}") from None
-    if array.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers, got an array of dtype {array.dtype}")
-    if array.shape != shape:
-        hint = " (transposed? a weight is nout x nin, as in PyTorch)" * (array.shape == shape[::-1])
-        raise ValueError(f"{name} has shape {array.shape}, but this module's is {shape}{hint}")
-    array = array.astype(np.float64)
-    not_finite = np.flatnonzero(~np.isfinite(array))
-    if not_finite.size:
-        index = tuple(int(i) for i in np.unravel_index(not_finite[0], shape))
-        where = f"{name}[{', '.join(map(str, index))}]" if shape else name
-        raise ValueError(f"{where} = {float(array[index])!r} is not finite; parameters must be")
-    return array
+    """What it takes to rebuild ``module``, as JSON-ready data: its type's name and its
+    ``SETTINGS`` (for an MLP: nin, nouts, activation, output_activation); None for other
+    Modules."""
+    kind = type(module)
+    if BUILDABLE.get(kind.__name__) is not kind:
+        return None
+    return {"type": kind.__name__, **{name: getattr(module, name) for name in kind.SETTINGS}}
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -340,7 +194,7 @@ def _refuse_constant(name: str) -> None:
 
 def _array(nested: object, name: str, path: Path) -> np.ndarray:
     try:
-        array = _number_array(nested)
+        array = number_array(nested)
     except OverflowError as error:
         raise ModelFileError(f"{path} is corrupted: {name}: {error}") from None
     except ValueError:  # rows of different lengths
@@ -350,21 +204,18 @@ def _array(nested: object, name: str, path: Path) -> np.ndarray:
     return array.astype(np.float64)
 
 
-def _shapes(architecture: dict[str, object], path: Path) -> dict[str, tuple[int, ...]]:
+def _shapes(architecture: dict[str, object], path: Path) -> dict[str, Shape]:
     """The state_dict keys and shapes of the module that architecture describes, from its
-    numbers alone (nothing is built); ModelFileError unless it is exactly what save writes."""
-    kind = architecture.get("type")
-    fields = {
-        "MLP": ("nin", "nouts", "activation", "output_activation"),
-        "Layer": ("nin", "nout", "activation"),
-        "Neuron": ("nin", "activation"),
-    }
-    if not isinstance(kind, str) or kind not in fields:
-        raise ModelFileError(f"{path}: unknown architecture type {kind!r:.80}")
-    keys = ["type", *fields[kind]]
+    numbers alone (nothing is built: ``layout``); ModelFileError unless it is exactly what save
+    writes."""
+    kind_name = architecture.get("type")
+    if not isinstance(kind_name, str) or kind_name not in BUILDABLE:
+        raise ModelFileError(f"{path}: unknown architecture type {kind_name!r:.80}")
+    kind = BUILDABLE[kind_name]
+    keys = ["type", *kind.SETTINGS]
     if sorted(architecture) != sorted(keys):
         raise ModelFileError(
-            f"{path}: a {kind} architecture has the keys {', '.join(keys)}, "
+            f"{path}: a {kind_name} architecture has the keys {', '.join(keys)}, "
             f"but this one has {', '.join(map(repr, architecture))[:200]}"
         )
 
@@ -373,33 +224,27 @@ def _shapes(architecture: dict[str, object], path: Path) -> dict[str, tuple[int,
             raise ModelFileError(f"{path}: {name} must be a positive int, got {n!r:.80}")
         return n
 
-    for name in fields[kind]:
-        activation = architecture[name]
-        if "activation" in name and not (isinstance(activation, str) and activation in ACTIVATIONS):
-            raise ModelFileError(
-                f"{path}: unknown {name} {activation!r:.80}; "
-                f"the activations are {', '.join(ACTIVATIONS)}"
-            )
-    nin = size("nin", architecture["nin"])
-    if kind == "Neuron":
-        return {"weight": (1, nin), "bias": (1,)}
-    if kind == "Layer":
-        nout = size("nout", architecture["nout"])
-        return {"weight": (nout, nin), "bias": (nout,)}
-    nouts = architecture["nouts"]
-    if not isinstance(nouts, list) or not nouts:
-        raise ModelFileError(f"{path}: nouts must be a non-empty list of sizes, got {nouts!r:.80}")
-    sizes = [nin] + [size("each of nouts", n) for n in nouts]
-    shapes: dict[str, tuple[int, ...]] = {}
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        shapes[f"layers.{i}.weight"] = (n_out, n_in)
-        shapes[f"layers.{i}.bias"] = (n_out,)
-    return shapes
+    sizes: dict[str, Any] = {}  # layout's arguments: every setting but the activations
+    for name in kind.SETTINGS:
+        setting = architecture[name]
+        if "activation" in name:
+            if not (isinstance(setting, str) and setting in ACTIVATIONS):
+                raise ModelFileError(
+                    f"{path}: unknown {name} {setting!r:.80}; "
+                    f"the activations are {', '.join(ACTIVATIONS)}"
+                )
+        elif name == "nouts":
+            if not isinstance(setting, list) or not setting:
+                raise ModelFileError(
+                    f"{path}: nouts must be a non-empty list of sizes, got {setting!r:.80}"
+                )
+            sizes[name] = [size("each of nouts", n) for n in setting]
+        else:
+            sizes[name] = size(name, setting)
+    return kind.layout(**sizes)
 
 
-def _check_fit(
-    shapes: dict[str, tuple[int, ...]], state: dict[str, np.ndarray], path: Path
-) -> None:
+def _check_fit(shapes: dict[str, Shape], state: dict[str, np.ndarray], path: Path) -> None:
     """ModelFileError unless state holds exactly the arrays of these shapes."""
     missing = [name for name in shapes if name not in state]
     unexpected = [name for name in state if name not in shapes]
@@ -425,12 +270,9 @@ def _build(architecture: Optional[dict[str, object]], path: Path) -> Module:
             f"{path} holds the parameters of a custom Module, which load cannot rebuild: "
             "build the module and pass it as load(path, into=module)"
         )
-    a = architecture
-    if a["type"] == "MLP":
-        return MLP(a["nin"], a["nouts"], a["activation"], a["output_activation"])
-    if a["type"] == "Layer":
-        return Layer(a["nin"], a["nout"], a["activation"])
-    return Neuron(a["nin"], a["activation"])
+    kind = BUILDABLE[str(architecture["type"])]  # _shapes checked the type and the settings
+    settings: dict[str, Any] = {name: architecture[name] for name in kind.SETTINGS}
+    return kind(**settings)
 
 
 def _describe(architecture: dict[str, object]) -> str:

@@ -130,7 +130,7 @@ def rules(
 
 def _written(node: Value, operands: Sequence[str | float]) -> tuple[ops.Op, list, tuple]:
     """node's row, its operands with ``operands[k]`` for its k-th child, and its settings."""
-    row = node.fn
+    row = node.row
     if row is None:
         raise ValueError(f"a leaf has no formula: {node!r}")
     k = row.operand_count(len(node.args))
@@ -412,7 +412,8 @@ class BackpropSteps:
             factors += [*plus, (factor(step.grad), self.grad_known_at(user)), (" × ", 0)]
             factors.append((factor(local), self.computed_at(user)))
             products += [*plus, (factor(local * step.grad), self.passed_at(step))]
-            where[(*self.local_parts(self.forward[user], k), self.computed_at(user))] = None
+            rule, numbers = self.local_parts(self.forward[user], k)
+            where[(rule, numbers, self.computed_at(user))] = None
         lines = [[(f"{d} = " + " + ".join(symbols), 0)], factors]
         if len(symbols) > 1:
             lines.append(products)
@@ -462,10 +463,10 @@ class BackpropSteps:
         )
         n += 1
         rows.append(f"  {n:>{number_width}}  {self.seed_text()}")
-        for step in self.backward:
+        for back in self.backward:
             n += 1
-            rows.append(f"  {n:>{number_width}}  {self.backward_text(step)}")
-            rows += [f"  {indent}    {self.update_text(u)}" for u in step.updates]
+            rows.append(f"  {n:>{number_width}}  {self.backward_text(back)}")
+            rows += [f"  {indent}    {self.update_text(u)}" for u in back.updates]
         rows.append("")
         rows.append("Gradients (equal to backward()'s):")
         rows += [f"  {self.d(i)} = {self.grads[i]!r}" for i in range(len(self.values))]
@@ -533,7 +534,7 @@ def backprop_steps(
     grads[-1] += 1.0
     used = [0] * len(values)
     complete_after = [-1] * len(values)
-    backward = []
+    backward: list[BackwardStep] = []
     for node in reversed(interior_nodes_children_first(root)):  # backward()'s order
         i = index[node]
         grad = grads[i]

@@ -38,6 +38,9 @@ from .nn import ACTIVATIONS, MLP
 from .ops import OPS, TANH, Op, formula
 
 Example = TypeVar("Example")
+# every op's name once (POWER and POW share "**"); a constant, not a comprehension in
+# expressions' default, where mypy cannot see the loop's variable (python/mypy#9346)
+_OP_NAMES = tuple(dict.fromkeys(row.name for row in OPS))
 
 KINK_MARGIN = 0.01  # |x| at least this far from a kink (relu, abs) or a pole's edge
 VALUE_BOUND = 100.0  # every intermediate value stays within ±VALUE_BOUND
@@ -48,22 +51,22 @@ CONSTANTS = (-2.0, -0.5, 0.5, 1.5, 3.0)  # the plain numbers a step may use and 
 
 @dataclass(frozen=True)
 class Step:
-    """One node of an Expression: the op table's row ``fn`` applied to its operands (register
+    """One node of a RandomExpression: the op table's row ``row`` applied to its operands (register
     numbers, ints, or constants, floats) and then its settings (floats)."""
 
-    fn: Op
+    row: Op
     operands: tuple[Union[int, float], ...]
     settings: tuple[float, ...] = ()
 
     @property
     def op(self) -> str:
-        return self.fn.name
+        return self.row.name
 
     def apply(self, registers: Sequence[Value]) -> Value:
         """The step's Value, made the way Python code spells the op: ``a * b``, ``x.exp()``,
         ``Value.dot(ws, xs)``."""
         args = [registers[i] if isinstance(i, int) else i for i in self.operands]
-        fn = self.fn
+        fn = self.row
         if fn.operator is not None:
             return fn.operator(*args, *self.settings)
         if fn.arity is None:  # Value.sum(xs), Value.dot(ws, xs): a list per part
@@ -73,7 +76,7 @@ class Step:
     def text(self, names: Sequence[str]) -> str:
         """The step as a line of code, with registers named by ``names``."""
         args = [names[i] if isinstance(i, int) else repr(i) for i in self.operands]
-        fn = self.fn
+        fn = self.row
         if fn.arity is None:
             lists = ", ".join(f"[{', '.join(part)}]" for part in _parts(args, fn.parts))
             return f"Value.{fn.name}({lists})"
@@ -87,7 +90,7 @@ def _parts(args: Sequence, parts: int) -> list[Sequence]:
 
 
 @dataclass(frozen=True)
-class Expression:
+class RandomExpression:
     """A random computation graph: a program of Steps over registers.
 
     Registers 0 .. n-1 hold the inputs; each step appends one register; the last register is
@@ -114,7 +117,7 @@ class Expression:
             lines.append(f"{name} = {step.text(names)}")
             names.append(name)
         lines.append(f"return {names[-1]}")
-        return "Expression:\n    " + "\n    ".join(lines)
+        return "RandomExpression:\n    " + "\n    ".join(lines)
 
 
 def values(min_value: float = -1e3, max_value: float = 1e3) -> st.SearchStrategy[Value]:
@@ -128,10 +131,10 @@ def values(min_value: float = -1e3, max_value: float = 1e3) -> st.SearchStrategy
 
 
 def expressions(
-    ops: Sequence[str] = tuple(dict.fromkeys(fn.name for fn in OPS)),
+    ops: Sequence[str] = _OP_NAMES,
     max_inputs: int = 3,
     max_steps: int = 8,
-) -> st.SearchStrategy[Expression]:
+) -> st.SearchStrategy[RandomExpression]:
     """Random expression DAGs over ``ops`` (names in the op table, ``tinygrad_edu.ops.OPS``;
     "**" is both ``x ** c`` and ``a ** b``), with the point to check them at.
 
@@ -140,7 +143,7 @@ def expressions(
     plain-number constant, and every setting (an exponent, a slope) is drawn too. A step whose
     operands fall outside where its op is smooth with room to spare (``Op.smooth``, and
     KINK_MARGIN away from its kinks), or whose result would leave ±VALUE_BOUND, is left out
-    rather than rejected, and so is a step the output does not depend on. An Expression is a
+    rather than rejected, and so is a step the output does not depend on. A RandomExpression is a
     function of a list of Values with its point in ``.inputs``; its repr reads as a little
     program, which is what hypothesis shows for a failing example::
 
@@ -148,7 +151,7 @@ def expressions(
         def test_backward(expr):
             assert gradcheck(expr, expr.inputs)
 
-        # Expression:
+        # RandomExpression:
         #     x0, x1 = 0.5, -1.25
         #     t2 = x0 * x1
         #     t3 = tanh(t2)
@@ -166,7 +169,7 @@ def expressions(
 @st.composite
 def _expressions(
     draw: st.DrawFn, rows: tuple[Op, ...], max_inputs: int, max_steps: int
-) -> Expression:
+) -> RandomExpression:
     n_inputs = draw(st.integers(1, max_inputs))
     inputs = tuple(
         draw(st.floats(-3.0, 3.0, allow_nan=False).filter(lambda x: abs(x) > KINK_MARGIN))
@@ -197,7 +200,7 @@ def _expressions(
         registers.append(result)
     if not steps:
         steps.append(Step(TANH, (0,)))
-    return Expression(inputs, _used_steps(n_inputs, steps))
+    return RandomExpression(inputs, _used_steps(n_inputs, steps))
 
 
 def _used_steps(n_inputs: int, steps: list[Step]) -> tuple[Step, ...]:
@@ -234,7 +237,7 @@ def mlps(
 
     @given(mlps(activations=["tanh", "sigmoid"]))
     def test_every_parameter_of_a_smooth_network(model):
-        x = [0.5] * len(model.layers[0].neurons[0].w)  # as many inputs as the model takes
+        x = [0.5] * model.nin  # as many inputs as the model takes
         assert gradcheck_module(model, lambda m: losses.l2(m(x)))
     """
     nin = draw(st.integers(1, max_inputs))
@@ -363,7 +366,7 @@ def simplest_failure(
     return example, raised[0]
 
 
-def _point(drawn: Point) -> list[float]:
+def _point(drawn: object) -> list[float]:
     """A drawn point as a list of floats: one number or Value, or a sequence of them."""
     items = [drawn] if isinstance(drawn, (Real, Value)) else drawn
     if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):

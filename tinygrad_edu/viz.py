@@ -23,7 +23,7 @@ and the picture readable.
 
 :func:`draw_graph` returns a ``graphviz.Digraph``, so ``.source``, ``.render()``, ``.pipe()``
 and inline display in Jupyter work as usual; it renders with the system's ``dot`` or, with no
-Graphviz installed, the graphviz-pure program of the ``viz`` extra (see ``renderer.py``).
+Graphviz installed, the graphviz-pure program of the ``viz`` extra (see ``graphviz_program.py``).
 :func:`render` writes a picture (``.svg``, ``.png``), the DOT text (``.gv``) or the
 step-through page (``.html``: backprop step by step, see ``page.py``) in one call;
 :func:`show_backprop` shows that page in a Jupyter notebook.
@@ -45,14 +45,14 @@ import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, Union
 
 import graphviz
 
 from .engine import Value
 from .files import write_atomically
+from .graphviz_program import use_renderer
 from .page import BackpropPage, page_html
-from .renderer import use_renderer
 from .steps import (
     STEPS_LIMIT,
     GraphTooLargeError,
@@ -94,7 +94,7 @@ _FILL = {"result": "#bbf7d0", "parameter": "#fde68a", "leaf": "#dbeafe", "interi
 _RECORD_SPECIAL = str.maketrans({c: "\\" + c for c in '\\{}|<>"'})
 _QUOTED_SPECIAL = str.maketrans({"\\": "\\\\", '"': '\\"'})
 
-PathT = TypeVar("PathT", str, os.PathLike)
+PathT = TypeVar("PathT", bound=Union[str, "os.PathLike[str]"])  # render returns what it is given
 
 
 class GraphCutWarning(UserWarning):
@@ -353,7 +353,9 @@ def op_label(node: Value) -> tuple[str, list[str]]:
         x.leaky_relu(0.2) -> "leaky_relu" over "slope=0.2"
         Value.dot([w1, w2], [x1, x2]) -> "a1 * b1 + a2 * b2", edges "a1", "a2", "b1", "b2"
     """
-    row = node.fn
+    row = node.row
+    if row is None:
+        raise ValueError(f"a leaf has no op to label: {node!r}")
     arity = row.operand_count(len(node.args))
     operands = node.args[:arity]
     constants = [a for a in operands if not isinstance(a, Value)]
@@ -381,7 +383,7 @@ def render(
     root: Value,
     path: PathT,
     format: str | None = None,
-    **draw_options: object,
+    **draw_options: Any,  # draw_graph's or backprop_page's: their signatures check them
 ) -> PathT:
     """Draw ``root``'s graph (see :func:`draw_graph`, which takes ``draw_options``) to a file.
 
@@ -392,7 +394,7 @@ def render(
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"render's path must be a str or os.PathLike, got {type(path).__name__}")
-    target = Path(os.fspath(path))
+    target = Path(path)
     format = output_format(target, format)
     if not target.parent.is_dir():  # before the drawing, which may take a while
         raise FileNotFoundError(f"no directory {str(target.parent)!r} to write {target.name} in")

@@ -124,7 +124,7 @@ def _loss_figure(
     right.set_ylabel("test accuracy", color="tab:orange")
     right.set_ylim(min(0.8, min(accuracies)), 1.0)
     lines = axes.get_lines() + right.get_lines()
-    axes.legend(lines, [line.get_label() for line in lines], loc="lower left")
+    axes.legend(handles=lines, loc="lower left")  # labelled with the lines' own labels
     axes.set_title("Handwritten digits: training loss and test accuracy")
     return figure
 

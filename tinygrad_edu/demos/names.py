@@ -200,7 +200,7 @@ def _attention_figure(model: GPT, name: str) -> Figure:
     figure = Figure(figsize=(3.2 * len(weights) + 1, 4.2), layout="constrained")
     grid = list(np.atleast_1d(figure.subplots(1, len(weights))))
     for h, (axes, w) in enumerate(zip(grid, weights)):
-        shown = np.ma.masked_array(np.array(w), mask=future)
+        shown: np.ma.MaskedArray = np.ma.masked_array(np.array(w), mask=future)
         shading = axes.imshow(shown, cmap=colors, vmin=0.0, vmax=1.0)
         axes.set_xticks(range(len(labels)), labels, fontsize=9)
         predicting = [f"{a} → {b}" for a, b in zip(labels, [*name, "end"])]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinygrad_edu import Neuron, Value, losses, optim, render
-from tinygrad_edu.renderer import RendererNotFoundError
+from tinygrad_edu.graphviz_program import RendererNotFoundError
 
 from . import common
 from .common import numbers
@@ -75,8 +75,8 @@ def run(
         say(f"  4. Optimize  w = {numbers([wi.data for wi in neuron.w])}  b = {neuron.b.data:+.6f}")
         history.append(loss.data)
         predictions.append(y.data)
-    y = neuron(x).data
-    say(f"\nAfter {epochs} steps: y = {y:.4f} (target {t}), loss {(y - t) ** 2:.6f}")
+    final = neuron(x).data
+    say(f"\nAfter {epochs} steps: y = {final:.4f} (target {t}), loss {(final - t) ** 2:.6f}")
     agreement = "exactly" if worst == 0.0 else f"to {worst:.1e}"
     say(f"The engine's gradients equal the hand-derived ones {agreement} at every step.")
     return NeuronResult(history, predictions, worst, files)

@@ -128,7 +128,7 @@ def raised(error: BaseException, filename: str | None) -> Reply:
     return {"raised": {"type": type(error).__name__, "message": message, "where": where}}
 
 
-def _filename(fn: Callable[..., Any]) -> str | None:
+def _filename(fn: object) -> str | None:
     code = getattr(getattr(fn, "__wrapped__", fn), "__code__", None)  # an @op wraps the code
     return getattr(code, "co_filename", None)
 

@@ -153,8 +153,8 @@ def _check_part(part: Part, ask: Ask, max_examples: int) -> PartResult:
 
     try:
         failure = simplest_failure(judge, part.cases, max_examples, derandomize=True)
-    except Exception as error:  # e.g. hypothesis's FlakyFailure: same input, another answer
-        return PartResult(part.function, ERROR, f"checking {part.function} failed: {error!r:.300}")
+    except Exception as crash:  # e.g. hypothesis's FlakyFailure: same input, another answer
+        return PartResult(part.function, ERROR, f"checking {part.function} failed: {crash!r:.300}")
     if failure is None:
         return PartResult(part.function, NOT_ATTEMPTED if unfinished else PASS)
     case, error = failure
@@ -222,6 +222,8 @@ def _judge(part: Part, fn: _Function, case: Case, compared: list[_Compared]) -> 
     """Raise WrongAnswer unless fn's derivatives at this case (and, for an op, its value) match
     the engine's and, away from kinks, finite differences. Each derivative that has the right
     shape is appended to ``compared`` with the engine's, right or wrong."""
+    value: float | None
+    got: Sequence[Any]
     if part.answer is None:
         value, got = _call_op(part, fn, case)
     else:
@@ -447,7 +449,9 @@ def _times_size(factor: float, power: int, n: str) -> str:
         shown = f"{sign}{p}/" + (f"({q}{n})" if q != 1 else n)
         return f"off by a factor of {shown}: did you divide by {n} once too often?"
     shown = sign + (str(p) if p != 1 else "") + n + (f"/{q}" if q != 1 else "")
-    also = {1: "", -1: " And check the sign."}.get(k, " Then check the other constant factors.")
+    also = {Fraction(1): "", Fraction(-1): " And check the sign."}.get(
+        k, " Then check the other constant factors."
+    )
     return f"off by a factor of {shown}: did you divide by {n}?{also}"
 
 
@@ -497,7 +501,9 @@ def _simple(x: float) -> str:
     return str(fraction)
 
 
-def _close(got: np.ndarray, expected: np.ndarray) -> np.ndarray:
+def _close(
+    got: np.ndarray | np.float64, expected: np.ndarray | np.float64
+) -> np.ndarray | np.bool_:
     return np.abs(got - expected) <= ATOL + RTOL * np.abs(expected)
 
 

@@ -42,7 +42,7 @@ class Bigram:
 
 def _pairs(names: Sequence[str]) -> list[tuple[int, int]]:
     """Every (token, next token) of every name."""
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     for name in names:
         tokens = encode(name)
         pairs += zip(tokens, tokens[1:])

@@ -131,11 +131,10 @@ class GPT(Module):
                 f"n_embd must be a multiple of n_head (each head gets n_embd / n_head "
                 f"dimensions), got n_embd={n_embd} and n_head={n_head}"
             )
-        if isinstance(seed, bool) or not isinstance(seed, Integral):
-            raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r:.60}")
+        # microgpt draws its weights with Python's random.gauss
+        draw = random.Random(_seed(seed))
         self.vocab_size, self.n_embd, self.n_head = vocab_size, n_embd, n_head
         self.block_size = block_size
-        draw = random.Random(seed)  # microgpt draws its weights with Python's random.gauss
         self.wte = _matrix(vocab_size, n_embd, draw)  # a row per token
         self.wpe = _matrix(block_size, n_embd, draw)  # a row per position
         self.layers = [Block(n_embd, n_head, draw) for _ in range(n_layer)]
@@ -208,14 +207,17 @@ class GPT(Module):
             sampled.append(token)
         return sampled
 
-    def _run(self, tokens: Sequence[Sequence[Operand]]) -> tuple[list[list[Value]], list]:
+    def _run(
+        self, tokens: Sequence[Sequence[Operand]]
+    ) -> tuple[list[list[Value]], list[list[list[list[Value]]]]]:
         """Every position in turn: the logits, and the attention weights [layer][t][head]."""
         if not 0 < len(tokens) <= self.block_size:
             raise ValueError(
                 f"a sequence has 1 to block_size = {self.block_size} tokens, got {len(tokens)}"
             )
         caches = self._caches()
-        logits, weights = [], [[] for _ in self.layers]
+        logits: list[list[Value]] = []
+        weights: list[list[list[list[Value]]]] = [[] for _ in self.layers]
         for position, token in enumerate(tokens):
             z, seen = self._position(token, position, caches)
             logits.append(z)
@@ -250,6 +252,13 @@ class GPT(Module):
             f"GPT(vocab_size={self.vocab_size}, n_embd={self.n_embd}, n_head={self.n_head}, "
             f"n_layer={len(self.layers)}, block_size={self.block_size})"
         )
+
+
+def _seed(seed: object) -> int:
+    """seed as the int random.Random takes (which refuses numpy's ints), or a TypeError."""
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r:.60}")
+    return int(seed)
 
 
 def _matrix(rows: int, cols: int, draw: random.Random) -> Matrix:

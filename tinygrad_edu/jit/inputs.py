@@ -1,11 +1,10 @@
-"""jit's plumbing: what ``jit.py`` needs but a reader of it does not. Not needed to learn.
+"""A call's inputs: which arguments the graph reads, and which are its structure.
 
-- the inputs: which arguments are the graph's inputs (numbers and Values), which are part of
-  the structure (ints, bools, None, the shapes of lists, the static arguments), and which
-  cannot be captured, with errors that name the argument;
-- the outputs: a Value, or a list, tuple or namedtuple of them, rebuilt after each replay;
-- ``jit(fn, check=True)``: a run of fn compared with the captured program, op by op, and its
-  gradients computed as eager mode computes them.
+A jitted function is called with numbers, Values, ints and (nested) lists or tuples of them.
+Each number or Value is an *input* of the graph: fn runs on a stand-in Value for each, and a
+replay reads its number anew. Ints, bools, None, the lengths of lists and the static arguments
+are *structure*: they make up the key under which a capture is kept, and another value
+captures again. Anything else cannot be captured, and the error names the argument.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Value
+from ..engine import Value
 
 NUMBER, VALUE = "number", "Value"  # the two kinds of input, in a structure's key
 ONLY_FLOATS, ONLY_INTS, ONLY_LISTS = frozenset({float}), frozenset({int}), frozenset({list})
@@ -82,17 +81,17 @@ def input_role(x: Any) -> Any:
     """NUMBER or VALUE for an input, ``(type, value)`` for structure, None for what jit cannot
     capture (anything else: a dict, a string, an array, a Module, a computed Value)."""
     if isinstance(x, Value):
-        return VALUE if x.fn is None else None  # a leaf; a computed Value has a graph behind it
+        return VALUE if x.row is None else None  # a leaf; a computed Value has a graph behind it
     if x is None or isinstance(x, (bool, np.bool_)):
         return (type(x), x)
     if isinstance(x, Integral):
         return (int, int(x))
-    if isinstance(x, Real) and not isinstance(x, (str, bytes)):
+    if isinstance(x, Real):
         return NUMBER
     return None
 
 
-def parameter_names(fn: Callable) -> list[str]:
+def argument_names(fn: Callable) -> list[str]:
     """The names of fn's positional parameters, to name its inputs in messages and labels."""
     try:
         parameters = inspect.signature(fn).parameters.values()
@@ -169,28 +168,6 @@ def frozen_static(x: Any, name: str, who: str) -> Hashable:
     return (type(x), x) if isinstance(x, int) else x  # 1 and True are two values here
 
 
-def stand_in_hint(error: Exception, stand_ins: Sequence[Value], call_args: Any, name: str) -> str:
-    """What to add to an error fn raised at capture: an argument whose numbers reached fn as
-    stand-in Values, where fn wanted plain numbers (a loss's float targets), can be static."""
-    text = str(error)
-    for v in stand_ins:
-        if f"label={v.label!r}" in text:
-            argument = v.label.split("[", 1)[0]
-            if argument in call_args.names:
-                position = call_args.position_of(argument)
-                return (
-                    f"(jit({name}) ran it on stand-ins: each number and Value among its inputs "
-                    f"reaches it as a leaf Value, such as {v.label}. For an argument that must "
-                    "stay plain numbers, such as a loss's float targets, mark it as structure: "
-                    f"jit({name}, static_argnums=({position},)))"
-                )
-    return (
-        f"(jit({name}) ran it on stand-ins: each number and Value among its inputs reaches it "
-        "as a leaf Value. An argument that must stay plain numbers, such as a loss's float "
-        "targets, can be marked as structure: jit(fn, static_argnums=(its position,)))"
-    )
-
-
 def rebuild(args: tuple, stand_ins: Iterator[Value]) -> tuple:
     """args with each input (number or Value) replaced by the next of ``stand_ins``."""
 
@@ -226,124 +203,106 @@ def describe(key: tuple, names: Sequence[str]) -> str:
     return ", ".join(f"{argument_name(names, i)}: {words(part)}" for i, part in enumerate(key))
 
 
-# --- the outputs --------------------------------------------------------------------------
+# --- one call's arguments -----------------------------------------------------------------
 
 
-def outputs_of(out: Any, name: str) -> tuple[list[Value], Any]:
-    """fn's result as a list of Values, and how to rebuild it from replayed ones: ``Value``
-    for a single Value, else a function of the list (list, tuple, a namedtuple's _make)."""
-    if isinstance(out, Value):
-        return [out], Value
-    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
-        kind = type(out)
-        if kind is list or kind is tuple:
-            return list(out), kind
-        make = getattr(kind, "_make", None) or kind  # a namedtuple, or another subclass
-        try:
-            again = make(list(out))
-        except Exception:  # its constructor takes something else: cannot be rebuilt
-            again = None
-        if type(again) is kind and all(a is b for a, b in zip(again, out)):
-            return list(out), make
-        raise TypeError(
-            f"jit({name}): the function returns a {kind.__name__}, which jit cannot rebuild "
-            "from its items after a replay; return a list, a tuple or a namedtuple of Values"
-        )
-    if isinstance(out, (list, tuple)) and out:
-        i, bad = next((i, v) for i, v in enumerate(out) if not isinstance(v, Value))
-        got = f"a {type(out).__name__} whose item {i} is a {type(bad).__name__}: {bad!r:.60}"
-    else:
-        got = f"{type(out).__name__}: {out!r:.60}"
-    raise TypeError(
-        f"jit({name}): the function must return a Value (a loss) or a non-empty list of Values "
-        "(or a tuple or namedtuple of them), which is what .backward() and .data work on; got "
-        + got
-    )
+class Arguments:
+    """One call's arguments, split into the static ones (structure, passed to fn as they
+    are) and the others, whose numbers and Values are the graph's inputs."""
 
-
-# --- jit(fn, check=True) ------------------------------------------------------------------
-
-
-def structural_difference(
-    program: Any, split: Any, stand_ins: Sequence[Value], outputs: Sequence[Value]
-) -> tuple[str | None, dict[Value, int]]:
-    """Where a run of fn first parts from the captured program, in words (None if nowhere),
-    and the slot of each Value of the run. The run's op nodes, in the capture's topological
-    order, must be the program's: the same op and settings, reading the same slots (a
-    constant where a constant was, of any value: a stable softmax's shift changes)."""
-    slot_of: dict[Value, int] = {v: i for i, v in enumerate(stand_ins)}
-    outer_slot = {id(v): program.n_inputs + j for j, v in enumerate(program.outer)}
-    for i, v in split.outer.items():
-        slot_of[v] = outer_slot[i]
-    made, n_made = list(split.made.values()), program.constants_lo - program.made_lo
-    if len(made) != n_made:
-        return f"fn now makes {len(made)} leaf Values where the capture made {n_made}", slot_of
-    for k, v in enumerate(made):
-        slot_of[v] = program.made_lo + k
-    n = len(program.order_slots)
-    for i, (node, slot) in enumerate(zip(split.order, program.order_slots)):
-        slot_of[node] = slot
-        group = program.group_at(slot)
-        where = f"node {i + 1} of {n} in topological order"
-        if node.fn is not group.row or (group.row.arity is not None and node.op != group.op):
-            return (
-                f"{where} was `{group.op}` when captured, but fn now makes `{node.op}` there",
-                slot_of,
-            )
-        arity = len(node.args) if node.fn.arity is None else node.fn.arity
-        captured = group.operand_slots(slot - group.lo)
-        if len(captured) != arity:
-            return f"{where} (`{group.op}`) now has {arity} operands, not {len(captured)}", slot_of
-        for position, (a, s) in enumerate(zip(node.args[:arity], captured)):
-            if isinstance(a, Value):
-                same = slot_of.get(a) == s
-            else:
-                same = program.constants_lo <= s < program.interior
-            if not same:
-                return f"{where} (`{group.op}`) now reads another operand {position}", slot_of
-    if len(split.order) != n:
-        return f"fn now makes {len(split.order)} op nodes where the capture made {n}", slot_of
-    if [slot_of.get(v) for v in outputs] != program.output_slots:
-        return "fn now returns other nodes of its graph", slot_of
-    return None, slot_of
-
-
-def first_value_difference(program: Any, vals: np.ndarray, order: Sequence[Value]) -> str:
-    """The first op node, in topological order, whose value differs between the replay and
-    a run of fn with the same ops, and the constant it read, if that differs too."""
-    n = len(program.order_slots)
-    for i, (node, slot) in enumerate(zip(order, program.order_slots)):
-        replayed = float(vals[slot])
-        if close(replayed, node.data, 1e-9):
-            continue
-        group = program.group_at(slot)
-        text = (
-            f"node {i + 1} of {n} in topological order (`{group.op}`) is {replayed!r} replayed "
-            f"but {node.data!r} when run"
-        )
-        arity = len(node.args) if node.fn.arity is None else node.fn.arity
-        for a, s in zip(node.args[:arity], group.operand_slots(slot - group.lo)):
-            if not isinstance(a, Value) and float(vals[s]) != a:
-                return (
-                    f"{text}, reading the constant {a!r} where the capture read {float(vals[s])!r}"
+    def __init__(
+        self, args: tuple, name: str, names: Sequence[str], static_argnums: Sequence[int]
+    ) -> None:
+        """``name``: the function's, for messages; ``names``: its positional parameters'.
+        ``input_names``: the names of the arguments that are not static."""
+        self.args, self.name, self.argument_names = args, name, names
+        n = len(args)
+        who = f"jit({name}, static_argnums={static_argnums})"
+        static = []
+        for i in static_argnums:
+            if not -n <= i < n:
+                raise TypeError(
+                    f"{who}: argument {i} is static, but {name} was called with {n} argument(s)"
                 )
-        return text
-    return "a plain number that fn computes from the data differs"
+            static.append(i % n)
+        self.static_at = sorted(set(static))
+        self.dynamic = tuple(a for i, a in enumerate(args) if i not in self.static_at)
+        self.input_names = [argument_name(names, i) for i in range(n) if i not in self.static_at]
+        static_key = tuple(
+            (i, frozen_static(args[i], argument_name(names, i), who)) for i in self.static_at
+        )
+        try:
+            structure, numbers, self.values = flatten(self.dynamic)
+        except UncapturableInput:
+            raise explain_bad_input(self.dynamic, self.input_names, f"jit({name})") from None
+        self.key = (static_key, structure)
+        self.inputs = np.array(numbers, dtype=float)
+        if not np.isfinite(self.inputs).all():  # refused before anything runs, as Value(nan) is
+            leaves = leaves_with_paths(self.dynamic, self.input_names)
+            path, x = next(
+                (path, x) for (path, x), number in zip(leaves, numbers) if not np.isfinite(number)
+            )
+            raise ValueError(
+                f"jit({name}): input {path} = {_data(x)!r} is not finite: a graph's "
+                "inputs must be finite numbers"
+            )
+
+    def position_of(self, name: str) -> int:
+        """The position among all the arguments of the input argument called ``name``."""
+        dynamic = [i for i in range(len(self.args)) if i not in self.static_at]
+        return dynamic[self.input_names.index(name)]
+
+    def described(self) -> str:
+        """The inputs' structure and the static arguments, in words, for explain()."""
+        text = describe(self.key[1], self.input_names)
+        names, args = self.argument_names, self.args
+        static = ", ".join(f"{argument_name(names, i)} = {args[i]!r:.40}" for i in self.static_at)
+        return f"{text}; static {static}" if static else text
+
+    def stand_ins(self) -> tuple[list[Value], list[int]]:
+        """A new leaf Value for each input, named after its path (``points[3][1]``), and the
+        positions of the inputs that were Values."""
+        stand_ins: list[Value] = []
+        value_slots: list[int] = []
+        for path, x in leaves_with_paths(self.dynamic, self.input_names):
+            if isinstance(x, Value):
+                value_slots.append(len(stand_ins))
+                stand_ins.append(Value(x.data, label=x.label or path))
+            else:
+                stand_ins.append(Value(float(x), label=path))
+        return stand_ins, value_slots
+
+    def with_stand_ins(self, stand_ins: list[Value]) -> tuple:
+        """The arguments fn is called with at a capture: the static ones as they are, each
+        input replaced by its stand-in."""
+        dynamic = iter(rebuild(self.dynamic, iter(stand_ins)))
+        return tuple(a if i in self.static_at else next(dynamic) for i, a in enumerate(self.args))
+
+    def stand_in_hint(self, error: Exception, stand_ins: Sequence[Value]) -> str:
+        """What to add to an error fn raised at capture: an argument whose numbers reached fn as
+        stand-in Values, where fn wanted plain numbers (a loss's float targets), can be static."""
+        ran = f"(jit({self.name}) ran it on stand-ins: each number and Value among its inputs"
+        text = str(error)
+        for v in stand_ins:
+            if f"label={v.label!r}" in text:
+                argument = v.label.split("[", 1)[0]
+                if argument in self.input_names:
+                    position = self.position_of(argument)
+                    return (
+                        f"{ran} reaches it as a leaf Value, such as {v.label}. For an argument "
+                        "that must stay plain numbers, such as a loss's float targets, mark it "
+                        f"as structure: jit({self.name}, static_argnums=({position},)))"
+                    )
+        return (
+            f"{ran} reaches it as a leaf Value. An argument that must stay plain numbers, such "
+            "as a loss's float targets, can be marked as structure: jit(fn, "
+            "static_argnums=(its position,)))"
+        )
+
+    def static_roots(self) -> list[tuple[str, Any]]:
+        """Where the search for what fn reaches starts, besides fn's own names."""
+        return [(argument_name(self.argument_names, i), self.args[i]) for i in self.static_at]
 
 
-def eager_gradients(order: Sequence[Value], output: Value) -> dict[int, float]:
-    """d output / d node for every node of a run's graph (by id), computed as backward()
-    does, without touching any .grad: the chain rule over ``order`` (each op node after its
-    children), which stops at the Values from outside, as the program does."""
-    grads = {id(output): 1.0}
-    for node in reversed(order):
-        g = grads.get(id(node))
-        if g:
-            for child, local in zip(node.children, node.local_grads):
-                grads[id(child)] = grads.get(id(child), 0.0) + local * g
-    return grads
-
-
-def close(a: float, b: float, tolerance: float) -> bool:
-    """|a - b| <= tolerance * max(|a|, |b|, 1): relative for large numbers, absolute below 1."""
-    return abs(a - b) <= tolerance * max(abs(a), abs(b), 1.0)
+def _data(x: Any) -> float:
+    return x.data if isinstance(x, Value) else float(x)

@@ -15,7 +15,7 @@ The ``graphviz`` package has no public setting for the executable it runs: every
 builds starts with the module attribute ``graphviz.backend.dot_command.DOT_BINARY``, read at
 call time. :func:`use_renderer` points that attribute at the renderer found. It only ever
 replaces the default (``dot``) or its own earlier choice, never a path a user set there, and
-tests/test_renderer.py fails loudly if the ``graphviz`` package stops working this way.
+tests/test_graphviz_program.py fails loudly if the ``graphviz`` package stops working this way.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Finding a renderer: the system's dot first, graphviz-pure without it, a clear error with neither.
 
-The last section guards what tinygrad_edu.renderer relies on in the two packages it adapts:
+The last section guards what tinygrad_edu.graphviz_program relies on in the two packages it adapts:
 if graphviz or graphviz-pure changes in those ways, these tests fail and say which.
 """
 
@@ -14,7 +14,7 @@ import graphviz
 import pytest
 from graphviz.backend import dot_command
 
-from tinygrad_edu import Value, draw_graph, renderer
+from tinygrad_edu import Value, draw_graph, graphviz_program
 
 pytestmark = pytest.mark.usefixtures("no_system_graphviz")
 
@@ -25,7 +25,7 @@ def fake_system_dot(directory: Path, log: Path) -> Path:
     """A `dot` that logs its arguments and renders with graphviz-pure: a stand-in for
     Debian's Graphviz, which this machine does not have."""
     dot = directory / "dot"
-    pure = renderer.graphviz_pure_executable()
+    pure = graphviz_program.graphviz_pure_executable()
     dot.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec "{pure}" "$@"\n')
     dot.chmod(0o755)
     return dot
@@ -39,7 +39,7 @@ def tiny_graph():
 
 
 def test_without_system_graphviz_graphviz_pure_renders():
-    found = renderer.find_renderer()
+    found = graphviz_program.find_renderer()
     assert found.name.startswith("graphviz-pure") and found.is_file()
     assert "<svg" in tiny_graph().pipe(format="svg", encoding="utf-8")
     assert dot_command.DOT_BINARY == found
@@ -49,7 +49,7 @@ def test_without_system_graphviz_graphviz_pure_renders():
 def test_a_system_dot_on_path_is_preferred(no_system_graphviz, tmp_path):
     log = tmp_path / "dot.log"
     dot = fake_system_dot(no_system_graphviz, log)
-    assert renderer.find_renderer() == dot
+    assert graphviz_program.find_renderer() == dot
     assert "<svg" in tiny_graph().pipe(format="svg", encoding="utf-8")
     assert dot_command.DOT_BINARY == Path("dot")  # run by name, as graphviz does itself
     assert log.read_text().split() == ["-Kdot", "-Tsvg"]
@@ -69,14 +69,14 @@ def test_the_choice_follows_path_when_dot_comes_and_goes(no_system_graphviz, tmp
 
 def test_a_renderer_the_user_chose_is_left_alone(monkeypatch):
     monkeypatch.setattr(dot_command, "DOT_BINARY", Path("/opt/my-graphviz/bin/dot"))
-    assert renderer.use_renderer() == Path("/opt/my-graphviz/bin/dot")
+    assert graphviz_program.use_renderer() == Path("/opt/my-graphviz/bin/dot")
     assert dot_command.DOT_BINARY == Path("/opt/my-graphviz/bin/dot")
 
 
 def test_with_no_renderer_at_all_the_error_names_both_ways_to_get_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(renderer, "graphviz_pure_executable", lambda: None)
-    with pytest.raises(renderer.RendererNotFoundError) as info:
-        renderer.find_renderer()
+    monkeypatch.setattr(graphviz_program, "graphviz_pure_executable", lambda: None)
+    with pytest.raises(graphviz_program.RendererNotFoundError) as info:
+        graphviz_program.find_renderer()
     message = str(info.value)
     assert "pip install 'tinygrad-edu[viz]'" in message and "apt-get install graphviz" in message
     # the same error from every way of rendering, Jupyter's included
@@ -86,7 +86,7 @@ def test_with_no_renderer_at_all_the_error_names_both_ways_to_get_one(monkeypatc
         lambda: graph.render(tmp_path / "never-written", format="svg"),
         graph._repr_mimebundle_,
     ):
-        with pytest.raises(renderer.RendererNotFoundError):
+        with pytest.raises(graphviz_program.RendererNotFoundError):
             render()
     assert list(tmp_path.iterdir()) == []
     assert isinstance(info.value, graphviz.ExecutableNotFound)  # graphviz users catch it too
@@ -96,8 +96,8 @@ def test_with_no_renderer_at_all_the_error_names_both_ways_to_get_one(monkeypatc
 
 
 def test_guard_graphviz_runs_the_executable_named_by_dot_binary_read_at_call_time(monkeypatch):
-    """renderer.use_renderer sets graphviz.backend.dot_command.DOT_BINARY; if graphviz stops
-    reading it when it builds a command, rendering without system Graphviz breaks."""
+    """graphviz_program.use_renderer sets graphviz.backend.dot_command.DOT_BINARY; if graphviz
+    stops reading it when it builds a command, rendering without system Graphviz breaks."""
     assert graphviz.DOT_BINARY == Path("dot"), "graphviz's default executable changed"
     sentinel = Path("/nonexistent/sentinel-dot")
     monkeypatch.setattr(dot_command, "DOT_BINARY", sentinel)
@@ -119,7 +119,7 @@ def test_guard_graphviz_pure_installs_an_executable_with_dots_command_line(tmp_p
     takes dot's -V, -K, -T and -o and writes SVG and PNG."""
     files = metadata.distribution("graphviz-pure").files
     assert any(f.name in ("graphviz-pure", "graphviz-pure.exe") for f in files)
-    pure = str(renderer.graphviz_pure_executable())
+    pure = str(graphviz_program.graphviz_pure_executable())
     version = subprocess.run([pure, "-V"], capture_output=True, text=True, check=True)
     assert "graphviz-pure" in version.stdout + version.stderr
     out = tmp_path / "g.png"
