@@ -2,7 +2,7 @@
 """Eager mode of two versions of tinygrad_edu, timed alternately: is the current engine at
 least as fast as an earlier one?
 
-    python3 benchmarks/against.py                    # a3b8a3a against the working tree, ~3 min
+    python3 benchmarks/against.py                    # a3b8a3a against the working tree, 2-4 min
     python3 benchmarks/against.py --baseline HEAD~3  # any commit as the baseline
     python3 benchmarks/against.py --current main --only A1,A2 --rounds 9
 
