@@ -158,7 +158,9 @@ def version(spec: str | None, role: str) -> Version:
     commit = git("rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}")
     if not commit:
         raise SystemExit(f"--{role} {spec}: neither a directory nor a commit of {ROOT}")
-    return Version(role, copy_of(commit), git("log", "-1", "--format=%h (%s)", commit))
+    subject = git("log", "-1", "--format=%s", commit)  # this repository's run long: cut
+    subject = subject if len(subject) <= 72 else subject[:69] + "..."
+    return Version(role, copy_of(commit), f"{commit[:7]} ({subject})")
 
 
 def copy_of(commit: str) -> Path:
