@@ -195,7 +195,7 @@ def test_no_module_imports_another_modules_private_names():
         for i in all_imports()
         if i.name is not None and private(i.name) and i.target != i.source
     ]
-    for module, path in known.items():  # and through a module imported whole: plumbing._x
+    for module, path in known.items():  # and through a module imported whole: checks._x
         whole = {i.alias: i.target for i in imports_of(module, path, known) if i.name is None}
         found += [
             f"{path.relative_to(SOURCE.parent)}:{node.lineno}: {module} reads "
