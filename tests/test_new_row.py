@@ -10,8 +10,7 @@ import math
 
 import pytest
 
-from tinygrad_edu import Value, backprop_steps, draw_graph, grad, jit, ops
-from tinygrad_edu.engine import apply
+from tinygrad_edu import Value, apply, backprop_steps, draw_graph, grad, jit, ops
 from tinygrad_edu.expression import parse_expression
 from tinygrad_edu.gradcheck import gradcheck
 from tinygrad_edu.viz import backprop_page

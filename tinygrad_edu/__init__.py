@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from . import losses, optim
 from .custom_ops import op
-from .engine import Value, grad
+from .engine import Value, apply, grad
 from .fast_paths import cyclic_gc_paused
 from .gradcheck import (
     GradcheckError,
@@ -99,6 +99,7 @@ __all__ = [
     "Module",
     "Neuron",
     "Value",
+    "apply",
     "attempted",
     "backprop_steps",
     "cyclic_gc_paused",
