@@ -13,6 +13,7 @@ import pytest
 from tinygrad_edu import Value, apply, backprop_steps, draw_graph, grad, jit, ops
 from tinygrad_edu.expression import parse_expression
 from tinygrad_edu.gradcheck import gradcheck
+from tinygrad_edu.testing import expressions
 from tinygrad_edu.viz import backprop_page
 
 SOFTPLUS = ops.Op(
@@ -95,6 +96,23 @@ def test_the_expression_parser_knows_it_by_name():
     y = parse_expression("softplus(x * w) + 1").evaluate({"x": 0.5, "w": 0.6})
     assert y.data == pytest.approx(softplus(0.3) + 1, rel=1e-15)
     assert any(child.op == "softplus" for child in y.children)
+
+
+def test_the_random_graphs_of_the_strategies_draw_it_and_its_gradients_check():
+    from hypothesis import find, given, settings
+
+    @settings(max_examples=30, deadline=None)
+    @given(expressions(ops=["softplus", "*", "+"], max_inputs=2, max_steps=4))
+    def check(expr):
+        assert gradcheck(expr, expr.inputs)
+
+    check()
+    # a graph that uses the row: hypothesis finds one (or raises NoSuchExample)
+    find(
+        expressions(ops=["softplus"], max_inputs=1, max_steps=2),
+        lambda expr: any(step.row is SOFTPLUS for step in expr.steps),
+        settings=settings(deadline=None),
+    )
 
 
 def test_without_the_row_the_parser_names_the_functions_it_knows(monkeypatch):

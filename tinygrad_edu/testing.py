@@ -32,15 +32,13 @@ from hypothesis import assume, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample, UnsatisfiedAssumption
 
-from .engine import Value
+from . import ops as op_table
+from .engine import Value, apply
 from .gradcheck import GradcheckError, gradcheck, kink_inputs
 from .nn import ACTIVATIONS, MLP
-from .ops import OPS, TANH, Op, formula
+from .ops import TANH, Op, formula
 
 Example = TypeVar("Example")
-# every op's name once (POWER and POW share "**"); a constant, not a comprehension in
-# expressions' default, where mypy cannot see the loop's variable (python/mypy#9346)
-_OP_NAMES = tuple(dict.fromkeys(row.name for row in OPS))
 
 KINK_MARGIN = 0.01  # |x| at least this far from a kink (relu, abs) or a pole's edge
 VALUE_BOUND = 100.0  # every intermediate value stays within ±VALUE_BOUND
@@ -64,11 +62,13 @@ class Step:
 
     def apply(self, registers: Sequence[Value]) -> Value:
         """The step's Value, made the way Python code spells the op: ``a * b``, ``x.exp()``,
-        ``Value.dot(ws, xs)``."""
+        ``Value.dot(ws, xs)``; ``apply(row, x)`` for a row that Value has no method for."""
         args = [registers[i] if isinstance(i, int) else i for i in self.operands]
         fn = self.row
         if fn.operator is not None:
             return fn.operator(*args, *self.settings)
+        if not hasattr(Value, fn.name):  # a row added to the table without a method
+            return apply(fn, *args, *self.settings)
         if fn.arity is None:  # Value.sum(xs), Value.dot(ws, xs): a list per part
             return getattr(Value, fn.name)(*_parts(args, fn.parts))
         return getattr(args[0], fn.name)(*args[1:], *self.settings)
@@ -131,12 +131,13 @@ def values(min_value: float = -1e3, max_value: float = 1e3) -> st.SearchStrategy
 
 
 def expressions(
-    ops: Sequence[str] = _OP_NAMES,
+    ops: Sequence[str] | None = None,
     max_inputs: int = 3,
     max_steps: int = 8,
 ) -> st.SearchStrategy[RandomExpression]:
-    """Random expression DAGs over ``ops`` (names in the op table, ``tinygrad_edu.ops.OPS``;
-    "**" is both ``x ** c`` and ``a ** b``), with the point to check them at.
+    """Random expression DAGs over ``ops`` (names in the op table, ``tinygrad_edu.ops.OPS``,
+    read when called; None: every row; "**" is both ``x ** c`` and ``a ** b``), with the point
+    to check them at.
 
     Operands are drawn from every earlier register, so inputs and intermediate results are
     reused (``t3 = t2 * t2``); an operand of a two-operand op, or of sum and dot, is sometimes a
@@ -157,13 +158,15 @@ def expressions(
         #     t3 = tanh(t2)
         #     return t3
     """
-    names = {fn.name for fn in OPS}
-    unknown = sorted(set(ops) - names)
-    if unknown or not ops:
+    rows = op_table.OPS
+    names = {row.name for row in rows}
+    chosen = names if ops is None else set(ops)
+    unknown = sorted(chosen - names)
+    if unknown or not chosen:
         raise ValueError(f"unknown ops {unknown}; choose from {sorted(names)}")
     if max_inputs < 1 or max_steps < 1:
         raise ValueError("max_inputs and max_steps must be at least 1")
-    return _expressions(tuple(fn for fn in OPS if fn.name in ops), max_inputs, max_steps)
+    return _expressions(tuple(row for row in rows if row.name in chosen), max_inputs, max_steps)
 
 
 @st.composite
