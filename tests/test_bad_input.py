@@ -365,6 +365,24 @@ TABLE = {
         TypeError,
         ("bare_float must return a pair (value, local_grads)", "float 2.0"),
     ),
+    "apply given an op's name instead of its row": Bad(
+        lambda _: values(1.0),
+        lambda v: tinygrad_edu.apply("tanh", v[0]),
+        TypeError,
+        ("apply takes a row of the op table", "ops.TANH", "str", "'tanh'"),
+    ),
+    "apply of a two-operand row to one operand": Bad(
+        lambda _: values(1.0),
+        lambda v: tinygrad_edu.apply(tinygrad_edu.ops.MUL, v[0]),
+        TypeError,
+        ("* takes 2 operand(s)", "got 1"),
+    ),
+    "apply of x ** c without its exponent": Bad(
+        lambda _: values(1.0),
+        lambda v: tinygrad_edu.apply(tinygrad_edu.ops.POW_CONST, v[0]),
+        TypeError,
+        ("1 setting(s) (exponent)", "got 1"),
+    ),
     "Value.dot of unequal lengths": Bad(
         lambda _: values(1.0, 2.0),
         lambda v: Value.dot(v, v[:1]),

@@ -252,3 +252,15 @@ def test_a_sum_of_values_is_the_node_apply_makes(numbers):
     assert node_bits(Value.sum(xs)) == expected
     mixed = [*xs, 2.5]  # a constant among them: the plain path, the same node
     assert node_bits(Value.sum(mixed)) == node_bits(plain_apply(SUM, *mixed))
+
+
+def test_the_shortcuts_leave_what_they_cannot_build_to_the_plain_path():
+    x = Value(0.5)
+    assert node_bits(apply(SUM)) == node_bits(plain_apply(SUM))  # an empty sum: a leaf, 0.0
+    assert not apply(SUM).children and apply(SUM).row is None
+    with pytest.raises(ValueError, match="dot takes 2 lists of equal length"):
+        apply(DOT, x, x, x)
+    with pytest.raises(TypeError, match=r"\* takes 2 operand\(s\), got 1"):
+        apply(MUL, x)
+    with pytest.raises(TypeError, match="apply takes a row of the op table first"):
+        apply("tanh", x)

@@ -67,6 +67,19 @@ def constant(x: object, op: str) -> float:
 
 def numbers_of(row: Op, args: Sequence[Any], is_value: Sequence[bool]) -> list[float]:
     """The numbers the row computes with: each Value's data, each constant and setting checked."""
+    if not isinstance(row, Op):
+        raise TypeError(
+            "apply takes a row of the op table first (tinygrad_edu.ops: ops.MUL, ops.TANH, ...), "
+            f"got {type(row).__name__}: {row!r:.60}"
+        )
+    if row.arity is not None and len(args) != row.arity + len(row.settings):
+        settings = f" then {len(row.settings)} setting(s) ({', '.join(row.settings)})"
+        raise TypeError(
+            f"{row.name} takes {row.arity} operand(s){settings if row.settings else ''}, "
+            f"got {len(args)} argument(s)"
+        )
+    if row.arity is None and len(args) % row.parts:
+        raise ValueError(f"Value.{row.name} takes {row.parts} lists of equal length")
     arity, name = (len(args), f"Value.{row.name}") if row.arity is None else (row.arity, row.name)
     numbers = [a.data if value else constant(a, name) for a, value in zip(args[:arity], is_value)]
     for setting_name, setting in zip(row.settings, args[arity:]):

@@ -50,16 +50,16 @@ def _unary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Sho
     forward, derivatives = row.forward, row.derivatives
 
     def unary(args: tuple) -> Any:
-        (x,) = args
-        if type(x) is value_type:
-            try:
+        try:
+            (x,) = args
+            if type(x) is value_type:
                 number = x.data
                 out = forward(number)
                 local_grads = derivatives(number, out)
                 if -_INF < out < _INF and -_INF < local_grads[0] < _INF:
                     return new_node(out, args, local_grads, row, args)
-            except (ArithmeticError, ValueError, TypeError):
-                pass  # apply's plain path says what went wrong
+        except (ArithmeticError, ValueError, TypeError):
+            pass  # apply's plain path says what went wrong
         return None
 
     return unary
@@ -70,8 +70,8 @@ def _binary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Sh
     with_setting = row.arity == 1  # x ** c: b is a setting, never a child
 
     def binary(args: tuple) -> Any:
-        a, b = args
         try:
+            a, b = args
             if type(a) is value_type:
                 if type(b) is value_type and not with_setting:
                     x, y = a.data, b.data
@@ -107,12 +107,12 @@ def _binary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Sh
 
 def _n_ary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
     """For a row of any number of operands (sum, dot), when every operand is a Value."""
-    forward, derivatives = row.forward, row.derivatives
+    forward, derivatives, parts = row.forward, row.derivatives, row.parts
 
     def n_ary(args: tuple) -> Any:
         data = [a.data for a in args if type(a) is value_type]
-        if len(data) != len(args):  # a number among the operands: a constant
-            return None
+        if len(data) != len(args) or not data or len(data) % parts:
+            return None  # a constant among the operands, none at all, or lists of unequal length
         try:
             out = forward(*data)
             local_grads = derivatives(*data, out)
