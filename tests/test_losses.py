@@ -189,6 +189,9 @@ def test_cross_entropy_backpropagates_correctly_through_an_mlp(x, t):
         # a set has a length but no order (nor a first item to look at)
         (lambda: losses.cross_entropy({1.0, 2.0}, 0), TypeError, ["logits must be", "set"]),
         (lambda: losses.softmax({1.0, 2.0}), TypeError, ["logits must be", "set"]),
+        # a dict's [0] is a key (a KeyError where it has none), not a first sample
+        (lambda: losses.cross_entropy({"a": 1.0}, 0), TypeError, ["logits must be", "dict"]),
+        (lambda: losses.softmax({1: 2.0}), TypeError, ["logits must be", "dict"]),
     ],
 )
 def test_bad_inputs_name_the_problem(call, error, words):

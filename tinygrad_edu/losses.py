@@ -223,7 +223,7 @@ def _is_batch(x: object) -> bool:
     return (
         isinstance(x, Sized)
         and hasattr(x, "__getitem__")  # a set has a length but no first item
-        and not isinstance(x, (str, bytes))
+        and not isinstance(x, (str, bytes, Mapping))  # a dict's [0] is a key, not an item
         and len(x) > 0
         and isinstance(x[0], Iterable)
         and not isinstance(x[0], (str, bytes))
