@@ -1,7 +1,7 @@
 """The engine's speed tricks change no result: bit for bit what the textbook algorithm gives.
 
 backward() is checked against the straightforward version written out below (the engine's
-own algorithm before any speed work), on the same graphs; the shortcuts behind apply()
+own algorithm before any speed work), on the same graphs; the doors behind apply()
 (fast_paths.py) against apply()'s plain path, the textbook way to apply a row of the op table,
 and against plain float arithmetic. "Bit for bit" is compared with
 float.hex, so even the sign of a zero counts.
@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from tinygrad_edu import MLP, Value, engine, losses
 from tinygrad_edu.engine import apply
 from tinygrad_edu.ops import (
+    OPS,
     ABS,
     ADD,
     DIV,
@@ -175,20 +176,29 @@ def test_an_mlp_forward_is_the_plain_float_computation():
 
 
 def plain_apply(fn, *args) -> Value:
-    """apply() without its shortcuts: the plain path alone."""
-    shortcuts = dict(engine.SHORTCUTS)
-    engine.SHORTCUTS.clear()
-    try:
-        return apply(fn, *args)
-    finally:
-        engine.SHORTCUTS.update(shortcuts)
+    """apply() without its doors: the plain path alone."""
+    return engine.build(fn, args)
 
 
-def test_the_shortcuts_are_chosen_for_the_common_rows():
-    # without one, the tests below would compare the plain path with itself
-    assert {ADD, SUB, MUL, DIV, POW, POW_CONST, EXP, TANH, RELU, LEAKY_RELU, SUM, DOT} <= set(
-        engine.SHORTCUTS
-    )
+def test_every_row_of_the_table_has_a_door_and_the_operators_are_theirs():
+    # without them, the tests below would compare the plain path with itself
+    assert set(engine.DOORS) == set(OPS)
+    for name, row in engine.OPERATORS.items():
+        method = getattr(Value, name)
+        assert method.__name__ == f"door of {row.name}" + " (reflected)" * name.startswith("__r")
+        assert method.__wrapped__.__qualname__.startswith("Value.")  # the meaning, kept
+
+
+def test_each_operator_is_what_its_definition_says():
+    # the door that replaced Value.__sub__ makes what the definition (apply(SUB, self, other))
+    # makes, operands in the same order: a mapping to the wrong row or order fails here
+    x, y = Value(0.75), Value(1.5)
+    for name in engine.OPERATORS:
+        method = getattr(Value, name)
+        args = (x,) if name in ("__neg__", "__abs__") or not name.startswith("__") else (x, y)
+        assert node_bits(method(*args)) == node_bits(method.__wrapped__(*args)), name
+        if len(args) == 2:
+            assert node_bits(method(x, 2.5)) == node_bits(method.__wrapped__(x, 2.5)), name
 
 
 def node_bits(node: Value) -> tuple:
@@ -254,7 +264,7 @@ def test_a_sum_of_values_is_the_node_apply_makes(numbers):
     assert node_bits(Value.sum(mixed)) == node_bits(plain_apply(SUM, *mixed))
 
 
-def test_the_shortcuts_leave_what_they_cannot_build_to_the_plain_path():
+def test_the_doors_leave_what_they_cannot_build_to_the_plain_path():
     x = Value(0.5)
     assert node_bits(apply(SUM)) == node_bits(plain_apply(SUM))  # an empty sum: a leaf, 0.0
     assert not apply(SUM).children and apply(SUM).row is None

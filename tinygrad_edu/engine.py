@@ -136,9 +136,18 @@ class Value:
             self.grad += 1.0
             with overflow.gradients_checked(self, order, "backward()"):  # overflow: an error
                 for node in reversed(order):  # each node before its children: grad complete
-                    if node.grad:  # a zero gradient passes nothing on
-                        for child, local_grad in zip(node.children, node.local_grads):
-                            child.grad += local_grad * node.grad
+                    grad = node.grad
+                    if not grad:
+                        continue  # a zero gradient passes nothing on
+                    children = node.children
+                    if len(children) == 2:  # most nodes: written out, cheaper than zip
+                        a, b = children
+                        d_a, d_b = node.local_grads
+                        a.grad += d_a * grad
+                        b.grad += d_b * grad
+                    else:
+                        for child, local_grad in zip(children, node.local_grads):
+                            child.grad += local_grad * grad
 
 
 def _number(x: Operand) -> float:
@@ -148,18 +157,23 @@ def _number(x: Operand) -> float:
 def apply(row: ops.Op, *args: Operand) -> Value:
     """The node ``row(*args)``, from that row of the op table: the operands' numbers in, the
     value and the local derivatives out. Every node an op makes is made here: Value's operators
-    and methods, Value.sum, Value.dot and ``@op``'s ops all call apply, which builds each node
-    with ``new_node``. (jit's replays hand out another kind, a view of the replay's numbers
+    and methods, Value.sum, Value.dot and ``@op``'s ops all come through apply, which builds each
+    node with ``new_node``. (jit's replays hand out another kind, a view of the replay's numbers
     whose graph is made when something looks at it: ``jit/call.py``.)
 
     A plain number among the operands is a constant: it shapes the result but is no child
     (``x * 2`` has the one child x). With no Value among the operands the result is a leaf.
     """
-    shortcut = SHORTCUTS.get(row)  # the same node, made faster when it can be: fast_paths.py
-    if shortcut is not None:
-        node = shortcut(args)
-        if node is not None:
-            return node
+    door = DOORS.get(row)  # the same node, made faster: the row's door (fast_paths.py)
+    if door is None or row.arity is not None and len(args) != row.arity + len(row.settings):
+        return build(row, args)  # (which names a wrong count of operands)
+    return door(*args)
+
+
+def build(row: ops.Op, args: tuple) -> Value:
+    """apply's plain path, where every door hands over what it cannot be sure of: each
+    operand's number, the row's value and local derivatives (checked, or an error naming the
+    op), and the node, whose children are the operands that are Values."""
     is_value = [isinstance(a, Value) for a in args]
     numbers = checks.numbers_of(row, args, is_value)  # each a finite float, or an error
     out, local_grads = checks.evaluated(row, numbers, is_value)  # or an error naming the op
@@ -187,7 +201,20 @@ def new_node(
 
 
 _new_value = object.__new__
-SHORTCUTS = fast_paths.shortcuts(ops.OPS, new_node, Value)
+DOORS = fast_paths.doors(ops.OPS, new_node, Value, build)
+# x * y is apply(ops.MUL, x, y), so each operator above, once the table is loaded, is its row's
+# door itself: what apply would call, one call sooner (the definition above stays the meaning,
+# as the door's __wrapped__; tests/test_exactness.py pins the two bit for bit).
+OPERATORS = {"__add__": ops.ADD, "__radd__": ops.ADD, "__sub__": ops.SUB, "__rsub__": ops.SUB,
+             "__mul__": ops.MUL, "__rmul__": ops.MUL, "__truediv__": ops.DIV,
+             "__rtruediv__": ops.DIV, "__rpow__": ops.POW, "__neg__": ops.NEG, "exp": ops.EXP,
+             "log": ops.LOG, "tanh": ops.TANH, "sigmoid": ops.SIGMOID, "relu": ops.RELU,
+             "sqrt": ops.SQRT, "abs": ops.ABS, "__abs__": ops.ABS}  # fmt: skip
+for _name, _row in OPERATORS.items():
+    _door = fast_paths.door(_row, new_node, Value, build, reflected=_name.startswith("__r"))
+    if _door is not None:
+        _door.__wrapped__ = getattr(Value, _name)  # type: ignore[attr-defined]
+        setattr(Value, _name, _door)
 
 
 def interior_nodes_children_first(root: Value) -> list[Value]:

@@ -1,14 +1,25 @@
-"""The engine's speed: node builders behind ``engine.apply``, and a pause of the cyclic GC.
+"""The engine's speed: each row's door behind ``engine.apply``, and a pause of the cyclic GC.
 Not needed to learn.
 
-``apply(row, *args)`` is the one door through which every node is made. For most rows it first
-tries a *shortcut*, chosen once per row when the engine is loaded (by the row's shape: one
-operand, two, one and a setting, any number), which makes the very node apply's plain path
-makes, through the same constructor (``engine.new_node``), but without its generality: one call
-of each rule, no lists, no checks of what cannot be wrong. When a shortcut cannot be sure (an
-operand that is not a Value or a finite number, a result or a derivative that is not finite) it
-returns None, and apply's plain path builds the node or says what went wrong.
-tests/test_exactness.py pins the shortcuts bit for bit to the plain path.
+``apply(row, *args)`` is the one door through which every node is made. When the engine is
+loaded, each row of the op table with one or two operands (or one and a setting, as in
+``x ** 2``) gets a *door* of its own: a Python function written from the row's rules and
+compiled once, which makes the very node apply's plain path makes (``engine.build``),
+through the same constructor (``engine.new_node``), but without its generality: no lists, no
+loop, no checks of what cannot be wrong (a Value's number is always finite), and the row's
+rules computed inline. ``apply(row, ...)`` calls the row's door, and Value's operators *are*
+their rows' doors, so ``x * y`` costs one call. When a door cannot be sure (an operand that is
+not a Value or a finite number, a result or a derivative that is not finite) it hands the
+operands to the plain path, which builds the node or says what went wrong. Rows of any number of
+operands (sum, dot) get a door too, a closure that calls the row's own rules.
+
+How a rule is computed inline: the door is written by *tracing* the row's rules once, running
+them on stand-ins for numbers (:class:`Traced`) that write down each operation done to them,
+the way ``jit`` records a graph. ``MUL``'s ``lambda a, b, out: (b, a)`` gives ``("n1", "n0")``;
+``TANH``'s ``lambda x, out: (1 - out * out,)`` gives ``("(1 - (out * out))",)``. A rule that
+branches on a number (``if c``) or calls what a stand-in cannot follow is called instead, as it
+is. ``source(row)`` shows the door of a row. tests/test_exactness.py pins every door, bit for
+bit, to the plain path.
 """
 
 from __future__ import annotations
@@ -19,109 +30,246 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
+from . import ops
 from .ops import Op
 
 _INF = math.inf
-Shortcut = Callable[[tuple], Any]
+Door = Callable[..., Any]
+_SURE_FAILS = (ArithmeticError, ValueError, TypeError)  # what a door leaves to the plain path
 
 
 class Node(Protocol):
-    """What a shortcut reads of a Value (engine's Value, passed in: this module sits below)."""
+    """What a door reads of a Value (engine's Value, passed in: this module sits below)."""
 
     data: float
 
 
-def shortcuts(
-    rows: Iterable[Op], new_node: Callable[..., Any], value_type: type[Node]
-) -> dict[Op, Shortcut]:
-    """For each row that has one, ``shortcut(args) -> node or None``: apply's node, faster."""
-    made = {}
-    for row in rows:
-        if row.arity is None:
-            made[row] = _n_ary(row, new_node, value_type)
-        elif row.arity == 1 and not row.settings:
-            made[row] = _unary(row, new_node, value_type)
-        elif row.arity == 2 and not row.settings or row.arity == 1 and len(row.settings) == 1:
-            made[row] = _binary(row, new_node, value_type)  # x ** c: an operand and a setting
+class Traced:
+    """A stand-in for a number that writes down what is done to it: a rule run on these
+    returns the text of its arithmetic (``Traced("n0") * 2.0`` is ``Traced("(n0 * 2.0)")``).
+    Asking it for a truth value (``if x:``) raises :class:`Untraceable`: such a rule is called,
+    not written inline."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __bool__(self) -> bool:
+        raise Untraceable("a rule that branches on a number")
+
+    def __neg__(self) -> Traced:
+        return Traced(f"(-{self.text})")
+
+    def __pos__(self) -> Traced:
+        return Traced(f"(+{self.text})")
+
+    def __abs__(self) -> Traced:
+        return Traced(f"abs({self.text})")
+
+    # the functions of the rules (ops.exp, ...) call a Value's method of their name: here, each
+    # writes down a call of that very function, so the door computes what the rule computes
+    def exp(self) -> Traced:
+        return Traced(f"exp({self.text})")
+
+    def log(self) -> Traced:
+        return Traced(f"log({self.text})")
+
+    def tanh(self) -> Traced:
+        return Traced(f"tanh({self.text})")
+
+    def sqrt(self) -> Traced:
+        return Traced(f"sqrt({self.text})")
+
+
+class Untraceable(Exception):
+    """A rule that cannot be written down by tracing it: the door calls it instead."""
+
+
+def _infix(symbol: str, reflected: bool) -> Callable[[Traced, object], Any]:
+    def operation(self: Traced, other: object) -> Any:
+        if isinstance(other, Traced):
+            other_text = other.text
+        elif type(other) in (float, int, bool) and -_INF < other < _INF:  # type: ignore[operator]
+            other_text = f"({other!r})"
+        else:
+            return NotImplemented
+        left, right = (other_text, self.text) if reflected else (self.text, other_text)
+        return Traced(f"({left} {symbol} {right})")
+
+    return operation
+
+
+for _name, _symbol in (("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"), ("pow", "**")):
+    setattr(Traced, f"__{_name}__", _infix(_symbol, reflected=False))
+    setattr(Traced, f"__r{_name}__", _infix(_symbol, reflected=True))
+for _name, _symbol in (("gt", ">"), ("lt", "<"), ("ge", ">="), ("le", "<=")):
+    setattr(Traced, f"__{_name}__", _infix(_symbol, reflected=False))
+FUNCTIONS = {"exp": ops.exp, "log": ops.log, "tanh": ops.tanh, "sqrt": ops.sqrt, "abs": abs}
+
+
+def _text(rule: Callable[..., Any], names: list[str]) -> str | list[str] | None:
+    """rule's arithmetic written down by running it on stand-ins named ``names``: a text, or a
+    list of texts for a tuple; None if it cannot be written down."""
+    try:
+        result = rule(*map(Traced, names))
+    except Exception:  # noqa: BLE001  (whatever a stand-in cannot follow: the rule is called)
+        return None
+
+    def text(x: object) -> str | None:
+        if isinstance(x, Traced):
+            return x.text
+        if type(x) is float and -_INF < x < _INF:
+            return f"({x!r})"
+        return None
+
+    if type(result) is tuple:
+        texts = [text(x) for x in result]
+        return None if None in texts else texts  # type: ignore[return-value]
+    return text(result)
+
+
+def source(row: Op, reflected: bool = False) -> str | None:
+    """The Python text of row's door (None: the row has none, or only the n-ary closure).
+    ``reflected``: its operands come in the other order, as in ``2 * x``'s ``x.__rmul__(2)``."""
+    if row.arity is None or isinstance(row, ops.CustomOp):
+        return None
+    n_operands, n_settings = row.arity, len(row.settings)
+    if (n_operands, n_settings) not in ((1, 0), (2, 0), (1, 1)):
+        return None
+    numbers = [f"n{i}" for i in range(n_operands + n_settings)]
+    params = [f"p{i}" for i in range(len(numbers))]
+    forward = _text(row.forward, numbers)
+    if not isinstance(forward, str):
+        forward = f"forward({', '.join(numbers)})"
+    derivative_texts = _text(row.derivatives, [*numbers, "out"])
+    if not isinstance(derivative_texts, list) or len(derivative_texts) != n_operands:
+        derivative_texts = None
+    sure = {*numbers, "out"}  # finite already: a Value's number, a checked constant, the value
+
+    def node(kept: list[int], constants: list[int]) -> list[str]:
+        """The lines that make the node whose children are the operands ``kept``."""
+        lines, grads, checks = [f"out = {forward}"], [], ["-INF < out < INF"]
+        if derivative_texts is None:  # the rule is called, and each derivative checked
+            lines.append(f"d = derivatives({', '.join(numbers)}, out)")
+            grads = [f"d[{i}]" for i in range(n_operands)]
+            checks += [f"-INF < d[{i}] < INF" for i in kept]
+        for i, text in enumerate(derivative_texts or ()):
+            if text in sure or _is_constant(text):
+                grads.append(text)  # finite as it stands: written in place
+            else:  # computed even for a constant's, as the plain path computes it (it may fail)
+                lines.append(f"d{i} = {text}")
+                grads.append(f"d{i}")
+                checks += [f"-INF < d{i} < INF"] if i in kept else []
+        checks += [f"-INF < n{i} < INF" for i in constants]
+        children = _tuple(f"p{i}" for i in kept)
+        local_grads = _tuple(grads[i] for i in kept)
+        lines.append(f"if {' and '.join(checks)}:")
+        if constants:
+            args = _tuple(f"n{i}" if i in constants else f"p{i}" for i in range(len(params)))
+            return [*lines, f"    return new_node(out, {children}, {local_grads}, row, {args})"]
+        return [*lines, f"    children = {children}",
+                f"    return new_node(out, children, {local_grads}, row, children)"]  # fmt: skip
+
+    def number(i: int) -> str:
+        return f"type(p{i}) is float or type(p{i}) is int"
+
+    body: list[str] = []
+    if n_operands == 1 and n_settings == 0:
+        body += ["if type(p0) is Value:", "    n0 = p0.data", *_indent(node([0], []), 1)]
+    elif n_operands == 1:  # x ** c: an operand and a setting, never a child
+        body += [f"if type(p0) is Value and ({number(1)}):", "    n0 = p0.data", "    n1 = float(p1)"]
+        body += _indent(node([0], [1]), 1)
+    else:
+        body += ["if type(p0) is Value:", "    n0 = p0.data", "    if type(p1) is Value:"]
+        body += ["        n1 = p1.data", *_indent(node([0, 1], []), 2)]
+        body += [f"    elif {number(1)}:", "        n1 = float(p1)", *_indent(node([0], [1]), 2)]
+        body += [f"elif type(p1) is Value and ({number(0)}):", "    n0 = float(p0)"]
+        body += ["    n1 = p1.data", *_indent(node([1], [0]), 1)]
+    signature = ", ".join(params[::-1] if reflected else params)
+    return "\n".join([
+        f"def door({signature}):",
+        f"    # {row.name}'s door: {_describe(row)}",
+        "    try:", *_indent(body, 2),
+        "    except SURE_FAILS:",
+        "        pass  # the plain path says what went wrong",
+        f"    return build(row, ({', '.join(params)},))",
+    ])  # fmt: skip
+
+
+def _is_constant(text: str) -> bool:
+    """Is text a finite float written by :class:`Traced` (``"(1.0)"``)?"""
+    try:
+        return -_INF < float(text.strip("()")) < _INF
+    except ValueError:
+        return False
+
+
+def _tuple(items: Iterable[str]) -> str:
+    return "(" + "".join(f"{item}, " for item in items) + ")"
+
+
+def _indent(lines: list[str], depth: int) -> list[str]:
+    return ["    " * depth + line for line in lines]
+
+
+def _describe(row: Op) -> str:
+    names = ", ".join(row.variables[:-1])
+    return f"({names}) -> value, local derivatives {', '.join(row.rule) or '(by its rule)'}"
+
+
+def door(
+    row: Op,
+    new_node: Callable[..., Any],
+    value_type: type[Node],
+    build: Callable[[Op, tuple], Any],
+    reflected: bool = False,
+) -> Door | None:
+    """row's door, ``door(*args) -> node``, or None for a row that has none."""
+    if row.arity is None:
+        return None if reflected else _n_ary(row, new_node, value_type, build)
+    text = source(row, reflected)
+    if text is None:
+        return None
+    namespace: dict[str, Any] = dict(FUNCTIONS, Value=value_type, new_node=new_node, build=build,
+                                     row=row, forward=row.forward, derivatives=row.derivatives,
+                                     INF=_INF, SURE_FAILS=_SURE_FAILS)  # fmt: skip
+    exec(compile(text, f"<door of {row.name}>", "exec"), namespace)  # noqa: S102  (our own text)
+    made = namespace["door"]
+    made.__name__ = made.__qualname__ = f"door of {row.name}" + " (reflected)" * reflected
     return made
 
 
-def _unary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
-    forward, derivatives = row.forward, row.derivatives
-
-    def unary(args: tuple) -> Any:
-        try:
-            (x,) = args
-            if type(x) is value_type:
-                number = x.data
-                out = forward(number)
-                local_grads = derivatives(number, out)
-                if -_INF < out < _INF and -_INF < local_grads[0] < _INF:
-                    return new_node(out, args, local_grads, row, args)
-        except (ArithmeticError, ValueError, TypeError):
-            pass  # apply's plain path says what went wrong
-        return None
-
-    return unary
+def doors(
+    rows: Iterable[Op],
+    new_node: Callable[..., Any],
+    value_type: type[Node],
+    build: Callable[[Op, tuple], Any],
+) -> dict[Op, Door]:
+    """The door of every row that has one."""
+    made = {row: door(row, new_node, value_type, build) for row in rows}
+    return {row: d for row, d in made.items() if d is not None}
 
 
-def _binary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
-    forward, derivatives = row.forward, row.derivatives
-    with_setting = row.arity == 1  # x ** c: b is a setting, never a child
-
-    def binary(args: tuple) -> Any:
-        try:
-            a, b = args
-            if type(a) is value_type:
-                if type(b) is value_type and not with_setting:
-                    x, y = a.data, b.data
-                    out = forward(x, y)
-                    local_grads = derivatives(x, y, out)
-                    d_a, d_b = local_grads
-                    if -_INF < out < _INF and -_INF < d_a < _INF and -_INF < d_b < _INF:
-                        return new_node(out, args, local_grads, row, args)
-                elif type(b) is float or type(b) is int:
-                    if type(b) is int:  # a constant is stored as the float it stands for
-                        b = float(b)
-                        args = (a, b)
-                    out = forward(a.data, b)
-                    local = derivatives(a.data, b, out)[0]
-                    if -_INF < out < _INF and -_INF < local < _INF and -_INF < b < _INF:
-                        return new_node(out, (a,), (local,), row, args)
-            elif (
-                type(b) is value_type and not with_setting and (type(a) is float or type(a) is int)
-            ):
-                if type(a) is int:
-                    a = float(a)
-                    args = (a, b)
-                out = forward(a, b.data)
-                local = derivatives(a, b.data, out)[1]
-                if -_INF < out < _INF and -_INF < local < _INF and -_INF < a < _INF:
-                    return new_node(out, (b,), (local,), row, args)
-        except (ArithmeticError, ValueError, TypeError):
-            pass  # apply's plain path says what went wrong
-        return None
-
-    return binary
-
-
-def _n_ary(row: Op, new_node: Callable[..., Any], value_type: type[Node]) -> Shortcut:
+def _n_ary(
+    row: Op, new_node: Callable[..., Any], value_type: type[Node], build: Callable[[Op, tuple], Any]
+) -> Door:
     """For a row of any number of operands (sum, dot), when every operand is a Value."""
     forward, derivatives, parts = row.forward, row.derivatives, row.parts
 
-    def n_ary(args: tuple) -> Any:
+    def n_ary(*args: Any) -> Any:
         data = [a.data for a in args if type(a) is value_type]
-        if len(data) != len(args) or not data or len(data) % parts:
-            return None  # a constant among the operands, none at all, or lists of unequal length
-        try:
-            out = forward(*data)
-            local_grads = derivatives(*data, out)
-        except (ArithmeticError, ValueError, TypeError):
-            return None  # apply's plain path says what went wrong
-        # a sum is finite when every term is (or overflows: then the plain path decides)
-        if -_INF < out < _INF and -_INF < sum(local_grads) < _INF:
-            return new_node(out, args, local_grads, row, args)
-        return None
+        if len(data) == len(args) and data and not len(data) % parts:
+            try:
+                out = forward(*data)
+                local_grads = derivatives(*data, out)
+            except _SURE_FAILS:
+                return build(row, args)  # the plain path says what went wrong
+            # a sum is finite when every term is (or overflows: then the plain path decides)
+            if -_INF < out < _INF and -_INF < sum(local_grads) < _INF:
+                return new_node(out, args, local_grads, row, args)
+        # a constant among the operands, none at all, or lists of unequal length
+        return build(row, args)
 
     return n_ary
 
