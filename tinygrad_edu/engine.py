@@ -145,6 +145,8 @@ class Value:
                         d_a, d_b = node.local_grads
                         a.grad += d_a * grad
                         b.grad += d_b * grad
+                    elif len(children) == 1:
+                        children[0].grad += node.local_grads[0] * grad
                     else:
                         for child, local_grad in zip(children, node.local_grads):
                             child.grad += local_grad * grad

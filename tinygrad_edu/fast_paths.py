@@ -256,6 +256,9 @@ def _n_ary(
 ) -> Door:
     """For a row of any number of operands (sum, dot), when every operand is a Value."""
     forward, derivatives, parts = row.forward, row.derivatives, row.parts
+    # dot's derivatives are its operands' numbers, sum's the constant 1.0: finite as they come
+    sure = all(_sure_texts(_text(derivatives, [f"n{i}" for i in range(k)] + ["out"]), k)
+               for k in (parts, 3 * parts))  # fmt: skip
 
     def n_ary(*args: Any) -> Any:
         data = [a.data for a in args if type(a) is value_type]
@@ -265,13 +268,21 @@ def _n_ary(
                 local_grads = derivatives(*data, out)
             except _SURE_FAILS:
                 return build(row, args)  # the plain path says what went wrong
-            # a sum is finite when every term is (or overflows: then the plain path decides)
-            if -_INF < out < _INF and -_INF < sum(local_grads) < _INF:
+            # (a sum of derivatives is finite when each is, or overflows: the plain path decides)
+            if -_INF < out < _INF and (sure or -_INF < sum(local_grads) < _INF):
                 return new_node(out, args, local_grads, row, args)
         # a constant among the operands, none at all, or lists of unequal length
         return build(row, args)
 
     return n_ary
+
+
+def _sure_texts(texts: object, k: int) -> bool:
+    """Are texts k numbers at hand (operands' names) or finite constants?"""
+    names = {f"n{i}" for i in range(k)} | {"out"}
+    return isinstance(texts, list) and len(texts) == k and all(
+        t in names or _is_constant(t) for t in texts
+    )
 
 
 @contextlib.contextmanager

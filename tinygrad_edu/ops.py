@@ -195,7 +195,7 @@ def exact_dot(*ws_xs: float) -> float:
     return math.fsum(map(operator.mul, ws_xs[:n], ws_xs[n:]))
 
 
-def other_factors(ws_xs_out: tuple) -> tuple:
+def other_factors(*ws_xs_out: Any) -> tuple:
     """d(Σ w_i x_i)/dw_i = x_i and d/dx_i = w_i: the xs, then the ws (then out is left off)."""
     n = len(ws_xs_out) // 2
     return ws_xs_out[n:-1] + ws_xs_out[:n]
@@ -246,7 +246,7 @@ ABS = Op("abs", abs,                           lambda x, out: ((x > 0) * 1.0 - (
          rule=("sign(x)",), kinks=(0.0,))
 SUM = Op("sum", exact_sum,                     lambda *xs_out: (1.0,) * (len(xs_out) - 1),
          arity=None, symbol="+", commutative=True, rule=("1",))
-DOT = Op("dot", exact_dot,                     lambda *ws_xs_out: other_factors(ws_xs_out),
+DOT = Op("dot", exact_dot,                     other_factors,
          arity=None, parts=2, symbol="*", rule=("x_i", "w_i"))  # operands w_1..w_n, x_1..x_n
 # fmt: on
 # At a kink (0), relu, leaky_relu and abs take the derivative PyTorch takes. Their local
