@@ -218,6 +218,35 @@ def _describe(row: Op) -> str:
     return f"({names}) -> value, local derivatives {', '.join(row.rule) or '(by its rule)'}"
 
 
+def n_ary_source(row: Op, count: int) -> str:
+    """The Python text of the door of an n-ary row (sum, dot) for ``count`` operands, all
+    Values: each operand's number read in a line of its own (no loop), the rule called (or,
+    when tracing writes it down, its derivatives written in place: dot's are its operands'
+    numbers, the xs then the ws)."""
+    numbers = [f"n{i}" for i in range(count)]
+    derivative_texts = _text(row.derivatives, [*numbers, "out"])
+    sure = _sure_texts(derivative_texts, count)  # each a number at hand or a constant
+    if sure:
+        local_grads, check = _tuple(derivative_texts), ""  # type: ignore[arg-type]
+    else:
+        local_grads, check = f"derivatives({', '.join(numbers)}, out)", " and -INF < sum(d) < INF"
+    return "\n".join([
+        "def door(args):",
+        f"    # {row.name}'s door for {count} operands: {_describe(row)}",
+        "    try:",
+        f"        {', '.join(f'p{i}' for i in range(count))}, = args",
+        f"        if {' and '.join(f'type(p{i}) is Value' for i in range(count))}:",
+        *(f"            n{i} = p{i}.data" for i in range(count)),
+        f"            out = forward({', '.join(numbers)})",
+        f"            d = {local_grads}",
+        f"            if -INF < out < INF{check}:",
+        "                return new_node(out, args, d, row, args)",
+        "    except SURE_FAILS:",
+        "        pass  # the plain path says what went wrong",
+        "    return build(row, args)",
+    ])  # fmt: skip
+
+
 def door(
     row: Op,
     new_node: Callable[..., Any],
@@ -231,12 +260,24 @@ def door(
     text = source(row, reflected)
     if text is None:
         return None
+    name = f"door of {row.name}" + " (reflected)" * reflected
+    return _compiled(text, name, row, new_node, value_type, build)
+
+
+def _compiled(
+    text: str,
+    name: str,
+    row: Op,
+    new_node: Callable[..., Any],
+    value_type: type[Node],
+    build: Callable[[Op, tuple], Any],
+) -> Door:
     namespace: dict[str, Any] = dict(FUNCTIONS, Value=value_type, new_node=new_node, build=build,
                                      row=row, forward=row.forward, derivatives=row.derivatives,
                                      INF=_INF, SURE_FAILS=_SURE_FAILS)  # fmt: skip
-    exec(compile(text, f"<door of {row.name}>", "exec"), namespace)  # noqa: S102  (our own text)
+    exec(compile(text, f"<{name}>", "exec"), namespace)  # noqa: S102  (our own text)
     made = namespace["door"]
-    made.__name__ = made.__qualname__ = f"door of {row.name}" + " (reflected)" * reflected
+    made.__name__ = made.__qualname__ = name
     return made
 
 
@@ -251,16 +292,32 @@ def doors(
     return {row: d for row, d in made.items() if d is not None}
 
 
+UNROLLED = 64  # the most operands an n-ary door is written out for (beyond: a loop)
+
+
 def _n_ary(
     row: Op, new_node: Callable[..., Any], value_type: type[Node], build: Callable[[Op, tuple], Any]
 ) -> Door:
-    """For a row of any number of operands (sum, dot), when every operand is a Value."""
-    forward, derivatives, parts = row.forward, row.derivatives, row.parts
-    # dot's derivatives are its operands' numbers, sum's the constant 1.0: finite as they come
-    sure = all(_sure_texts(_text(derivatives, [f"n{i}" for i in range(k)] + ["out"]), k)
-               for k in (parts, 3 * parts))  # fmt: skip
+    """The door of a row of any number of operands (sum, dot): for each count of operands up
+    to UNROLLED, the first time it is seen, a door written out for it (:func:`n_ary_source`);
+    beyond, a loop over the operands."""
+    by_count: dict[int, Callable[[tuple], Any]] = {}
 
     def n_ary(*args: Any) -> Any:
+        door = by_count.get(len(args))
+        if door is None:
+            door = by_count[len(args)] = door_for(len(args))
+        return door(args)
+
+    def door_for(count: int) -> Callable[[tuple], Any]:
+        if 0 < count <= UNROLLED and not count % row.parts:
+            name = f"door of {row.name} for {count} operands"
+            return _compiled(n_ary_source(row, count), name, row, new_node, value_type, build)
+        return looped
+
+    forward, derivatives, parts = row.forward, row.derivatives, row.parts
+
+    def looped(args: tuple) -> Any:
         data = [a.data for a in args if type(a) is value_type]
         if len(data) == len(args) and data and not len(data) % parts:
             try:
@@ -269,7 +326,7 @@ def _n_ary(
             except _SURE_FAILS:
                 return build(row, args)  # the plain path says what went wrong
             # (a sum of derivatives is finite when each is, or overflows: the plain path decides)
-            if -_INF < out < _INF and (sure or -_INF < sum(local_grads) < _INF):
+            if -_INF < out < _INF and -_INF < sum(local_grads) < _INF:
                 return new_node(out, args, local_grads, row, args)
         # a constant among the operands, none at all, or lists of unequal length
         return build(row, args)
