@@ -185,7 +185,8 @@ def test_every_row_of_the_table_has_a_door_and_the_operators_are_theirs():
     assert set(engine.DOORS) == set(OPS)
     for name, row in engine.OPERATORS.items():
         method = getattr(Value, name)
-        assert method.__name__ == f"door of {row.name}" + " (reflected)" * name.startswith("__r")
+        reflected = " (reflected)" * name.startswith("__r")
+        assert method.__name__ == f"door of {row.name}{reflected} (Value's method)"
         assert method.__wrapped__.__qualname__.startswith("Value.")  # the meaning, kept
 
 

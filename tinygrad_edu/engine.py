@@ -213,7 +213,7 @@ OPERATORS = {"__add__": ops.ADD, "__radd__": ops.ADD, "__sub__": ops.SUB, "__rsu
              "log": ops.LOG, "tanh": ops.TANH, "sigmoid": ops.SIGMOID, "relu": ops.RELU,
              "sqrt": ops.SQRT, "abs": ops.ABS, "__abs__": ops.ABS}  # fmt: skip
 for _name, _row in OPERATORS.items():
-    _door = fast_paths.door(_row, new_node, Value, build, reflected=_name.startswith("__r"))
+    _door = fast_paths.door(_row, new_node, Value, build, _name.startswith("__r"), method=True)
     if _door is not None:
         _door.__wrapped__ = getattr(Value, _name)  # type: ignore[attr-defined]
         setattr(Value, _name, _door)

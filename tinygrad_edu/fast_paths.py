@@ -35,7 +35,7 @@ from .ops import Op
 
 _INF = math.inf
 Door = Callable[..., Any]
-_SURE_FAILS = (ArithmeticError, ValueError, TypeError)  # what a door leaves to the plain path
+_SURE_FAILS = (ArithmeticError, ValueError, TypeError, AttributeError)  # left to the plain path
 
 
 class Node(Protocol):
@@ -129,9 +129,10 @@ def _text(rule: Callable[..., Any], names: list[str]) -> str | list[str] | None:
     return text(result)
 
 
-def source(row: Op, reflected: bool = False) -> str | None:
-    """The Python text of row's door (None: the row has none, or only the n-ary closure).
-    ``reflected``: its operands come in the other order, as in ``2 * x``'s ``x.__rmul__(2)``."""
+def source(row: Op, reflected: bool = False, method: bool = False) -> str | None:
+    """The Python text of row's door (None: the row has none; n-ary rows: :func:`n_ary_source`).
+    ``reflected``: its operands come in the other order, as in ``2 * x``'s ``x.__rmul__(2)``;
+    ``method``: the door is Value's method, so ``self`` is a Value and is not asked."""
     if row.arity is None or isinstance(row, ops.CustomOp):
         return None
     n_operands, n_settings = row.arity, len(row.settings)
@@ -176,16 +177,23 @@ def source(row: Op, reflected: bool = False) -> str | None:
 
     body: list[str] = []
     if n_operands == 1 and n_settings == 0:
-        body += ["if type(p0) is Value:", "    n0 = p0.data", *_indent(node([0], []), 1)]
+        body += ["n0 = p0.data", *node([0], [])] if method else [
+            "if type(p0) is Value:", "    n0 = p0.data", *_indent(node([0], []), 1)]  # fmt: skip
     elif n_operands == 1:  # x ** c: an operand and a setting, never a child
         body += [f"if type(p0) is Value and ({number(1)}):", "    n0 = p0.data", "    n1 = float(p1)"]
         body += _indent(node([0], [1]), 1)
+    elif method and reflected:  # 2 * x: self is p1; p0 a number (anything else: the plain path)
+        body += ["n1 = p1.data", f"if {number(0)}:", "    n0 = float(p0)", *_indent(node([1], [0]), 1)]
     else:
-        body += ["if type(p0) is Value:", "    n0 = p0.data", "    if type(p1) is Value:"]
-        body += ["        n1 = p1.data", *_indent(node([0, 1], []), 2)]
-        body += [f"    elif {number(1)}:", "        n1 = float(p1)", *_indent(node([0], [1]), 2)]
-        body += [f"elif type(p1) is Value and ({number(0)}):", "    n0 = float(p0)"]
-        body += ["    n1 = p1.data", *_indent(node([1], [0]), 1)]
+        value_first = ["n0 = p0.data", "if type(p1) is Value:", "    n1 = p1.data"]
+        value_first += [*_indent(node([0, 1], []), 1), f"elif {number(1)}:", "    n1 = float(p1)"]
+        value_first += _indent(node([0], [1]), 1)
+        if method:  # x * y: self is p0
+            body += value_first
+        else:
+            body += ["if type(p0) is Value:", *_indent(value_first, 1)]
+            body += [f"elif type(p1) is Value and ({number(0)}):", "    n0 = float(p0)"]
+            body += ["    n1 = p1.data", *_indent(node([1], [0]), 1)]
     signature = ", ".join(params[::-1] if reflected else params)
     return "\n".join([
         f"def door({signature}):",
@@ -253,14 +261,16 @@ def door(
     value_type: type[Node],
     build: Callable[[Op, tuple], Any],
     reflected: bool = False,
+    method: bool = False,
 ) -> Door | None:
-    """row's door, ``door(*args) -> node``, or None for a row that has none."""
+    """row's door, ``door(*args) -> node``, or None for a row that has none (see
+    :func:`source` for ``reflected`` and ``method``)."""
     if row.arity is None:
-        return None if reflected else _n_ary(row, new_node, value_type, build)
-    text = source(row, reflected)
+        return None if reflected or method else _n_ary(row, new_node, value_type, build)
+    text = source(row, reflected, method)
     if text is None:
         return None
-    name = f"door of {row.name}" + " (reflected)" * reflected
+    name = f"door of {row.name}" + " (reflected)" * reflected + " (Value's method)" * method
     return _compiled(text, name, row, new_node, value_type, build)
 
 
