@@ -15,10 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_edu import MLP, Value, engine, losses
+from tinygrad_edu import MLP, Value, engine, fast_paths, losses
 from tinygrad_edu.engine import apply
 from tinygrad_edu.ops import (
-    OPS,
     ABS,
     ADD,
     DIV,
@@ -28,6 +27,7 @@ from tinygrad_edu.ops import (
     LOG,
     MUL,
     NEG,
+    OPS,
     POW,
     POW_CONST,
     RELU,
@@ -36,6 +36,7 @@ from tinygrad_edu.ops import (
     SUB,
     SUM,
     TANH,
+    Op,
 )
 from tinygrad_edu.testing import expressions
 
@@ -275,3 +276,37 @@ def test_the_doors_leave_what_they_cannot_build_to_the_plain_path():
         apply(MUL, x)
     with pytest.raises(TypeError, match="apply takes a row of the op table first"):
         apply("tanh", x)
+
+
+# --- a door is written from its row's rules by tracing them --------------------------------
+
+
+def door_of(row):
+    return fast_paths.door(row, engine.new_node, Value, engine.build)
+
+
+def test_a_rule_that_compares_with_equals_is_written_down_not_frozen():
+    # without Traced.__eq__, x == 0.0 on a stand-in is False once for all: a door would give
+    # the derivative 0.0 at 0.0, where the rule gives 1.0
+    spike = Op("spike", lambda x: x * 2.0, lambda x, out: ((x == 0.0) * 1.0 + 2.0,))
+    assert "(n0 == (0.0))" in fast_paths.source(spike)
+    for x in (Value(0.0), Value(1.5), Value(-2.0)):
+        assert node_bits(door_of(spike)(x)) == node_bits(engine.build(spike, (x,)))
+
+
+def test_a_rule_that_asks_the_type_of_a_number_is_called_as_it_is():
+    # a stand-in is not a float: the branch it would take is not the branch a float takes
+    def shaped(x):
+        return x * 3.0 if isinstance(x, float) else x * 5.0
+
+    row = Op("shaped", shaped, lambda x, out: (3.0 if isinstance(x, float) else 5.0,))
+    text = fast_paths.source(row)
+    assert "out = forward(n0)" in text and "derivatives(n0, out)" in text
+    node = door_of(row)(Value(2.0))
+    assert (node.data, node.local_grads) == (6.0, (3.0,))
+
+
+def test_a_rule_that_branches_on_a_number_is_called_as_it_is():
+    assert "derivatives(n0, n1, out)" in fast_paths.source(POW_CONST)  # c * x ** (c - 1) if c
+    x = Value(3.0)
+    assert node_bits(x**0) == node_bits(engine.build(POW_CONST, (x, 0.0)))

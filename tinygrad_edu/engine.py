@@ -14,7 +14,7 @@ the rules applied to Values, so that a gradient is itself a graph to differentia
 Every node is made by ``apply(row, *args)``, and built by ``new_node``: the one door and the one
 constructor. A Value always holds a finite float: an op whose result or local derivative would
 be NaN or infinite raises (ValueError, ZeroDivisionError or OverflowError, naming the op and its
-operands) before any node is made. Those checks live in ``checks.py``, the shortcuts that make
+operands) before any node is made. Those checks live in ``checks.py``, the doors that make
 apply fast in ``fast_paths.py``, the error for a gradient too large for a float in
 ``overflow.py``; each place that hands over to one says so.
 """
@@ -75,7 +75,7 @@ class Value:
         """The plain float, as ``torch.Tensor.item()`` gives it."""
         return self.data
 
-    # Each op applies its row of the table.
+    # Each op applies its row of the table (and runs as its row's door: OPERATORS, below).
     # fmt: off
     def __add__(self, other: Operand) -> Value: return apply(ops.ADD, self, other)
     def __radd__(self, other: Number) -> Value: return apply(ops.ADD, other, self)

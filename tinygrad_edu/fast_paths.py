@@ -47,8 +47,13 @@ class Node(Protocol):
 class Traced:
     """A stand-in for a number that writes down what is done to it: a rule run on these
     returns the text of its arithmetic (``Traced("n0") * 2.0`` is ``Traced("(n0 * 2.0)")``).
-    Asking it for a truth value (``if x:``) raises :class:`Untraceable`: such a rule is called,
-    not written inline."""
+
+    A rule that asks a stand-in for a truth value (``if x:``, ``max``) or for its type
+    (``isinstance(x, float)``: the functions of the rules, ``ops.exp`` and the others, ask it)
+    raises :class:`Untraceable`, and so does anything it cannot follow (``math.exp(x)``): such
+    a rule is called as it is, not written inline. The rules of the table are pure functions of
+    their arguments: a constant in a rule is written into the door as it is when traced.
+    """
 
     __slots__ = ("text",)
 
@@ -57,6 +62,10 @@ class Traced:
 
     def __bool__(self) -> bool:
         raise Untraceable("a rule that branches on a number")
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:  # what isinstance asks after type(x)
+        raise Untraceable("a rule that asks a number's type")
 
     def __neg__(self) -> Traced:
         return Traced(f"(-{self.text})")
@@ -67,19 +76,8 @@ class Traced:
     def __abs__(self) -> Traced:
         return Traced(f"abs({self.text})")
 
-    # the functions of the rules (ops.exp, ...) call a Value's method of their name: here, each
-    # writes down a call of that very function, so the door computes what the rule computes
-    def exp(self) -> Traced:
-        return Traced(f"exp({self.text})")
-
-    def log(self) -> Traced:
-        return Traced(f"log({self.text})")
-
-    def tanh(self) -> Traced:
-        return Traced(f"tanh({self.text})")
-
-    def sqrt(self) -> Traced:
-        return Traced(f"sqrt({self.text})")
+    # == writes down a comparison, as < does, so a stand-in has no hash
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Untraceable(Exception):
@@ -88,7 +86,7 @@ class Untraceable(Exception):
 
 def _infix(symbol: str, reflected: bool) -> Callable[[Traced, object], Any]:
     def operation(self: Traced, other: object) -> Any:
-        if isinstance(other, Traced):
+        if type(other) is Traced:
             other_text = other.text
         elif type(other) in (float, int, bool) and -_INF < other < _INF:  # type: ignore[operator]
             other_text = f"({other!r})"
@@ -103,9 +101,9 @@ def _infix(symbol: str, reflected: bool) -> Callable[[Traced, object], Any]:
 for _name, _symbol in (("add", "+"), ("sub", "-"), ("mul", "*"), ("truediv", "/"), ("pow", "**")):
     setattr(Traced, f"__{_name}__", _infix(_symbol, reflected=False))
     setattr(Traced, f"__r{_name}__", _infix(_symbol, reflected=True))
-for _name, _symbol in (("gt", ">"), ("lt", "<"), ("ge", ">="), ("le", "<=")):
+for _name, _symbol in (("gt", ">"), ("lt", "<"), ("ge", ">="), ("le", "<="), ("eq", "=="),
+                       ("ne", "!=")):  # fmt: skip
     setattr(Traced, f"__{_name}__", _infix(_symbol, reflected=False))
-FUNCTIONS = {"exp": ops.exp, "log": ops.log, "tanh": ops.tanh, "sqrt": ops.sqrt, "abs": abs}
 
 
 def _text(rule: Callable[..., Any], names: list[str]) -> str | list[str] | None:
@@ -117,7 +115,7 @@ def _text(rule: Callable[..., Any], names: list[str]) -> str | list[str] | None:
         return None
 
     def text(x: object) -> str | None:
-        if isinstance(x, Traced):
+        if type(x) is Traced:
             return x.text
         if type(x) is float and -_INF < x < _INF:
             return f"({x!r})"
@@ -180,10 +178,11 @@ def source(row: Op, reflected: bool = False, method: bool = False) -> str | None
         body += ["n0 = p0.data", *node([0], [])] if method else [
             "if type(p0) is Value:", "    n0 = p0.data", *_indent(node([0], []), 1)]  # fmt: skip
     elif n_operands == 1:  # x ** c: an operand and a setting, never a child
-        body += [f"if type(p0) is Value and ({number(1)}):", "    n0 = p0.data", "    n1 = float(p1)"]
-        body += _indent(node([0], [1]), 1)
+        body += [f"if type(p0) is Value and ({number(1)}):", "    n0 = p0.data"]
+        body += ["    n1 = float(p1)", *_indent(node([0], [1]), 1)]
     elif method and reflected:  # 2 * x: self is p1; p0 a number (anything else: the plain path)
-        body += ["n1 = p1.data", f"if {number(0)}:", "    n0 = float(p0)", *_indent(node([1], [0]), 1)]
+        body += ["n1 = p1.data", f"if {number(0)}:", "    n0 = float(p0)"]
+        body += _indent(node([1], [0]), 1)
     else:
         value_first = ["n0 = p0.data", "if type(p1) is Value:", "    n1 = p1.data"]
         value_first += [*_indent(node([0, 1], []), 1), f"elif {number(1)}:", "    n1 = float(p1)"]
@@ -282,9 +281,9 @@ def _compiled(
     value_type: type[Node],
     build: Callable[[Op, tuple], Any],
 ) -> Door:
-    namespace: dict[str, Any] = dict(FUNCTIONS, Value=value_type, new_node=new_node, build=build,
-                                     row=row, forward=row.forward, derivatives=row.derivatives,
-                                     INF=_INF, SURE_FAILS=_SURE_FAILS)  # fmt: skip
+    namespace: dict[str, Any] = dict(Value=value_type, new_node=new_node, build=build, row=row,
+                                     forward=row.forward, derivatives=row.derivatives, INF=_INF,
+                                     SURE_FAILS=_SURE_FAILS)  # fmt: skip
     exec(compile(text, f"<{name}>", "exec"), namespace)  # noqa: S102  (our own text)
     made = namespace["door"]
     made.__name__ = made.__qualname__ = name
