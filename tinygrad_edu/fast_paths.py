@@ -11,15 +11,15 @@ rules computed inline. ``apply(row, ...)`` calls the row's door, and Value's ope
 their rows' doors, so ``x * y`` costs one call. When a door cannot be sure (an operand that is
 not a Value or a finite number, a result or a derivative that is not finite) it hands the
 operands to the plain path, which builds the node or says what went wrong. Rows of any number of
-operands (sum, dot) get a door too, a closure that calls the row's own rules.
+operands (sum, dot) get a door for each count of operands, written the first time it is seen.
 
 How a rule is computed inline: the door is written by *tracing* the row's rules once, running
 them on stand-ins for numbers (:class:`Traced`) that write down each operation done to them,
 the way ``jit`` records a graph. ``MUL``'s ``lambda a, b, out: (b, a)`` gives ``("n1", "n0")``;
-``TANH``'s ``lambda x, out: (1 - out * out,)`` gives ``("(1 - (out * out))",)``. A rule that
-branches on a number (``if c``) or calls what a stand-in cannot follow is called instead, as it
-is. ``source(row)`` shows the door of a row. tests/test_exactness.py pins every door, bit for
-bit, to the plain path.
+``TANH``'s ``lambda x, out: (1 - out * out,)`` gives ``("((1) - (out * out))",)``. A rule that
+branches on a number (``if c``), asks its type or calls what a stand-in cannot follow is called
+instead, as it is. ``source(row)`` and ``n_ary_source(row, count)`` show a door.
+tests/test_exactness.py pins every door, bit for bit, to the plain path.
 """
 
 from __future__ import annotations
