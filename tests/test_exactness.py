@@ -7,6 +7,7 @@ and against plain float arithmetic. "Bit for bit" is compared with
 float.hex, so even the sign of a zero counts.
 """
 
+import inspect
 import math
 import random
 import re
@@ -310,3 +311,10 @@ def test_a_rule_that_branches_on_a_number_is_called_as_it_is():
     assert "derivatives(n0, n1, out)" in fast_paths.source(POW_CONST)  # c * x ** (c - 1) if c
     x = Value(3.0)
     assert node_bits(x**0) == node_bits(engine.build(POW_CONST, (x, 0.0)))
+
+
+def test_a_learner_who_reads_an_operator_finds_its_definition():
+    # the door that runs x * y is generated; its source and signature are the definition's
+    assert "return apply(ops.MUL, self, other)" in inspect.getsource(Value.__mul__)
+    assert list(inspect.signature(Value.__mul__).parameters) == ["self", "other"]
+    assert "door written from the row's rules" in Value.__mul__.__doc__

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import linecache
 import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
@@ -284,9 +285,16 @@ def _compiled(
     namespace: dict[str, Any] = dict(Value=value_type, new_node=new_node, build=build, row=row,
                                      forward=row.forward, derivatives=row.derivatives, INF=_INF,
                                      SURE_FAILS=_SURE_FAILS)  # fmt: skip
-    exec(compile(text, f"<{name}>", "exec"), namespace)  # noqa: S102  (our own text)
+    filename = f"<{name}>"
+    exec(compile(text, filename, "exec"), namespace)  # noqa: S102  (our own text)
+    # a traceback through a door shows its lines, as it shows a file's
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
     made = namespace["door"]
     made.__name__ = made.__qualname__ = name
+    made.__doc__ = (
+        f"The node of the op table's row {row.name!r}, as apply(row, ...) makes it: "
+        "a door written from the row's rules (tinygrad_edu/fast_paths.py)."
+    )
     return made
 
 
