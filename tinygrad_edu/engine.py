@@ -139,8 +139,10 @@ class Value:
                     grad = node.grad
                     if not grad:
                         continue  # a zero gradient passes nothing on
+                    # the chain rule on each edge, child.grad += local_grad * grad: written out
+                    # for two children and one (most nodes), where zip would cost more than it
                     children = node.children
-                    if len(children) == 2:  # most nodes: written out, cheaper than zip
+                    if len(children) == 2:
                         a, b = children
                         d_a, d_b = node.local_grads
                         a.grad += d_a * grad
