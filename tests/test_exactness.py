@@ -318,3 +318,11 @@ def test_a_learner_who_reads_an_operator_finds_its_definition():
     assert "return apply(ops.MUL, self, other)" in inspect.getsource(Value.__mul__)
     assert list(inspect.signature(Value.__mul__).parameters) == ["self", "other"]
     assert "door written from the row's rules" in Value.__mul__.__doc__
+
+
+def test_a_row_cannot_be_changed_under_its_door():
+    # a learner re-running a cell that edits a rule would leave x * y on the old one: refused
+    x, y = Value(1.5), Value(2.0)
+    with pytest.raises(AttributeError, match="row '\\*' is fixed once made"):
+        MUL.derivatives = lambda a, b, out: (a, b)
+    assert (x * y).local_grads == (2.0, 1.5)

@@ -76,6 +76,16 @@ class Op:
         self.commutative, self.rule = commutative, rule
         self.domain, self.kinks, self.smooth = domain, kinks, smooth
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a row is fixed once made: the engine writes each row's door from its rules when it
+        # loads, so a rule changed afterwards would leave the door computing the old one
+        if hasattr(self, name):
+            raise AttributeError(
+                f"the op table's row {self.name!r} is fixed once made, so its {name} cannot be "
+                "changed: make a new Op with the rules you want (see docs/custom-ops.md)"
+            )
+        super().__setattr__(name, value)
+
     def operand_count(self, n_args: int) -> int:
         """How many of a node's ``n_args`` args are operands (the rest are settings)."""
         return n_args if self.arity is None else self.arity
