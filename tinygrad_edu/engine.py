@@ -21,7 +21,7 @@ apply fast in ``fast_paths.py``, the error for a gradient too large for a float 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Union
 
 from . import checks, fast_paths, ops, overflow
@@ -221,16 +221,17 @@ for _name, _row in OPERATORS.items():
         setattr(Value, _name, _door)
 
 
-def interior_nodes_children_first(root: Value) -> list[Value]:
-    """The non-leaf nodes of root's graph in topological order: each after its children.
+def interior_nodes_children_first(*roots: Value, stop: Collection[Value] = ()) -> list[Value]:
+    """The non-leaf nodes of the roots' graph in topological order: each after its children.
 
     A depth-first search with its own stack (a million-deep graph needs no recursion) that
     explores a node's children last to first; a node waits under a ``None`` marker until its
-    children are placed. Leaves are left out: they pass nothing on.
+    children are placed. Leaves are left out: they pass nothing on; so are the nodes of ``stop``
+    (jit's: Values computed before the call) and what lies below them.
     """
     order: list[Value] = []
-    visited: set[Value] = set()
-    stack: list[Value | None] = [root] if root.children else []
+    visited: set[Value] = {*stop}
+    stack: list[Value | None] = [r for r in reversed(roots) if r.children and r not in visited]
     while stack:
         node = stack.pop()
         if node is None:  # the node under the marker has all its children in order

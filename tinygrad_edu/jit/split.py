@@ -12,7 +12,7 @@ import itertools
 import operator
 from collections.abc import Mapping, Sequence
 
-from ..engine import Value
+from ..engine import Value, interior_nodes_children_first
 
 
 class Split:
@@ -33,32 +33,18 @@ def split_graph(
     """fn's graph, from its outputs down to its inputs (the stand-ins) and to the Values the
     search found (``found``, by id: the Value, or None where only its id is known): those are
     ``outer``, and a computed one among them is a Value from before the call, whose graph is
-    not fn's work. Each op node comes after its children, in the order of
-    ``engine.interior_nodes_children_first``; the Values of ``outer`` by their ``rank`` (the
-    order the search found them), the leaves fn made in the order fn used them."""
+    not fn's work. Each op node comes after its children, in backward()'s order
+    (``engine.interior_nodes_children_first``, stopping at the computed Values of ``outer``);
+    the Values of ``outer`` by their ``rank`` (the order the search found them), the leaves fn
+    made in the order fn used them."""
     split = Split()
     stop = {*stand_ins}
     found_computed = {v for i, v in found.items() if v is not None and v.children}
-    visited: set[Value] = set()
-    order = split.order
-    for output in outputs:
-        stack: list[Value | None] = (
-            [output] if output.children and output not in found_computed else []
-        )
-        while stack:
-            node = stack.pop()
-            if node is None:  # the node under the marker has its children in order
-                order.append(stack.pop())  # type: ignore[arg-type]  # under a marker: a node
-            elif node not in visited:
-                visited.add(node)
-                stack += (node, None)
-                for child in node.children:
-                    if child.children and child not in visited and child not in found_computed:
-                        stack.append(child)
+    order = split.order = interior_nodes_children_first(*outputs, stop=found_computed)
     # the other Values the graph reaches: one pass in C over every operand
     rest = set(itertools.chain.from_iterable(map(_CHILDREN, order)))
     rest.update(outputs)
-    rest -= visited
+    rest.difference_update(order)
     rest -= stop
     outer = [v for v in rest if id(v) in found]
     if rank is not None:
