@@ -319,6 +319,18 @@ TABLE = {
     "Value of a 0-d numpy array": Bad(
         lambda _: np.array(2.0), Value, TypeError, ("real number", "ndarray")
     ),
+    "Value data set to a text": Bad(
+        lambda _: values(2.0),
+        lambda v: setattr(v[0], "data", "3"),
+        TypeError,
+        ("Value data", "str"),
+    ),
+    "Value data set beyond the float range": Bad(
+        lambda _: values(2.0),
+        lambda v: setattr(v[0], "data", 10**400),
+        OverflowError,
+        ("Value data", "too large for a float"),
+    ),
     "Value with a bytes label": Bad(
         lambda _: b"x", lambda b: Value(1.0, label=b), TypeError, ("label", "bytes")
     ),

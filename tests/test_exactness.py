@@ -11,7 +11,9 @@ import inspect
 import math
 import random
 import re
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -265,6 +267,32 @@ def test_a_sum_of_values_is_the_node_apply_makes(numbers):
     assert node_bits(Value.sum(xs)) == expected
     mixed = [*xs, 2.5]  # a constant among them: the plain path, the same node
     assert node_bits(Value.sum(mixed)) == node_bits(plain_apply(SUM, *mixed))
+
+
+@pytest.mark.parametrize(
+    "assigned",
+    [2**53 + 1, True, np.float32(0.1), np.float64(-2.5), Fraction(1, 3)],
+    ids=["int beyond 2**53", "bool", "numpy float32", "numpy float64", "Fraction"],
+)
+def test_a_number_assigned_to_data_is_a_float_so_every_door_is_the_plain_path(assigned):
+    # x.data = ... once stored what it was given, and the doors computed with it as it was:
+    # int * int stayed an exact int (2**53 + 1 where the plain path rounds to 2**53), a numpy
+    # float32 kept the graph computing in float32, -x of an int was an int
+    x, y = Value(1.0), Value(3.0)
+    x.data = y.data = assigned
+    assert type(x.data) is float and x.data == float(assigned)
+    cases = [(fn, (x, y), lambda fn=fn: fn.operator(x, y)) for fn in (ADD, SUB, MUL, DIV, POW)]
+    cases += [(fn, (x,), getattr(x, fn.name)) for fn in (EXP, TANH, RELU, ABS)]
+    cases += [(NEG, (x,), x.__neg__), (POW_CONST, (x, 2), lambda: x**2)]
+    cases += [(DOT, (x, y, y, x), lambda: Value.dot([x, y], [y, x]))]
+    for fn, args, fast in cases:
+        try:
+            expected = node_bits(plain_apply(fn, *args))
+        except (ArithmeticError, ValueError) as error:
+            with pytest.raises(type(error), match=re.escape(str(error))):
+                fast()
+            continue
+        assert node_bits(fast()) == expected, fn.name
 
 
 def test_the_doors_leave_what_they_cannot_build_to_the_plain_path():

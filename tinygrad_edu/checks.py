@@ -22,18 +22,26 @@ _INF = math.inf
 # --- numbers entering a graph --------------------------------------------------------------
 
 
+def real_float(x: object, what: str) -> float:
+    """x as a float (5 as 5.0, a numpy number as its float), or a TypeError naming ``what`` if
+    x is not a real number, or an OverflowError if it is too large for a float."""
+    if type(x) is float:
+        return x
+    if not isinstance(x, Real):
+        raise TypeError(
+            f"{what} must be a real number (int, float or numpy scalar), "
+            f"got {type(x).__name__}: {x!r:.60}"
+        )
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(f"{what} is too large for a float: {x!r:.60}") from None
+
+
 def finite_float(x: object, what: str) -> float:
     """x as a float, or a TypeError/ValueError/OverflowError saying what ``what`` must be."""
     if type(x) is not float:
-        if not isinstance(x, Real):
-            raise TypeError(
-                f"{what} must be a real number (int, float or numpy scalar), "
-                f"got {type(x).__name__}: {x!r:.60}"
-            )
-        try:
-            x = float(x)
-        except OverflowError:
-            raise OverflowError(f"{what} is too large for a float: {x!r:.60}") from None
+        x = real_float(x, what)
     if not -_INF < x < _INF:
         raise ValueError(f"{what} must be finite, got {x!r}")
     return x

@@ -44,17 +44,26 @@ class Value:
     settings: all that a picture, a second derivative or a replay needs.
     """
 
-    __slots__ = ("data", "grad", "label", "children", "local_grads", "row", "args")
+    __slots__ = ("_data", "grad", "label", "children", "local_grads", "row", "args")
     __array_ufunc__ = None  # a numpy scalar on the left of an operator defers to Value
 
     def __init__(self, data: Number, label: str = "") -> None:
-        self.data = checks.finite_float(data, "Value data")
+        self._data = checks.finite_float(data, "Value data")
         self.grad = 0.0
         self.label = checks.checked_label(label)
         self.children: tuple[Value, ...] = ()
         self.local_grads: tuple[float, ...] = ()
         self.row: ops.Op | None = None
         self.args: tuple = ()
+
+    @property
+    def data(self) -> float:
+        """The node's number, always a float: ``x.data = 5`` stores 5.0; ``x.data = "5"`` fails."""
+        return self._data
+
+    @data.setter
+    def data(self, x: Number) -> None:
+        self._data = checks.real_float(x, "Value data")
 
     @property
     def op(self) -> str:
@@ -194,7 +203,7 @@ def new_node(
 ) -> Value:
     """The one constructor of an interior node, its numbers already checked finite."""
     node = _new_value(Value)
-    node.data = data
+    node._data = data
     node.grad = 0.0
     node.label = ""
     node.children = children

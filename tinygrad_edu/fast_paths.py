@@ -4,14 +4,15 @@ Not needed to learn.
 ``apply(row, *args)`` is the one door through which every node is made. When the engine is
 loaded, each row of the op table with one or two operands (or one and a setting, as in
 ``x ** 2``) gets a *door* of its own: a Python function written from the row's rules and
-compiled once, which makes the very node apply's plain path makes (``engine.build``),
-through the same constructor (``engine.new_node``), but without its generality: no lists, no
-loop, no checks of what cannot be wrong (a Value's number is always finite), and the row's
-rules computed inline. ``apply(row, ...)`` calls the row's door, and Value's operators *are*
-their rows' doors, so ``x * y`` costs one call. When a door cannot be sure (an operand that is
-not a Value or a finite number, a result or a derivative that is not finite) it hands the
-operands to the plain path, which builds the node or says what went wrong. Rows of any number of
-operands (sum, dot) get a door for each count of operands, written the first time it is seen.
+compiled once, which makes the very node apply's plain path makes (``engine.build``), through
+the same constructor (``engine.new_node``), but without its generality: no lists, no loop, no
+checks of what cannot be wrong (a Value's number is always a float: ``Value.data`` stores
+nothing else), and the row's rules computed inline. ``apply(row, ...)`` calls the row's door,
+and Value's operators *are* their rows' doors, so ``x * y`` costs one call. When a door cannot
+be sure (an operand that is not a Value or a finite number, a result or a derivative that is
+not finite) it hands the operands to the plain path, which builds the node or says what went
+wrong. Rows of any number of operands (sum, dot) get a door for each count of operands,
+written the first time it is seen.
 
 How a rule is computed inline: the door is written by *tracing* the row's rules once, running
 them on stand-ins for numbers (:class:`Traced`) that write down each operation done to them,
@@ -40,9 +41,10 @@ _SURE_FAILS = (ArithmeticError, ValueError, TypeError, AttributeError)  # left t
 
 
 class Node(Protocol):
-    """What a door reads of a Value (engine's Value, passed in: this module sits below)."""
+    """What a door reads of a Value (engine's Value, passed in: this module sits below): the
+    slot behind ``Value.data``, read directly, as a float (what ``data``'s setter stores)."""
 
-    data: float
+    _data: float
 
 
 class Traced:
@@ -176,16 +178,16 @@ def source(row: Op, reflected: bool = False, method: bool = False) -> str | None
 
     body: list[str] = []
     if n_operands == 1 and n_settings == 0:
-        body += ["n0 = p0.data", *node([0], [])] if method else [
-            "if type(p0) is Value:", "    n0 = p0.data", *_indent(node([0], []), 1)]  # fmt: skip
+        body += ["n0 = p0._data", *node([0], [])] if method else [
+            "if type(p0) is Value:", "    n0 = p0._data", *_indent(node([0], []), 1)]  # fmt: skip
     elif n_operands == 1:  # x ** c: an operand and a setting, never a child
-        body += [f"if type(p0) is Value and ({number(1)}):", "    n0 = p0.data"]
+        body += [f"if type(p0) is Value and ({number(1)}):", "    n0 = p0._data"]
         body += ["    n1 = float(p1)", *_indent(node([0], [1]), 1)]
     elif method and reflected:  # 2 * x: self is p1; p0 a number (anything else: the plain path)
-        body += ["n1 = p1.data", f"if {number(0)}:", "    n0 = float(p0)"]
+        body += ["n1 = p1._data", f"if {number(0)}:", "    n0 = float(p0)"]
         body += _indent(node([1], [0]), 1)
     else:
-        value_first = ["n0 = p0.data", "if type(p1) is Value:", "    n1 = p1.data"]
+        value_first = ["n0 = p0._data", "if type(p1) is Value:", "    n1 = p1._data"]
         value_first += [*_indent(node([0, 1], []), 1), f"elif {number(1)}:", "    n1 = float(p1)"]
         value_first += _indent(node([0], [1]), 1)
         if method:  # x * y: self is p0
@@ -193,7 +195,7 @@ def source(row: Op, reflected: bool = False, method: bool = False) -> str | None
         else:
             body += ["if type(p0) is Value:", *_indent(value_first, 1)]
             body += [f"elif type(p1) is Value and ({number(0)}):", "    n0 = float(p0)"]
-            body += ["    n1 = p1.data", *_indent(node([1], [0]), 1)]
+            body += ["    n1 = p1._data", *_indent(node([1], [0]), 1)]
     signature = ", ".join(params[::-1] if reflected else params)
     return "\n".join([
         f"def door({signature}):",
@@ -244,7 +246,7 @@ def n_ary_source(row: Op, count: int) -> str:
         "    try:",
         f"        {', '.join(f'p{i}' for i in range(count))}, = args",
         f"        if {' and '.join(f'type(p{i}) is Value' for i in range(count))}:",
-        *(f"            n{i} = p{i}.data" for i in range(count)),
+        *(f"            n{i} = p{i}._data" for i in range(count)),
         f"            out = forward({', '.join(numbers)})",
         f"            d = {local_grads}",
         f"            if -INF < out < INF{check}:",
@@ -335,7 +337,7 @@ def _n_ary(
     forward, derivatives, parts = row.forward, row.derivatives, row.parts
 
     def looped(args: tuple) -> Any:
-        data = [a.data for a in args if type(a) is value_type]
+        data = [a._data for a in args if type(a) is value_type]
         if len(data) == len(args) and data and not len(data) % parts:
             try:
                 out = forward(*data)
