@@ -12,6 +12,7 @@ import math
 import random
 import re
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 import pytest
@@ -220,19 +221,26 @@ def node_bits(node: Value) -> tuple:
 operand = st.floats(-50, 50, allow_nan=False) | st.integers(-5, 5)
 
 
+def assert_each_is_the_plain_paths_node(cases: list) -> None:
+    """Each case ``(row, operands, fast)``: ``fast()`` makes the node the plain path makes of
+    the operands, bit for bit, or raises the plain path's error, word for word."""
+    for fn, args, fast in cases:
+        try:
+            expected = node_bits(plain_apply(fn, *args))
+        except (ArithmeticError, ValueError) as error:
+            with pytest.raises(type(error), match=re.escape(str(error))):
+                fast()
+            continue
+        assert node_bits(fast()) == expected, fn.name
+
+
 @given(operand, operand, st.booleans(), st.booleans())
 def test_every_two_operand_op_is_the_node_apply_makes(a, b, a_is_value, b_is_value):
     x = Value(a) if a_is_value or not b_is_value else a
     y = Value(b) if b_is_value or not a_is_value else b
     # (a Value ** a number is x ** c, the row POW_CONST: tested below)
-    for fn in (ADD, SUB, MUL, DIV) + (POW,) * isinstance(y, Value):
-        try:
-            expected = node_bits(plain_apply(fn, x, y))
-        except (ArithmeticError, ValueError) as error:
-            with pytest.raises(type(error), match=re.escape(str(error))):
-                fn.operator(x, y)
-            continue
-        assert node_bits(fn.operator(x, y)) == expected
+    rows = (ADD, SUB, MUL, DIV) + (POW,) * isinstance(y, Value)
+    assert_each_is_the_plain_paths_node([(fn, (x, y), partial(fn.operator, x, y)) for fn in rows])
 
 
 @given(st.floats(-50, 50, allow_nan=False), st.sampled_from([-2, -0.5, 0, 1, 2.5, 3]))
@@ -241,14 +249,7 @@ def test_every_one_operand_op_and_setting_is_the_node_apply_makes(a, setting):
     cases = [(fn, (x,), getattr(x, fn.name)) for fn in (EXP, LOG, TANH, SIGMOID, RELU, SQRT, ABS)]
     cases += [(NEG, (x,), x.__neg__), (POW_CONST, (x, setting), lambda: x**setting)]
     cases += [(LEAKY_RELU, (x, setting), lambda: x.leaky_relu(setting))]
-    for fn, args, fast in cases:
-        try:
-            expected = node_bits(plain_apply(fn, *args))
-        except (ArithmeticError, ValueError) as error:
-            with pytest.raises(type(error), match=re.escape(str(error))):
-                fast()
-            continue
-        assert node_bits(fast()) == expected
+    assert_each_is_the_plain_paths_node(cases)
 
 
 @given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=20))
@@ -281,18 +282,11 @@ def test_a_number_assigned_to_data_is_a_float_so_every_door_is_the_plain_path(as
     x, y = Value(1.0), Value(3.0)
     x.data = y.data = assigned
     assert type(x.data) is float and x.data == float(assigned)
-    cases = [(fn, (x, y), lambda fn=fn: fn.operator(x, y)) for fn in (ADD, SUB, MUL, DIV, POW)]
+    cases = [(fn, (x, y), partial(fn.operator, x, y)) for fn in (ADD, SUB, MUL, DIV, POW)]
     cases += [(fn, (x,), getattr(x, fn.name)) for fn in (EXP, TANH, RELU, ABS)]
     cases += [(NEG, (x,), x.__neg__), (POW_CONST, (x, 2), lambda: x**2)]
     cases += [(DOT, (x, y, y, x), lambda: Value.dot([x, y], [y, x]))]
-    for fn, args, fast in cases:
-        try:
-            expected = node_bits(plain_apply(fn, *args))
-        except (ArithmeticError, ValueError) as error:
-            with pytest.raises(type(error), match=re.escape(str(error))):
-                fast()
-            continue
-        assert node_bits(fast()) == expected, fn.name
+    assert_each_is_the_plain_paths_node(cases)
 
 
 def test_the_doors_leave_what_they_cannot_build_to_the_plain_path():
