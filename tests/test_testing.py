@@ -1,5 +1,7 @@
 """The hypothesis strategies and helpers users get in tinygrad_edu.testing."""
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -184,3 +186,28 @@ def test_simplest_failure_shrinks_to_the_simplest_example_and_its_error():
     example, error = simplest_failure(check, st.lists(st.integers(0, 100)))
     assert example == [11] and isinstance(error, ValueError) and "[11]" in str(error)
     assert simplest_failure(lambda x: None, st.integers()) is None
+
+
+USER_CODE = """
+from hypothesis import strategies as st
+from tinygrad_edu import Value
+from tinygrad_edu.testing import assert_gradients_match
+
+def f(xs: list[Value]) -> Value:
+    return xs[0] * xs[1]
+
+assert_gradients_match(f, 2)
+assert_gradients_match(f, st.lists(st.floats(-2, 2), min_size=2, max_size=2))
+assert_gradients_match(lambda xs: xs[0].tanh(), st.floats(-2, 2))
+"""
+
+
+def test_a_users_type_checker_accepts_the_documented_uses(tmp_path, monkeypatch):
+    # Point once said numbers.Real, which mypy does not count a float as: st.floats() was refused
+    mypy_api = pytest.importorskip("mypy.api")
+    (tmp_path / "user.py").write_text(USER_CODE)
+    monkeypatch.setenv("MYPYPATH", str(Path(__file__).resolve().parents[1]))
+    cache = ["--cache-dir", str(tmp_path / "cache"), "--follow-imports=silent"]
+    out, err, status = mypy_api.run([str(tmp_path / "user.py"), *cache])
+    assert status == 0, out + err
+    assert (Path(__file__).resolve().parents[1] / "tinygrad_edu" / "py.typed").is_file()

@@ -268,7 +268,7 @@ def kink_free(root: Value, margin: float = KINK_MARGIN) -> bool:
     return all(abs(x - kink) > margin for _, kink, x in kink_inputs(root))
 
 
-Point = Union[Real, Value, Sequence[Union[Real, Value]]]
+Point = Union[float, Value, Sequence[Union[float, Value]]]  # (an int or a numpy number too)
 
 
 def assert_gradients_match(
