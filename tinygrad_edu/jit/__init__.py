@@ -71,10 +71,15 @@ Exactness
 ---------
 The replay computes what the eager engine computes, with the same rules, but rounds in a
 different order in three places: ``Value.sum`` and ``Value.dot`` add up with numpy (the eager
-engine uses math.fsum, exactly rounded); gradients flowing into a node from several parents
-are added level by level, not in backward()'s order; and numpy's exp, log, tanh and pow may
-differ from libm's in the last bit. Replayed values and gradients agree with eager ones to
-1e-12 of max(|x|, 1) (tests/test_jit.py).
+engine uses math.fsum, exactly rounded), except a sum whose terms cancel, which the replay adds
+with math.fsum too, so that every replayed sum is eager mode's to 1e-13 of max(|x|, 1);
+gradients flowing into a node from several parents are added level by level, not in
+backward()'s order; and numpy's exp, log, tanh and pow may differ from libm's in the last bit.
+Replayed values and gradients agree with eager ones to 1e-12 of max(|x|, 1) (tests/test_jit.py)
+unless fn magnifies such last-bit differences: it subtracts nearly equal numbers after them, or
+the gradient contributions reaching a node cancel. Those, and an op whose result fn drops (a
+replay does not compute it, so it cannot fail as eager mode does), are known gaps, pinned as
+expected failures in tests/test_jit_trust.py; ``jit(fn, check=True)`` shows them.
 
 The files, in the order a call meets them
 -----------------------------------------

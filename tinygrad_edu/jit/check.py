@@ -25,7 +25,8 @@ CHECK_TOLERANCE = 1e-9  # of max(|x|, 1): rounding never comes near it, a change
 class CaptureMismatchError(RuntimeError):
     """``jit(fn, check=True)``: a replay and a run of fn disagree (in the ops performed, the
     outputs or their gradients), because fn's Python depends on the numbers and the capture
-    froze it."""
+    froze it, or, where the ops and constants are the same, because fn magnifies a difference
+    in rounding (numbers that cancel)."""
 
 
 def compare_with_a_run(fn: Callable, call_args: Arguments, call: Call) -> None:
@@ -48,6 +49,13 @@ def compare_with_a_run(fn: Callable, call_args: Arguments, call: Call) -> None:
     where, leaves = program.structural_difference(split, stand_ins, outputs)
     if where:
         raise CaptureMismatchError(f"{who}: fn now performs other ops: {where}; {frozen}")
+    gradient_cause = f"{frozen} (compute with Values: x * x, not x * x.data)"
+    if program.reads_the_same_constants(split.order):  # the same ops on the same numbers
+        frozen = gradient_cause = (
+            "nothing was frozen (the same ops read the same constants), so the replay's "
+            "rounding parts from eager mode's and fn magnifies it: numbers that cancel "
+            "(docs/jit.md, Exactness). jit cannot give eager mode's digits here: run fn eagerly"
+        )
     for i, (output, slot) in enumerate(zip(outputs, program.output_slots)):
         replayed = float(call.vals[slot])
         if not close(replayed, output.data, CHECK_TOLERANCE):
@@ -67,7 +75,7 @@ def compare_with_a_run(fn: Callable, call_args: Arguments, call: Call) -> None:
                 raise CaptureMismatchError(
                     f"{who}: the gradient of output {i} by {by} is "
                     f"{got!r} replayed but {want!r} when fn runs, with the same ops and "
-                    f"outputs: {frozen} (compute with Values: x * x, not x * x.data)"
+                    f"outputs: {gradient_cause}"
                 )
 
 

@@ -15,6 +15,7 @@ A user's ``@op`` rows have groups of their own (``user_ops.py``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -97,12 +98,41 @@ class Elementwise(Group):
         return self.settings
 
 
-# sum and dot: the table's forward rules add up one node at a time with math.fsum; these add
-# up all the nodes of a group at once, each node's terms a segment of one array
-SEGMENT_SUMS: dict[Op, Callable[..., np.ndarray]] = {
-    SUM: lambda xs, starts: np.add.reduceat(xs, starts),
-    DOT: lambda ws, xs, starts: np.add.reduceat(ws * xs, starts),
+# sum and dot add up terms: the operands, or dot's products (rounded as eager's are)
+SEGMENT_TERMS: dict[Op, Callable[..., np.ndarray]] = {
+    SUM: lambda xs: xs,
+    DOT: lambda ws, xs: ws * xs,
 }
+AGREEMENT = 1e-13  # of max(|sum|, 1): how near each replayed sum must be to eager mode's
+_UNIT = 2.0**-53  # a float's relative rounding error
+
+
+def segment_sums(terms: np.ndarray, starts: np.ndarray, rounding: np.ndarray) -> np.ndarray:
+    """Each segment's sum, as eager mode's ``math.fsum`` gives it, to AGREEMENT.
+
+    numpy adds a segment's n terms up in its own order, within (n - 1)·u·Σ|term| of the exact
+    sum (``rounding`` holds each segment's factor), where fsum rounds the exact sum once. When
+    that bound is not within AGREEMENT, the terms cancel (1e16 + 1 - 1e16: numpy 0.0, fsum
+    1.0) and the segment is added up by math.fsum, as eager mode adds it.
+    """
+    sums = np.add.reduceat(terms, starts)
+    bound = np.add.reduceat(np.abs(terms), starts) * rounding
+    unsure = ~(bound <= AGREEMENT * np.maximum(np.abs(sums), 1.0))  # (NaN: unsure too)
+    if unsure.any():
+        ends = np.append(starts[1:], len(terms))
+        for i in np.flatnonzero(unsure).tolist():
+            sums[i] = _fsum(terms[starts[i] : ends[i]].tolist())
+    return sums
+
+
+def _fsum(terms: list[float]) -> float:
+    """math.fsum, or the infinity or NaN whose error the replay names as eager mode does."""
+    try:
+        return math.fsum(terms)
+    except OverflowError:
+        return math.inf
+    except ValueError:  # inf - inf among the terms
+        return math.nan
 
 
 class Segmented(Group):
@@ -125,6 +155,8 @@ class Segmented(Group):
         counts = [len(node.args) // parts for node in nodes]
         self.starts = np.cumsum([0, *counts[:-1]]).astype(np.intp)
         self.ends = self.starts + counts
+        n_terms = np.array(counts, dtype=float) - 1.0  # numpy's additions per segment
+        self.rounding = n_terms * _UNIT / (1.0 - n_terms * _UNIT) * 1.01  # (1%: Σ|term|'s own)
         self.sizes = (min(counts) * parts, max(counts) * parts)
         operands = [[a for node in nodes for a in _part(node.args, p, parts)] for p in range(parts)]
         self.src = [np.array(slots(part), np.intp) for part in operands]
@@ -152,7 +184,7 @@ class Segmented(Group):
 
     def run(self, vals: np.ndarray, local: np.ndarray) -> None:
         parts = [vals[src] for src in self.src]
-        out = SEGMENT_SUMS[self.row](*parts, self.starts)
+        out = segment_sums(SEGMENT_TERMS[self.row](*parts), self.starts, self.rounding)
         vals[self.lo : self.hi] = out
         derivatives = self.row.derivatives(*parts, out)
         for (e_lo, e_hi, mask), d in zip(self.blocks, derivatives):

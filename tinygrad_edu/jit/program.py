@@ -310,6 +310,13 @@ class Program:
             return "fn now returns other nodes of its graph", {}
         return None, leaves
 
+    def reads_the_same_constants(self, order: list[Value]) -> bool:
+        """Does a run of fn with the same ops (``order``) read the constants the capture read,
+        bit for bit? Then nothing was frozen, and any difference in numbers is rounding."""
+        run = [_constant_key(c) for c in _constants(order)]
+        captured = self.fixed[self.constants_lo - self.made_lo :].tolist()
+        return run == [_constant_key(c) for c in captured]
+
     def first_value_difference(
         self, vals: np.ndarray, order: Sequence[Value], tolerance: float
     ) -> str:
