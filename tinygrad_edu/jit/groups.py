@@ -107,7 +107,9 @@ AGREEMENT = 1e-13  # of max(|sum|, 1): how near each replayed sum must be to eag
 _UNIT = 2.0**-53  # a float's relative rounding error
 
 
-def segment_sums(terms: np.ndarray, starts: np.ndarray, rounding: np.ndarray) -> np.ndarray:
+def segment_sums(
+    terms: np.ndarray, starts: np.ndarray, ends: np.ndarray, rounding: np.ndarray
+) -> np.ndarray:
     """Each segment's sum, as eager mode's ``math.fsum`` gives it, to AGREEMENT.
 
     numpy adds a segment's n terms up in its own order, within (n - 1)·u·Σ|term| of the exact
@@ -119,7 +121,6 @@ def segment_sums(terms: np.ndarray, starts: np.ndarray, rounding: np.ndarray) ->
     bound = np.add.reduceat(np.abs(terms), starts) * rounding
     unsure = ~(bound <= AGREEMENT * np.maximum(np.abs(sums), 1.0))  # (NaN: unsure too)
     if unsure.any():
-        ends = np.append(starts[1:], len(terms))
         for i in np.flatnonzero(unsure).tolist():
             sums[i] = _fsum(terms[starts[i] : ends[i]].tolist())
     return sums
@@ -184,7 +185,7 @@ class Segmented(Group):
 
     def run(self, vals: np.ndarray, local: np.ndarray) -> None:
         parts = [vals[src] for src in self.src]
-        out = segment_sums(SEGMENT_TERMS[self.row](*parts), self.starts, self.rounding)
+        out = segment_sums(SEGMENT_TERMS[self.row](*parts), self.starts, self.ends, self.rounding)
         vals[self.lo : self.hi] = out
         derivatives = self.row.derivatives(*parts, out)
         for (e_lo, e_hi, mask), d in zip(self.blocks, derivatives):
