@@ -27,9 +27,10 @@ Compiling the captured graph means scheduling it for numpy:
    of the results into the group's slots. A few numpy calls for 1,600 nodes instead of 1,600
    trips through Python.
 3. Backward is the chain rule ``child.grad += local_grad * parent.grad`` (engine.py) for all
-   the edges out of one level at once, from the top level down:
+   the edges into one level at once, from the top level down:
    ``np.add.at(grad, child, local * grad[parent])``. When a level's turn comes, every parent
-   of its nodes is above it, so their grads are complete.
+   of its nodes is above it, so their grads are complete. np.add.at adds in the order of its
+   arrays, which is the order eager backward() adds in: every gradient is backward()'s sum.
 
 ``step.explain()`` shows the levels and groups a capture became.
 
@@ -69,17 +70,17 @@ its gradient on ``backward()`` as in eager mode.
 
 Exactness
 ---------
-The replay computes what the eager engine computes, with the same rules, but rounds in a
-different order in three places: ``Value.sum`` and ``Value.dot`` add up with numpy (the eager
-engine uses math.fsum, exactly rounded), except a sum whose terms cancel, which the replay adds
-with math.fsum too, so that every replayed sum is eager mode's to 1e-13 of max(|x|, 1);
-gradients flowing into a node from several parents are added level by level, not in
-backward()'s order; and numpy's exp, log, tanh and pow may differ from libm's in the last bit.
+The replay computes what the eager engine computes, with the same rules, and adds up each
+node's gradient contributions in backward()'s own order (even where they cancel, the digits
+are backward()'s), but rounds differently in two places: ``Value.sum`` and ``Value.dot`` add
+up with numpy (the eager engine uses math.fsum, exactly rounded), except a sum whose terms
+cancel, which the replay adds with math.fsum too, so that every replayed sum is eager mode's to
+1e-13 of max(|x|, 1); and numpy's exp, log, tanh and pow may differ from libm's in the last bit.
 Replayed values and gradients agree with eager ones to 1e-12 of max(|x|, 1) (tests/test_jit.py)
-unless fn magnifies such last-bit differences: it subtracts nearly equal numbers after them, or
-the gradient contributions reaching a node cancel. Those, and an op whose result fn drops (a
-replay does not compute it, so it cannot fail as eager mode does), are known gaps, pinned as
-expected failures in tests/test_jit_trust.py; ``jit(fn, check=True)`` shows them.
+unless fn magnifies such last-bit differences: it subtracts nearly equal numbers after them.
+That, and an op whose result fn drops (a replay does not compute it, so it cannot fail as eager
+mode does), are known gaps, the second pinned as an expected failure in
+tests/test_jit_trust.py; ``jit(fn, check=True)`` shows them.
 
 The files, in the order a call meets them
 -----------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import overflow
 from ..engine import Value, interior_nodes_children_first, new_node
-from ..ops import SUM, Op
+from ..ops import Op
 from .program import Program, value_text
 
 
@@ -32,7 +32,7 @@ class Call:
     children and to its call: the call keeps the nodes it handed out only weakly, so a call and
     its arrays are freed as soon as its results are."""
 
-    __slots__ = ("program", "vals", "local", "values", "live", "leaves", "passes")
+    __slots__ = ("program", "vals", "local", "values", "live", "leaves", "passes", "accumulated")
 
     def __init__(
         self, program: Program, vals: np.ndarray, local: np.ndarray, values: list[Value]
@@ -41,6 +41,8 @@ class Call:
         self.live: dict[int, weakref.ref] = {}  # the op nodes handed out, by slot
         self.leaves: dict[int, Value] = {}  # the leaves made for this call, by slot
         self.passes: list[tuple[np.ndarray, np.ndarray]] = []  # backward()s: grads, reached
+        # what the leaves made for the call (handed out or not yet) have accumulated, by slot
+        self.accumulated = np.zeros(program.interior)
 
     def results(self) -> Any:
         """What fn returned, made of this call's Values."""
@@ -63,7 +65,7 @@ class Call:
         leaf = self.leaves.get(slot)  # a number's stand-in, or a leaf fn made
         if leaf is None:
             leaf = Value(float(self.vals[slot]), label=program.label_at(slot))
-            leaf.grad = self.grad_of(slot) if self.passes else 0.0
+            leaf.grad = float(self.accumulated[slot])
             self.leaves[slot] = leaf
         return leaf
 
@@ -80,33 +82,81 @@ class Call:
         )
 
     def backward(self, root: int) -> None:
-        """backward() from the node in slot ``root``: eager mode's semantics, the replay's
-        arithmetic. Every gradient is checked before any is changed."""
+        """backward() from the node in slot ``root``: eager mode's semantics and order of
+        adding, the replay's numbers (``Program.backward``). Every gradient is checked before
+        any is changed. Where one array cannot hold eager mode's order (a Value computed before
+        the call, a leaf at two slots), eager mode's backward() itself runs, on this call's
+        graph built as Values."""
         program = self.program
-        grads = program.backward(self.local, root)
-        if not np.isfinite(grads).all():  # eager mode's error, found in the graph as Values
-            node = self.node(root)
-            found = overflow.gradient_overflow(
-                node, interior_nodes_children_first(node), "backward()"
-            )
-            raise found or OverflowError(f"backward() of jit({program.name}): a gradient overflows")
-        leaves, added = program.leaf_gradients(grads, self.values)
-        if added.size and not np.abs(added).max() < 2.0**970:
-            _check_accumulation(leaves, added.tolist())
-        for leaf, g in zip(leaves, added.tolist()):  # leaves accumulate, as in eager mode
-            leaf.grad += g
         reached = program.reach(root)
+        start = self.accumulated.copy()  # the leaves' slots: what each leaf holds before
+        for slot, leaf in self.leaves.items():
+            start[slot] = leaf.grad
+        leaves, slots = program.leaves_that_accumulate(self.values)
+        start[slots] = np.fromiter((leaf.grad for leaf in leaves), float, len(leaves))
+        grads = program.backward(self.local, root, start)
+        if not np.isfinite(grads).all():
+            self._raise_overflow(root, leaves, slots)
+        if program.needs_eager_backward(reached, self.values):
+            nodes = self.eager_graph(root)
+            nodes[root].backward()  # eager mode's own: its order, its leaves accumulating
+            grads = np.zeros(program.size)
+            for slot, node in nodes.items():
+                if program.is_op_node(slot):
+                    grads[slot] = node.grad
+            for slot, leaf in self.leaves.items():
+                self.accumulated[slot] = leaf.grad
+        else:
+            for leaf, g in zip(leaves, grads[slots].tolist()):  # leaves accumulate
+                leaf.grad = g
+            self.accumulated = grads[: program.interior].copy()
+            for slot, leaf in self.leaves.items():
+                leaf.grad = float(grads[slot])
         self.hand_out(grads, reached)
-        # eager backward() resets and recomputes every interior node of the root's graph,
-        # those of the Values computed before the call too: one eager pass through them all
-        seeds = program.computed_seeds(grads, reached)
-        if seeds:
-            _backward_through(seeds)
+
+    def _raise_overflow(self, root: int, leaves: list[Value], slots: np.ndarray) -> None:
+        """Eager mode's error for a pass whose gradients overflow: in the chain rule, found in
+        the graph as Values, or where a leaf adds this pass to what it had accumulated."""
+        program = self.program
+        grads = program.backward(self.local, root)  # from zero: the chain rule's own
+        if np.isfinite(grads).all():
+            made = [(leaf, slot) for slot, leaf in self.leaves.items()]
+            for leaf, slot in [*zip(leaves, slots.tolist()), *made]:
+                if not math.isfinite(leaf.grad + grads[slot]):
+                    raise OverflowError(
+                        f"backward(): the gradient of {value_text(leaf)} overflows a float "
+                        f"when this pass adds to the {leaf.grad!r} it had accumulated: call "
+                        "zero_grad() between backward() calls"
+                    )
+        node = self.node(root)
+        found = overflow.gradient_overflow(node, interior_nodes_children_first(node), "backward()")
+        raise found or OverflowError(f"backward() of jit({program.name}): a gradient overflows")
+
+    def eager_graph(self, root: int) -> dict[int, Any]:
+        """The graph below the op node in slot ``root`` built as eager Values, with this
+        call's numbers, by slot: each op node made by ``new_node`` as apply makes it, its
+        leaves this call's (the parameters and the Values passed in themselves, a leaf made
+        for each number, the Values computed before the call)."""
+        program = self.program
+        reached = program.reach(root)
+        vals, local = self.vals.tolist(), self.local.tolist()
+        nodes: dict[int, Any] = {}
+        for slot, row, operand_slots, settings, edge_of in program.node_plan():
+            if reached[slot]:
+                operands = [nodes[s] if s in nodes else self.node(s) for s in operand_slots]
+                kept = [j for j, a in enumerate(operands) if isinstance(a, Value)]
+                nodes[slot] = new_node(
+                    vals[slot],
+                    tuple(operands[j] for j in kept),
+                    tuple(local[edge_of[j]] for j in kept),
+                    row,
+                    (*operands, *settings),
+                )
+        return nodes
 
     def hand_out(self, grads: np.ndarray, reached: np.ndarray) -> None:
-        """Give this pass's gradients to the nodes handed out: the op nodes of the root's graph
-        get theirs anew, the leaves made for the call accumulate. The pass is kept, for the
-        nodes made later."""
+        """Give this pass's gradients to the op nodes handed out, those of the root's graph
+        anew. The pass is kept, for the nodes made later."""
         self.passes.append((grads, reached))
         for slot, ref in list(self.live.items()):
             node = ref()
@@ -114,16 +164,11 @@ class Call:
                 del self.live[slot]
             elif reached[slot]:
                 node.grad = float(grads[slot])
-        for slot, leaf in self.leaves.items():
-            leaf.grad += float(grads[slot])
 
     def grad_of(self, slot: int) -> float:
-        """The gradient a node made now has, after the passes so far: an op node its last
-        pass's, a leaf the sum of all of them."""
-        if self.program.is_op_node(slot):
-            last = next((g for g, reached in reversed(self.passes) if reached[slot]), None)
-            return 0.0 if last is None else float(last[slot])
-        return math.fsum(float(g[slot]) for g, _ in self.passes)
+        """The gradient an op node made now has, after the passes so far: its last pass's."""
+        last = next((g for g, reached in reversed(self.passes) if reached[slot]), None)
+        return 0.0 if last is None else float(last[slot])
 
     @staticmethod
     def held_in_calls(order: Sequence[Value]) -> list[Any]:
@@ -134,30 +179,6 @@ class Call:
             if isinstance(node, Replayed):
                 held += [*node._call.values, *node._call.leaves.values()]
         return held
-
-
-def _check_accumulation(leaves: list[Value], added: list[float]) -> None:
-    """Raise, before any grad changes, if adding ``added`` to the leaves' grads overflows a
-    float. Only a term of at least 2^970, half the spacing of floats near the largest one, can
-    push a finite sum past it: below that, backward() needs no check."""
-    totals: dict[int, list] = {}
-    for leaf, g in zip(leaves, added):  # a Value passed twice gets both terms
-        entry = totals.setdefault(id(leaf), [leaf, leaf.grad])
-        entry[1] += g
-    for leaf, total in totals.values():
-        if not -math.inf < total < math.inf:
-            raise OverflowError(
-                f"backward(): the gradient of {value_text(leaf)} overflows a float when this "
-                f"pass adds to the {leaf.grad!r} it had accumulated: call zero_grad() between "
-                "backward() calls"
-            )
-
-
-def _backward_through(seeds: list[tuple[Value, float]]) -> None:
-    """Eager backward() from several nodes at once, each with its gradient: from one node
-    above them, Σ g_i v_i, whose local derivatives are those gradients."""
-    nodes = tuple(v for v, _ in seeds)
-    new_node(0.0, nodes, tuple(g for _, g in seeds), SUM, nodes).backward()
 
 
 class Replayed(Value):

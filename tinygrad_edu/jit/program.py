@@ -4,7 +4,8 @@ Every number of the graph gets a slot in one array and every edge (parent, child
 second one, which holds its local derivative. The op nodes are sorted into levels (a node's
 level is one more than its deepest child's) and, within a level, into groups of one op
 (``groups.py``), so that a replay is a few numpy calls per group, level after level, and
-backward the chain rule for all the edges out of one level at once, from the top level down.
+backward the chain rule for all the edges into one level at once, from the top level down, in
+the order eager backward() adds them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import checks
-from ..engine import Value
+from ..engine import Value, interior_nodes_children_first
 from ..ops import CustomOp, Op
 from .groups import Elementwise, Group, Segmented
 from .guard import Guard
@@ -75,9 +76,11 @@ class Program:
         for slot, v in enumerate([*self.outer, *made], start=self.n_inputs):
             slot_of[v] = slot
         # Values from before the call, among the outer ones: backward goes on through them
-        self.computed = [(slot_of[v], v) for v in self.outer if v.children]
+        self.computed_slots = np.array([slot_of[v] for v in self.outer if v.children], np.intp)
         self.outer_leaves = [v for v in self.outer if not v.children]  # parameters: accumulate
         self.outer_leaf_slots = np.array([slot_of[v] for v in self.outer_leaves], dtype=np.intp)
+        self.leaf_ids = frozenset(map(id, self.outer_leaves))  # (a Value passed in too: one leaf)
+        self.accumulating_slots = np.concatenate([self.value_slots, self.outer_leaf_slots])
         self.constants_lo = self.made_lo + len(made)
         constants = _constants(order)
         constant_slot = {_constant_key(c): self.constants_lo + k for k, c in enumerate(constants)}
@@ -133,12 +136,17 @@ class Program:
         for _, groups in _by_level(self.groups):
             lo, hi = groups[0].e_lo, groups[-1].e_hi
             self.edge_levels.append((lo, hi, self.edge_parent[lo:hi], self.edge_child[lo:hi]))
+        self.level_of = np.zeros(self.size, dtype=np.intp)  # the leaves' level: 0
+        for g in self.groups:
+            self.level_of[g.lo : g.hi] = g.level
         self.group_starts = [g.lo for g in self.groups]
         self.output_slots = [slot_of[v] for v in outputs]
         self.order_slots = [slot_of[node] for node in order]  # for check=True
         self.labels = {slot_of[node]: node.label for node in order if node.label}
         self.reached: dict[int, np.ndarray] = {}  # by root slot, for backward()
+        self.schedules: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self.edges_by_parent: tuple[np.ndarray, np.ndarray] | None = None  # made when needed
+        self.plan: list[tuple[int, Op, list[int], tuple, dict[int, int]]] | None = None
 
     def replay(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every slot's number and every edge's local derivative, for these inputs and the
@@ -157,16 +165,75 @@ class Program:
             self._raise_first_non_finite(vals, local)
         return vals, local
 
-    def backward(self, local: np.ndarray, root: int) -> np.ndarray:
-        """d root / d slot for every slot: the chain rule, one level's edges at a time, from
-        the top level down (the edges out of a level reach only lower levels)."""
+    def backward(
+        self, local: np.ndarray, root: int, leaves: np.ndarray | None = None
+    ) -> np.ndarray:
+        """d root / d slot for every slot: the chain rule ``child.grad += local_grad *
+        parent.grad`` (engine.py), for the edges into one level at a time, from the top level
+        down: when a level's turn comes, every parent of its nodes is above it, final.
+
+        Within a level, np.add.at adds the contributions in the order of its array, which is
+        eager backward()'s own order (``schedule``): every gradient is what backward() adds up
+        from the replay's numbers, digit for digit, even where contributions cancel
+        (x * 1e16 and x * -1e16 into x). ``leaves``: what the leaves' slots hold before the
+        pass (their accumulated grads), else zeros."""
         grads = np.zeros(self.size)
+        if leaves is not None:
+            grads[: self.interior] = leaves
         grads[root] = 1.0
         with np.errstate(all="ignore"):  # an overflow is found by the caller, and named
-            for lo, hi, parents, children in reversed(self.edge_levels):
-                # child.grad += local_grad * parent.grad, for every edge of the level at once
-                np.add.at(grads, children, local[lo:hi] * grads[parents])
+            for edges, parents, children in self.schedule(root):
+                np.add.at(grads, children, local[edges] * grads[parents])
         return grads
+
+    def schedule(self, root: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """backward()'s edges from ``root``, for ``backward``: (edges, their parents, their
+        children) into each level, from the top level down, each level's in the order eager
+        backward() adds them: its parents in reverse topological order (each before its
+        children, as engine.interior_nodes_children_first sorts them from the root), and each
+        parent's operands in order. Made once per root."""
+        made = self.schedules.get(root)
+        if made is None and root < self.interior:  # a leaf: it passes nothing on
+            made = self.schedules[root] = []
+        if made is None:
+            rank = np.full(self.size, -1, dtype=np.intp)  # when eager backward() reaches a node
+            if root == self.output_slots[0]:  # the capture's own sort began from this root
+                order = self.order_slots
+            else:
+                top = self._slot_nodes()[root - self.interior]
+                sorted_nodes: list[Any] = interior_nodes_children_first(top)
+                order = [node.slot for node in sorted_nodes]
+            rank[order[::-1]] = np.arange(len(order))
+            edges = np.flatnonzero(self.reach(root)[self.edge_parent])  # in the root's graph
+            level = self.level_of[self.edge_child[edges]]  # into each level, top down; in one,
+            # by the parent's turn, then by the operand's position: eager backward()'s order
+            by = (self.edge_position[edges], rank[self.edge_parent[edges]], -level)
+            edges = edges[np.lexsort(by)]
+            bounds = np.flatnonzero(np.diff(self.level_of[self.edge_child[edges]])) + 1
+            made = [
+                (part, self.edge_parent[part], self.edge_child[part])
+                for part in np.split(edges, bounds)
+                if part.size
+            ]
+            self.schedules[root] = made
+        return made
+
+    def _slot_nodes(self) -> list[Any]:
+        """The op nodes as stand-ins that have what interior_nodes_children_first reads: their
+        ``children``, the operands that are Values, in order (one shared stand-in for the
+        leaves, which have no children), by slot. (The edges sorted by parent list each
+        node's operands in order.)"""
+        order, parents = self._edges_by_parent()
+        children = self.edge_child[order].tolist()
+        bounds = np.searchsorted(parents, np.arange(self.interior, self.size + 1)).tolist()
+        nodes = [_SlotNode(slot) for slot in range(self.interior, self.size)]
+        leaf, first = _SlotNode(-1), self.interior
+        for i, node in enumerate(nodes):
+            node.children = tuple(
+                nodes[c - first] if c >= first else leaf
+                for c in children[bounds[i] : bounds[i + 1]]
+            )
+        return nodes
 
     def reach(self, root: int) -> np.ndarray:
         """Which slots the root's graph holds (a mask): eager backward() resets and recomputes
@@ -183,10 +250,7 @@ class Program:
     def local_grads_at(self, slot: int, local: np.ndarray) -> dict[int, float]:
         """The local derivatives of the node in ``slot``, by operand position, from a call's
         edge array."""
-        if self.edges_by_parent is None:
-            order = np.argsort(self.edge_parent, kind="stable")
-            self.edges_by_parent = (order, self.edge_parent[order])
-        order, parents = self.edges_by_parent
+        order, parents = self._edges_by_parent()
         lo, hi = np.searchsorted(parents, [slot, slot + 1])
         edges = order[lo:hi]
         return dict(zip(self.edge_position[edges].tolist(), local[edges].tolist()))
@@ -232,24 +296,49 @@ class Program:
             return values[self.value_slot_of[slot]]
         return None
 
-    def leaf_gradients(
-        self, grads: np.ndarray, values: Sequence[Value]
-    ) -> tuple[list[Value], np.ndarray]:
-        """The leaves that accumulate a backward pass's ``grads`` (the inputs passed as
-        Values, then the parameters), and what each gets."""
-        leaves = [*values, *self.outer_leaves]
-        return leaves, np.concatenate([grads[self.value_slots], grads[self.outer_leaf_slots]])
+    def leaves_that_accumulate(self, values: Sequence[Value]) -> tuple[list[Value], np.ndarray]:
+        """The leaves whose grads a backward pass adds to, the inputs passed as ``values``,
+        then the parameters, and their slots."""
+        return [*values, *self.outer_leaves], self.accumulating_slots
 
-    def computed_seeds(self, grads: np.ndarray, reached: np.ndarray) -> list[tuple[Value, float]]:
-        """The Values computed before the call that a pass ``reached``, with their gradients:
-        backward goes on through their graphs, eagerly."""
-        return [(v, float(grads[slot])) for slot, v in self.computed if reached[slot]]
+    def needs_eager_backward(self, reached: np.ndarray, values: Sequence[Value]) -> bool:
+        """Whether a pass that ``reached`` these slots, with these ``values`` passed in, must
+        run as eager mode's backward() itself: it reaches a Value computed before the call
+        (backward goes on through its graph, eager mode's), or one leaf has two slots (a Value
+        passed twice, or passed and also a parameter), whose contributions interleave."""
+        if reached[self.computed_slots].any():
+            return True
+        ids = list(map(id, values))
+        return len(set(ids)) < len(ids) or not self.leaf_ids.isdisjoint(ids)
+
+    def node_plan(self) -> list[tuple[int, Op, list[int], tuple, dict[int, int]]]:
+        """Each op node, in slot order (each after its operands): its slot, row, operands'
+        slots, settings, and the edge of each operand that has one, by position. What a call
+        needs to build its graph as eager Values (``Call.eager_graph``); made once."""
+        if self.plan is None:
+            order, parents = self._edges_by_parent()
+            bounds = np.searchsorted(parents, np.arange(self.interior, self.size + 1)).tolist()
+            positions, edges = self.edge_position[order].tolist(), order.tolist()
+            self.plan = []
+            for slot in range(self.interior, self.size):
+                lo, hi = bounds[slot - self.interior], bounds[slot - self.interior + 1]
+                operand_slots, settings = self.operands_at(slot)
+                edge_of = dict(zip(positions[lo:hi], edges[lo:hi]))
+                self.plan.append((slot, self.row_at(slot), operand_slots, settings, edge_of))
+        return self.plan
 
     def outer_at(self, slot: int) -> Value | None:
         """The Value fn reached from outside, in ``slot``; None for another slot."""
         if self.n_inputs <= slot < self.made_lo:
             return self.outer[slot - self.n_inputs]
         return None
+
+    def _edges_by_parent(self) -> tuple[np.ndarray, np.ndarray]:
+        """The edges sorted by parent (stable: by position within), and their parents."""
+        if self.edges_by_parent is None:
+            order = np.argsort(self.edge_parent, kind="stable")
+            self.edges_by_parent = (order, self.edge_parent[order])
+        return self.edges_by_parent
 
     def _group_at(self, slot: int) -> Group:
         return self.groups[bisect.bisect_right(self.group_starts, slot) - 1]
@@ -361,8 +450,9 @@ class Program:
     def explain(self) -> list[str]:
         n_ops = self.size - self.interior
         levels = _by_level(self.groups)
-        outer = len(self.outer) - len(self.computed)
-        before = f" and {len(self.computed):,} Values computed before" if self.computed else ""
+        n_computed = len(self.computed_slots)
+        outer = len(self.outer) - n_computed
+        before = f" and {n_computed:,} Values computed before" if n_computed else ""
         made = self.constants_lo - self.made_lo
         lines = [
             f"capture for {self.inputs} ({self.why}):",
@@ -382,6 +472,17 @@ class Program:
             "grad[child] += local * grad[parent] with one np.add.at per level"
         )
         return lines
+
+
+class _SlotNode:
+    """An op node's slot and the op nodes among its operands: what the depth-first sort of
+    backward() reads of a Value."""
+
+    __slots__ = ("slot", "children")
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.children: tuple[_SlotNode, ...] = ()
 
 
 def _constants(order: list[Value]) -> list[float]:
