@@ -864,11 +864,6 @@ def test_check_says_rounding_not_a_frozen_branch_when_the_numbers_cancel():
         frozen(Value(2.0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a capture keeps only the graph behind fn's results, so a replay does not "
-    "compute an op whose result fn dropped, nor raise its error (docs/jit.md, Exactness)",
-)
 def test_an_unused_op_that_fails_eagerly_fails_under_jit_too():
     def f(x):
         x**0.5  # its result is not used; eager mode still computes it, and fails at x < 0
@@ -880,3 +875,72 @@ def test_an_unused_op_that_fails_eagerly_fails_under_jit_too():
         f(Value(-1.0))
     with pytest.raises(ValueError):
         jf(Value(-1.0))
+
+
+def test_a_dropped_chain_of_ops_is_replayed_and_fails_where_eager_mode_fails():
+    def f(x, y):
+        hidden = (y - 1.0).log() * 2.0  # dropped: eager mode computes it, fails for y <= 1
+        del hidden
+        return x * y
+
+    jf = jit(f)
+    jf(Value(1.0), Value(3.0))
+    assert jf(Value(2.0), Value(5.0)).data == 10.0  # a replay, with the dropped chain in it
+    with pytest.raises(ValueError, match="log") as eager:
+        f(Value(2.0), Value(0.5))
+    with pytest.raises(ValueError, match="log") as replayed:
+        jf(Value(2.0), Value(0.5))
+    assert str(replayed.value) == str(eager.value)
+    checked = jit(f, check=True)
+    checked(Value(2.0), Value(5.0))
+    assert checked(Value(1.0), Value(4.0)).data == 4.0  # its run keeps the same dropped ops
+
+
+def test_a_dropped_op_of_an_inner_jitted_function_fails_in_the_outer_replay_too():
+    inner = jit(lambda x: (x**0.5, x * 3)[1])  # x ** 0.5 dropped inside the inner function
+    outer = jit(lambda x: inner(x) + x)
+    assert outer(Value(4.0)).data == 16.0
+    assert outer(Value(1.0)).data == 4.0
+    with pytest.raises(ValueError):
+        outer(Value(-1.0))
+
+
+def test_a_capture_under_a_profiler_leaves_the_profiler_in_place():
+    import cProfile
+    import sys
+
+    jf = jit(lambda x: x * 2)
+    profiler = cProfile.Profile()
+    before = sys.getprofile()
+    profiler.enable()
+    try:
+        during = sys.getprofile()
+        assert jf(Value(1.5)).data == 3.0
+        assert sys.getprofile() is during  # the profiler's hook, still there
+    finally:
+        profiler.disable()
+    assert sys.getprofile() is before
+
+
+def test_a_capture_while_another_thread_computes_eagerly():
+    # the recorder sees only its own thread: another thread's nodes are not fn's
+    import threading
+
+    stop = threading.Event()
+
+    def busy():
+        while not stop.is_set():
+            x = Value(0.5)
+            (x * 2 + 1).tanh()  # made and dropped, in another thread
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        for n in range(1, 6):
+            jf = jit(lambda xs: Value.sum([x * x for x in xs]))
+            assert jf([1.0] * n).data == n
+            assert len(jf.programs) == 1
+            assert next(iter(jf.programs.values())).size == 2 * n + 1  # inputs, products, sum
+    finally:
+        stop.set()
+        thread.join()

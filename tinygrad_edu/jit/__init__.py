@@ -77,10 +77,9 @@ up with numpy (the eager engine uses math.fsum, exactly rounded), except a sum w
 cancel, which the replay adds with math.fsum too, so that every replayed sum is eager mode's to
 1e-13 of max(|x|, 1); and numpy's exp, log, tanh and pow may differ from libm's in the last bit.
 Replayed values and gradients agree with eager ones to 1e-12 of max(|x|, 1) (tests/test_jit.py)
-unless fn magnifies such last-bit differences: it subtracts nearly equal numbers after them.
-That, and an op whose result fn drops (a replay does not compute it, so it cannot fail as eager
-mode does), are known gaps, the second pinned as an expected failure in
-tests/test_jit_trust.py; ``jit(fn, check=True)`` shows them.
+unless fn magnifies such last-bit differences: it subtracts nearly equal numbers after them, a
+known gap that ``jit(fn, check=True)`` shows. An op whose result fn drops is replayed too, and
+fails where eager mode fails (``capture.NodeRecorder``).
 
 The files, in the order a call meets them
 -----------------------------------------

@@ -171,6 +171,13 @@ class Call:
         return 0.0 if last is None else float(last[slot])
 
     @staticmethod
+    def dropped_in_calls(order: Sequence[Value]) -> list[Value]:
+        """The ops whose results were dropped in the calls of replayed results among ``order``
+        (a jitted function called inside another one's capture), as that call's Values."""
+        calls = {id(node._call): node._call for node in order if isinstance(node, Replayed)}
+        return [call.node(slot) for call in calls.values() for slot in call.program.dropped_slots]
+
+    @staticmethod
     def held_in_calls(order: Sequence[Value]) -> list[Any]:
         """The Values that the calls of replayed results among ``order`` hold (their inputs
         and the leaves made for them): a jitted function called inside another one's capture."""

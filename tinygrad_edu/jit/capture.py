@@ -3,7 +3,8 @@
 The first call with an input structure (or a call after something fn reaches changed)
 
 1. searches, before fn runs, everything fn can reach from its names (``reach.py``);
-2. runs fn, eagerly, on a stand-in leaf Value for each input (``run``);
+2. runs fn, eagerly, on a stand-in leaf Value for each input (``run``), and keeps the ops
+   whose results fn dropped: eager mode computes them on every call, and fails where they fail;
 3. refuses side effects: a Value's ``.data`` or ``.grad``, a list, a dict or an attribute that
    fn changed while it ran (``backward()`` or an optimizer's ``step()`` inside fn), which a
    replay would not change again; what fn changed is put back first;
@@ -21,10 +22,10 @@ import itertools
 import sys
 import types
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..engine import Value
+from ..engine import Value, new_node
 from ..fast_paths import cyclic_gc_paused
 from .call import Call
 from .inputs import Arguments
@@ -45,8 +46,11 @@ def capture(fn: Callable, call_args: Arguments, why: str) -> Program:
     reach = Reach(fn, call_args.static_roots())  # before fn runs: what it can reach
     stand_ins, value_slots = call_args.stand_ins()
     reach.watch(stand_ins)
-    outputs, returns = run(fn, call_args, stand_ins)
-    split = split_graph(outputs, stand_ins, reach.values, reach.position())
+    outputs, returns, dropped = run(fn, call_args, stand_ins)
+    n_outputs = len(outputs)
+    outputs += dropped  # the ops fn dropped are replayed too: they can fail, as eagerly
+    del dropped  # (one list holds them: counting who holds a Value counts it)
+    split = split_with_dropped(outputs, stand_ins, reach.values, reach.position())
     backward_inside = any(n.grad for n in split.order) or any(v.grad for v in split.made.values())
     changes = reach.changes()
     if changes or backward_inside:
@@ -57,13 +61,35 @@ def capture(fn: Callable, call_args: Arguments, why: str) -> Program:
         raise untraceable_error(suspects, reach, name)
     guard = reach.guard(split.outer, name)
     described = call_args.described()
-    return Program(outputs, returns, stand_ins, value_slots, split, guard, name, why, described)
+    results, dropped = outputs[:n_outputs], outputs[n_outputs:]
+    return Program(
+        results, returns, stand_ins, value_slots, split, guard, name, why, described, dropped
+    )
 
 
-def run(fn: Callable, call_args: Arguments, stand_ins: list[Value]) -> tuple[list[Value], Any]:
-    """fn run eagerly on the stand-ins: its outputs as a list, and how to rebuild what it
-    returned from them."""
-    with cyclic_gc_paused():  # speed only: a graph has no cycles to collect
+def split_with_dropped(
+    computed: list[Value], stand_ins: list[Value], found: Mapping[int, Value | None], *position: Any
+) -> Split:
+    """split_graph of ``computed``, fn's outputs and the ops it dropped, with the ops dropped by
+    the jitted functions that fn called (their replays' nodes among the graph), added to
+    ``computed``: eager mode computes those too."""
+    split = split_graph(computed, stand_ins, found, *position)
+    more = Call.dropped_in_calls(split.order)
+    if more:
+        computed += more
+        del more
+        split = split_graph(computed, stand_ins, found, *position)
+    return split
+
+
+def run(
+    fn: Callable, call_args: Arguments, stand_ins: list[Value]
+) -> tuple[list[Value], Any, list[Value]]:
+    """fn run eagerly on the stand-ins: its outputs as a list, how to rebuild what it returned
+    from them, and the op nodes it made and dropped (``x ** 0.5`` computed, its result unused),
+    the last of each chain."""
+    recorder = NodeRecorder()
+    with cyclic_gc_paused(), recorder:  # (the collector: speed only, a graph has no cycles)
         try:
             out = fn(*call_args.with_stand_ins(stand_ins))
         except TypeError as error:
@@ -73,7 +99,52 @@ def run(fn: Callable, call_args: Arguments, stand_ins: list[Value]) -> tuple[lis
             if hasattr(error, "add_note"):  # Python 3.11+
                 error.add_note(hint)
             raise
-    return outputs_of(out, call_args.name)
+    outputs, returns = outputs_of(out, call_args.name)
+    del out
+    return outputs, returns, recorder.dropped()
+
+
+class NodeRecorder:
+    """The op nodes that ``engine.new_node``, the one constructor, makes in this thread while
+    it records: ``sys.setprofile`` sees each return from it (a profile hook costs only while
+    fn runs at capture, and sees only this thread). A jitted function's capture inside another
+    one's records for itself, and the outer one's resumes after it: the inner capture's nodes
+    are its own. Under a profiler already running (cProfile) it records nothing, to leave that
+    profiler in place."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Value] = []
+        self.previous: Any = None
+        self.recording = False
+
+    def __enter__(self) -> NodeRecorder:
+        self.previous = sys.getprofile()
+        outer = getattr(self.previous, "__self__", None)
+        self.recording = self.previous is None or isinstance(outer, NodeRecorder)
+        if self.recording:
+            sys.setprofile(self._see)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.recording:
+            sys.setprofile(self.previous)
+
+    def _see(self, frame: types.FrameType, event: str, arg: Any) -> None:
+        if event == "return" and frame.f_code is _NEW_NODE:
+            self.nodes.append(arg)
+
+    def dropped(self) -> list[Value]:
+        """The nodes made that nothing holds now but this recorder: what fn computed and let
+        go (a node that another one uses is held by its children). A probe Value, counted the
+        same way, tells how many references that is."""
+        nodes, self.nodes = self.nodes, []
+        nodes.append(Value(0.0))
+        counts = [sys.getrefcount(v) for v in nodes]
+        nodes.pop()
+        return [v for v, count in zip(nodes, counts) if count <= counts[-1]]
+
+
+_NEW_NODE = new_node.__code__
 
 
 def outputs_of(out: Any, name: str) -> tuple[list[Value], Any]:

@@ -12,11 +12,10 @@ from collections.abc import Callable, Sequence
 
 from ..engine import Value
 from .call import Call
-from .capture import run
+from .capture import run, split_with_dropped
 from .inputs import Arguments
 from .program import Program
 from .reach import Reach
-from .split import split_graph
 from .user_ops import close
 
 CHECK_TOLERANCE = 1e-9  # of max(|x|, 1): rounding never comes near it, a changed branch does
@@ -33,7 +32,7 @@ def compare_with_a_run(fn: Callable, call_args: Arguments, call: Call) -> None:
     """Run fn eagerly on this call's arguments: the ops it performs, its outputs and their
     gradients must be the replay's (to CHECK_TOLERANCE), or CaptureMismatchError."""
     stand_ins, _ = call_args.stand_ins()
-    outputs, returns = run(fn, call_args, stand_ins)
+    outputs, returns, dropped = run(fn, call_args, stand_ins)
     program = call.program
     who = f"jit({call_args.name}, check=True)"
     frozen = (
@@ -45,7 +44,7 @@ def compare_with_a_run(fn: Callable, call_args: Arguments, call: Call) -> None:
             f"{who}: fn now returns {len(outputs)} output(s) where the capture returned "
             f"{len(program.output_slots)}: its control flow depends on the data"
         )
-    split = split_graph(outputs, stand_ins, program.outer_by_id)
+    split = split_with_dropped([*outputs, *dropped], stand_ins, program.outer_by_id)
     where, leaves = program.structural_difference(split, stand_ins, outputs)
     if where:
         raise CaptureMismatchError(f"{who}: fn now performs other ops: {where}; {frozen}")

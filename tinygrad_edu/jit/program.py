@@ -55,11 +55,13 @@ class Program:
         name: str,
         why: str,
         inputs: str,
+        dropped: Sequence[Value] = (),
     ) -> None:
         """The graph of ``outputs``, fn's run on ``stand_ins`` (at ``value_slots`` the inputs
         passed as Values), sorted by ``split``; fn returned ``returns(outputs)`` (``Value``: the
         one output). ``guard``: what each call checks first; ``why`` it was captured, for
-        ``inputs`` of what structure, in words."""
+        ``inputs`` of what structure, in words; ``dropped``: the op nodes whose results fn
+        dropped, in the graph too."""
         self.name, self.returns, self.guard = name, returns, guard
         self.why, self.inputs = why, inputs
         self.n_inputs = len(stand_ins)
@@ -141,6 +143,7 @@ class Program:
             self.level_of[g.lo : g.hi] = g.level
         self.group_starts = [g.lo for g in self.groups]
         self.output_slots = [slot_of[v] for v in outputs]
+        self.dropped_slots = [slot_of[v] for v in dropped]  # replayed too: they can fail
         self.order_slots = [slot_of[node] for node in order]  # for check=True
         self.labels = {slot_of[node]: node.label for node in order if node.label}
         self.reached: dict[int, np.ndarray] = {}  # by root slot, for backward()
