@@ -84,8 +84,9 @@ class Call:
     def backward(self, root: int) -> None:
         """backward() from the node in slot ``root``: eager mode's semantics and order of
         adding, the replay's numbers (``Program.backward``). Every gradient is checked before
-        any is changed. Where one array cannot hold eager mode's order (a Value computed before
-        the call, a leaf at two slots), eager mode's backward() itself runs, on this call's
+        any is changed. A leaf at two slots (a Value passed twice, or passed and also a parameter)
+        gathers both slots' terms at one, in order. Where the pass goes on through a Value
+        computed before the call, eager mode's backward() itself runs, on this call's
         graph built as Values."""
         program = self.program
         reached = program.reach(root)
@@ -94,10 +95,13 @@ class Call:
             start[slot] = leaf.grad
         leaves, slots = program.leaves_that_accumulate(self.values)
         start[slots] = np.fromiter((leaf.grad for leaf in leaves), float, len(leaves))
-        grads = program.backward(self.local, root, start)
+        merge = program.one_slot_per_leaf(self.values)
+        if merge is not None:
+            slots = merge[slots]
+        grads = program.backward(self.local, root, start, merge)
         if not np.isfinite(grads).all():
             self._raise_overflow(root, leaves, slots)
-        if program.needs_eager_backward(reached, self.values):
+        if program.needs_eager_backward(reached):
             nodes = self.eager_graph(root)
             nodes[root].backward()  # eager mode's own: its order, its leaves accumulating
             grads = np.zeros(program.size)

@@ -169,7 +169,11 @@ class Program:
         return vals, local
 
     def backward(
-        self, local: np.ndarray, root: int, leaves: np.ndarray | None = None
+        self,
+        local: np.ndarray,
+        root: int,
+        leaves: np.ndarray | None = None,
+        merge: np.ndarray | None = None,
     ) -> np.ndarray:
         """d root / d slot for every slot: the chain rule ``child.grad += local_grad *
         parent.grad`` (engine.py), for the edges into one level at a time, from the top level
@@ -179,13 +183,16 @@ class Program:
         eager backward()'s own order (``schedule``): every gradient is what backward() adds up
         from the replay's numbers, digit for digit, even where contributions cancel
         (x * 1e16 and x * -1e16 into x). ``leaves``: what the leaves' slots hold before the
-        pass (their accumulated grads), else zeros."""
+        pass (their accumulated grads), else zeros; ``merge``: the slot that gathers each
+        leaf's gradient (``one_slot_per_leaf``), where the edges into the leaves add."""
         grads = np.zeros(self.size)
         if leaves is not None:
             grads[: self.interior] = leaves
         grads[root] = 1.0
         with np.errstate(all="ignore"):  # an overflow is found by the caller, and named
             for edges, parents, children in self.schedule(root):
+                if merge is not None and children[0] < self.interior:  # (into the leaves)
+                    children = merge[children]
                 np.add.at(grads, children, local[edges] * grads[parents])
         return grads
 
@@ -304,15 +311,23 @@ class Program:
         then the parameters, and their slots."""
         return [*values, *self.outer_leaves], self.accumulating_slots
 
-    def needs_eager_backward(self, reached: np.ndarray, values: Sequence[Value]) -> bool:
-        """Whether a pass that ``reached`` these slots, with these ``values`` passed in, must
-        run as eager mode's backward() itself: it reaches a Value computed before the call
-        (backward goes on through its graph, eager mode's), or one leaf has two slots (a Value
-        passed twice, or passed and also a parameter), whose contributions interleave."""
-        if reached[self.computed_slots].any():
-            return True
+    def needs_eager_backward(self, reached: np.ndarray) -> bool:
+        """Whether a pass that ``reached`` these slots must run as eager mode's backward()
+        itself: it reaches a Value computed before the call, whose graph is eager mode's."""
+        return bool(reached[self.computed_slots].any())
+
+    def one_slot_per_leaf(self, values: Sequence[Value]) -> np.ndarray | None:
+        """For a leaf at two slots (a Value passed twice, or passed and also a parameter, as
+        the embedding rows a GPT's tokens select), the slot that gathers its gradient: a map
+        of the leaves' slots, or None when every leaf has one slot."""
         ids = list(map(id, values))
-        return len(set(ids)) < len(ids) or not self.leaf_ids.isdisjoint(ids)
+        if len(set(ids)) == len(ids) and self.leaf_ids.isdisjoint(ids):
+            return None
+        merge = np.arange(self.interior)
+        first: dict[int, int] = {}
+        for leaf, slot in zip([*values, *self.outer_leaves], self.accumulating_slots.tolist()):
+            merge[slot] = first.setdefault(id(leaf), slot)
+        return merge
 
     def node_plan(self) -> list[tuple[int, Op, list[int], tuple, dict[int, int]]]:
         """Each op node, in slot order (each after its operands): its slot, row, operands'
@@ -337,9 +352,9 @@ class Program:
         return None
 
     def _edges_by_parent(self) -> tuple[np.ndarray, np.ndarray]:
-        """The edges sorted by parent (stable: by position within), and their parents."""
+        """The edges sorted by parent, then by the operand's position, and their parents."""
         if self.edges_by_parent is None:
-            order = np.argsort(self.edge_parent, kind="stable")
+            order = np.lexsort((self.edge_position, self.edge_parent))
             self.edges_by_parent = (order, self.edge_parent[order])
         return self.edges_by_parent
 
@@ -478,8 +493,8 @@ class Program:
 
 
 class _SlotNode:
-    """An op node's slot and the op nodes among its operands: what the depth-first sort of
-    backward() reads of a Value."""
+    """An op node's slot and its operands that are Values (stand-ins too): what the depth-first
+    sort of backward() reads of a Value."""
 
     __slots__ = ("slot", "children")
 
