@@ -42,7 +42,7 @@ class Call:
         self.leaves: dict[int, Value] = {}  # the leaves made for this call, by slot
         self.passes: list[tuple[np.ndarray, np.ndarray]] = []  # backward()s: grads, reached
         # what the leaves made for the call (handed out or not yet) have accumulated, by slot
-        self.accumulated = np.zeros(program.interior)
+        self.accumulated: np.ndarray = np.zeros(program.interior)
 
     def results(self) -> Any:
         """What fn returned, made of this call's Values."""

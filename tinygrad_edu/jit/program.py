@@ -150,6 +150,7 @@ class Program:
         self.schedules: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self.edges_by_parent: tuple[np.ndarray, np.ndarray] | None = None  # made when needed
         self.plan: list[tuple[int, Op, list[int], tuple, dict[int, int]]] | None = None
+        self.schedule(self.output_slots[0])  # compiled with the rest: a backward's first call
 
     def replay(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every slot's number and every edge's local derivative, for these inputs and the
