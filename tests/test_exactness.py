@@ -261,6 +261,47 @@ def test_a_dot_of_values_is_the_node_apply_makes(numbers):
     assert node_bits(apply(DOT, *ws, *xs)) == expected
 
 
+@pytest.mark.parametrize("pairs", [1, 16, fast_paths.UNROLLED // 2, fast_paths.UNROLLED])
+def test_a_dot_of_every_size_is_the_correctly_rounded_sum_of_its_products(pairs):
+    # a door written out (up to UNROLLED operands) and the loop beyond: the plain path's node,
+    # whose value is the exact sum of the rounded products, rounded once
+    rng = random.Random(pairs)
+    ws = [Value(rng.uniform(-1e3, 1e3) * 10 ** rng.randint(-8, 8)) for _ in range(pairs)]
+    xs = [Value(rng.uniform(-1e3, 1e3)) for _ in range(pairs)]
+    expected = plain_apply(DOT, *ws, *xs)
+    exact = sum(Fraction(w.data * x.data) for w, x in zip(ws, xs))
+    assert expected.data == float(exact)
+    assert node_bits(Value.dot(ws, xs)) == node_bits(expected)
+    assert node_bits(Value.sum(ws)) == node_bits(plain_apply(SUM, *ws))
+
+
+def test_terms_that_cancel_or_overflow_are_the_plain_paths_too():
+    big, one = Value(1e16), Value(1.0)
+    assert Value.dot([big, one, big], [one, one, Value(-1.0)]).data == 1.0  # not 0.0
+    assert Value.sum([big, one, Value(-1e16)]).data == 1.0
+    huge, top = Value(1e200), Value(1.7e308)  # a product, a sum beyond the largest float
+    cases = [(DOT, (huge, one, huge, one), lambda: Value.dot([huge, one], [huge, one]))]
+    cases += [(SUM, (top, top), lambda: Value.sum([top, top]))]
+    assert_each_is_the_plain_paths_node(cases)
+    with pytest.raises(OverflowError, match="sum"):
+        Value.sum([top, top])
+
+
+def test_a_row_of_any_number_of_operands_is_written_from_its_term():
+    # the door of a new n-ary row computes its own term, traced, and matches the plain path
+    squares = Op("sumsq", lambda x: x * x, lambda *xs_out: tuple(2.0 * x for x in xs_out[:-1]),
+                 arity=None, symbol="+")  # fmt: skip
+    text = fast_paths.n_ary_source(squares, 3)
+    assert "out = fsum(((n0 * n0), (n1 * n1), (n2 * n2), ))" in text
+    xs = (Value(0.5), Value(-3.0), Value(1e-9))
+    assert node_bits(door_of(squares)(xs)) == node_bits(engine.build(squares, xs))
+    assert squares.forward(0.5, -3.0, 1e-9) == math.fsum([0.25, 9.0, 1e-18])
+    # a term a stand-in cannot follow is called, through the row's forward
+    exps = Op("sumexp", math.exp, lambda *xs_out: xs_out[:-1], arity=None)
+    assert "out = forward(n0, n1)" in fast_paths.n_ary_source(exps, 2)
+    assert node_bits(door_of(exps)(xs[:2])) == node_bits(engine.build(exps, xs[:2]))
+
+
 @given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=1, max_size=20))
 def test_a_sum_of_values_is_the_node_apply_makes(numbers):
     xs = [Value(x) for x in numbers]

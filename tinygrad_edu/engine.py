@@ -118,8 +118,8 @@ class Value:
     @staticmethod
     def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
         """Σ w_i x_i as ONE node;  d/dw_i = x_i, d/dx_i = w_i"""
-        if type(ws) is list and type(xs) is list and len(ws) == len(xs):  # (a neuron's: quick)
-            return apply(ops.DOT, *ws, *xs)
+        if type(ws) is list and type(xs) is list and len(ws) == len(xs):  # a neuron's: quick,
+            return DOORS[ops.DOT]((*ws, *xs))  # apply(ops.DOT, *ws, *xs) one call sooner (its door)
         return apply(ops.DOT, *checks.equal_length_lists(ws, xs, "Value.dot"))
 
     # Comparisons compare the data, so `if loss < 0.01:` and sorted(values) work; `==` stays
@@ -180,7 +180,7 @@ def apply(row: ops.Op, *args: Operand) -> Value:
     door = DOORS.get(row)  # the same node, made faster: the row's door (fast_paths.py)
     if door is None or row.arity is not None and len(args) != row.arity + len(row.settings):
         return build(row, args)  # (which names a wrong count of operands)
-    return door(*args)
+    return door(*args) if row.arity is not None else door(args)  # sum, dot: args in a tuple
 
 
 def build(row: ops.Op, args: tuple) -> Value:

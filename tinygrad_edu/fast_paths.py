@@ -12,7 +12,9 @@ and Value's operators *are* their rows' doors, so ``x * y`` costs one call. When
 be sure (an operand that is not a Value or a finite number, a result or a derivative that is
 not finite) it hands the operands to the plain path, which builds the node or says what went
 wrong. Rows of any number of operands (sum, dot) get a door for each count of operands,
-written the first time it is seen.
+written the first time it is seen, which computes the row's terms inline (dot's w_i * x_i)
+and adds them up with math.fsum, as the row's forward does; ``Value.sum`` and ``Value.dot``
+call it with their operands in one tuple.
 
 How a rule is computed inline: the door is written by *tracing* the row's rules once, running
 them on stand-ins for numbers (:class:`Traced`) that write down each operation done to them,
@@ -230,10 +232,17 @@ def _describe(row: Op) -> str:
 
 def n_ary_source(row: Op, count: int) -> str:
     """The Python text of the door of an n-ary row (sum, dot) for ``count`` operands, all
-    Values: each operand's number read in a line of its own (no loop), the rule called (or,
-    when tracing writes it down, its derivatives written in place: dot's are its operands'
-    numbers, the xs then the ws)."""
+    Values: each operand's number read in a line of its own (no loop), the value the terms'
+    exact sum with each term written out (``fsum((n0 * n2), (n1 * n3), ))``: dot's w_i * x_i),
+    the derivatives written in place when tracing writes them down (dot's are its operands'
+    numbers, the xs then the ws). A rule that cannot be written down is called instead."""
     numbers = [f"n{i}" for i in range(count)]
+    n = count // row.parts  # the operands come part by part: w_1..w_n, x_1..x_n
+    terms = [_text(row.term, numbers[i::n]) for i in range(n)] if row.term else [None]
+    if all(isinstance(term, str) for term in terms):
+        forward = f"fsum({_tuple(terms)})"  # type: ignore[arg-type]
+    else:
+        forward = f"forward({', '.join(numbers)})"
     derivative_texts = _text(row.derivatives, [*numbers, "out"])
     sure = _sure_texts(derivative_texts, count)  # each a number at hand or a constant
     if sure:
@@ -247,7 +256,7 @@ def n_ary_source(row: Op, count: int) -> str:
         f"        {', '.join(f'p{i}' for i in range(count))}, = args",
         f"        if {' and '.join(f'type(p{i}) is Value' for i in range(count))}:",
         *(f"            n{i} = p{i}._data" for i in range(count)),
-        f"            out = forward({', '.join(numbers)})",
+        f"            out = {forward}",
         f"            d = {local_grads}",
         f"            if -INF < out < INF{check}:",
         "                return new_node(out, args, d, row, args)",
@@ -265,8 +274,9 @@ def door(
     reflected: bool = False,
     method: bool = False,
 ) -> Door | None:
-    """row's door, ``door(*args) -> node``, or None for a row that has none (see
-    :func:`source` for ``reflected`` and ``method``)."""
+    """row's door, ``door(*args) -> node`` (a row of any number of operands: ``door(args)``,
+    the operands in one tuple), or None for a row that has none (see :func:`source` for
+    ``reflected`` and ``method``)."""
     if row.arity is None:
         return None if reflected or method else _n_ary(row, new_node, value_type, build)
     text = source(row, reflected, method)
@@ -286,7 +296,7 @@ def _compiled(
 ) -> Door:
     namespace: dict[str, Any] = dict(Value=value_type, new_node=new_node, build=build, row=row,
                                      forward=row.forward, derivatives=row.derivatives, INF=_INF,
-                                     SURE_FAILS=_SURE_FAILS)  # fmt: skip
+                                     fsum=math.fsum, SURE_FAILS=_SURE_FAILS)  # fmt: skip
     filename = f"<{name}>"
     exec(compile(text, filename, "exec"), namespace)  # noqa: S102  (our own text)
     # a traceback through a door shows its lines, as it shows a file's
@@ -317,12 +327,12 @@ UNROLLED = 64  # the most operands an n-ary door is written out for (beyond: a l
 def _n_ary(
     row: Op, new_node: Callable[..., Any], value_type: type[Node], build: Callable[[Op, tuple], Any]
 ) -> Door:
-    """The door of a row of any number of operands (sum, dot): for each count of operands up
-    to UNROLLED, the first time it is seen, a door written out for it (:func:`n_ary_source`);
-    beyond, a loop over the operands."""
+    """The door of a row of any number of operands (sum, dot), ``door(args)``, the operands in
+    one tuple: for each count of operands up to UNROLLED, the first time it is seen, a door
+    written out for it (:func:`n_ary_source`); beyond, a loop over the operands."""
     by_count: dict[int, Callable[[tuple], Any]] = {}
 
-    def n_ary(*args: Any) -> Any:
+    def n_ary(args: tuple) -> Any:
         door = by_count.get(len(args))
         if door is None:
             door = by_count[len(args)] = door_for(len(args))

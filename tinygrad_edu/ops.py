@@ -33,7 +33,9 @@ class Op:
     *settings, out)``: one local derivative per operand. ``arity`` counts the operands (None:
     any number, as in sum; ``parts`` then says how many lists they come in: dot's ws and xs);
     ``settings`` names the plain numbers after them (a power's exponent, a slope), which are
-    never differentiated.
+    never differentiated. A row of any number of operands is given by its ``term``, the term of
+    index i from operand i of each part (sum's x_i, dot's w_i * x_i): its ``forward`` is the
+    terms' correctly rounded sum, whatever their order (math.fsum).
 
     How it is written: ``symbol`` is the operator written between (or before) its operands,
     ``"*"`` in ``x * y`` and ``"-"`` in ``-x`` (None: written as a call, ``tanh(x)``; see
@@ -51,8 +53,8 @@ class Op:
     """
 
     __slots__ = (
-        "name", "forward", "derivatives", "arity", "parts", "settings", "symbol", "operator",
-        "commutative", "rule", "domain", "kinks", "smooth",
+        "name", "forward", "derivatives", "arity", "parts", "term", "settings", "symbol",
+        "operator", "commutative", "rule", "domain", "kinks", "smooth",
     )  # fmt: skip
 
     def __init__(
@@ -71,6 +73,10 @@ class Op:
         smooth: Callable[..., bool] = lambda *numbers: True,
         parts: int = 1,
     ) -> None:
+        # sum, dot: ``forward`` gives the term of index i; the value is the terms' exact sum
+        self.term = forward if arity is None else None
+        if arity is None:
+            forward = _sum_of_terms(name, forward, parts)
         self.name, self.forward, self.derivatives, self.arity = name, forward, derivatives, arity
         self.parts, self.settings, self.symbol, self.operator = parts, settings, symbol, operator
         self.commutative, self.rule = commutative, rule
@@ -194,15 +200,17 @@ def sigmoid(x: Any) -> Any:
     return _sigmoid_of_float(x) if isinstance(x, float) else _sigmoid_of_array(x)
 
 
-def exact_sum(*xs: float) -> float:
-    """Σ x_i, correctly rounded whatever the order of the terms (math.fsum)."""
-    return math.fsum(xs)
+def _sum_of_terms(name: str, term: Callable[..., Any], parts: int) -> Callable[..., float]:
+    """The value of a row of any number of operands, which come in ``parts`` lists of equal
+    length: Σ_i term(operand i of each list), correctly rounded whatever the order of the terms
+    (math.fsum)."""
 
+    def value(*operands: float) -> float:
+        n = len(operands) // parts
+        return math.fsum(map(term, *(operands[k * n : (k + 1) * n] for k in range(parts))))
 
-def exact_dot(*ws_xs: float) -> float:
-    """Σ w_i x_i for the operands w_1..w_n, x_1..x_n, correctly rounded."""
-    n = len(ws_xs) // 2
-    return math.fsum(map(operator.mul, ws_xs[:n], ws_xs[n:]))
+    value.__name__ = value.__qualname__ = f"exact_{name}"
+    return value
 
 
 def other_factors(*ws_xs_out: Any) -> tuple:
@@ -254,9 +262,10 @@ SQRT = Op("sqrt", sqrt,                        lambda x, out: (0.5 / out,),
           rule=("1 / (2 * out)",), domain="x > 0", smooth=lambda x: x > 0.1)
 ABS = Op("abs", abs,                           lambda x, out: ((x > 0) * 1.0 - (x < 0) * 1.0,),
          rule=("sign(x)",), kinks=(0.0,))
-SUM = Op("sum", exact_sum,                     lambda *xs_out: (1.0,) * (len(xs_out) - 1),
+# any number of operands: the term of index i, summed over i and rounded once (see Op)
+SUM = Op("sum", lambda x: x,                   lambda *xs_out: (1.0,) * (len(xs_out) - 1),
          arity=None, symbol="+", commutative=True, rule=("1",))
-DOT = Op("dot", exact_dot,                     other_factors,
+DOT = Op("dot", operator.mul,                  other_factors,
          arity=None, parts=2, symbol="*", rule=("x_i", "w_i"))  # operands w_1..w_n, x_1..x_n
 # fmt: on
 # At a kink (0), relu, leaky_relu and abs take the derivative PyTorch takes. Their local

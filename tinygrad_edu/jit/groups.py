@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Value
-from ..ops import DOT, SUM, Op
+from ..ops import Op
 
 
 class Group:
@@ -98,11 +98,6 @@ class Elementwise(Group):
         return self.settings
 
 
-# sum and dot add up terms: the operands, or dot's products (rounded as eager's are)
-SEGMENT_TERMS: dict[Op, Callable[..., np.ndarray]] = {
-    SUM: lambda xs: xs,
-    DOT: lambda ws, xs: ws * xs,
-}
 AGREEMENT = 1e-13  # of max(|sum|, 1): how near each replayed sum must be to eager mode's
 _UNIT = 2.0**-53  # a float's relative rounding error
 
@@ -149,7 +144,7 @@ class Segmented(Group):
     ) -> None:
         row = nodes[0].row
         assert row is not None  # op nodes
-        parts = 2 if row is DOT else 1
+        parts = row.parts
         n = len(nodes)
         self.row, self.level, self.op, self.size = row, level, row.name, n
         self.lo, self.hi, self.e_lo = lo, lo + n, e_lo
@@ -185,7 +180,9 @@ class Segmented(Group):
 
     def run(self, vals: np.ndarray, local: np.ndarray) -> None:
         parts = [vals[src] for src in self.src]
-        out = segment_sums(SEGMENT_TERMS[self.row](*parts), self.starts, self.ends, self.rounding)
+        term = self.row.term  # sum's operand, dot's product (rounded as eager's are)
+        assert term is not None  # (a row of any number of operands has one)
+        out = segment_sums(term(*parts), self.starts, self.ends, self.rounding)
         vals[self.lo : self.hi] = out
         derivatives = self.row.derivatives(*parts, out)
         for (e_lo, e_hi, mask), d in zip(self.blocks, derivatives):
