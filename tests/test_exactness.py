@@ -389,3 +389,18 @@ def test_a_row_cannot_be_changed_under_its_door():
     with pytest.raises(AttributeError, match="row '\\*' is fixed once made"):
         MUL.derivatives = lambda a, b, out: (a, b)
     assert (x * y).local_grads == (2.0, 1.5)
+
+
+def test_data_is_read_in_c_and_still_set_through_its_check():
+    # Value.data's getter is operator.attrgetter("_data") (fast_paths.read_in_c): the number
+    # a node holds, the same as the definition's; the setter and the docstring are the same
+    x = Value(2.5)
+    getter = type(Value).__getattribute__(Value, "__dict__")["data"].fget
+    assert getter(x) is x._data and x.data == 2.5 and "always a float" in Value.data.__doc__
+    x.data = 5
+    assert type(x.data) is float and x.data == 5.0
+    x.data = np.float32(0.5)
+    assert type(x.data) is float
+    with pytest.raises(TypeError, match="Value data must be a real number"):
+        x.data = "5"
+    assert x.data == 0.5  # nothing changed

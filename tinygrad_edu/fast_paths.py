@@ -31,6 +31,7 @@ import contextlib
 import gc
 import linecache
 import math
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
@@ -369,6 +370,14 @@ def _sure_texts(texts: object, k: int) -> bool:
     return isinstance(texts, list) and len(texts) == k and all(
         t in names or _is_constant(t) for t in texts
     )
+
+
+def read_in_c(cls: type, name: str, slot: str) -> None:
+    """Give ``cls.name``, a property, its getter done in C by ``operator.attrgetter(slot)``:
+    the same number, read without a call of Python code (an optimizer and a jit replay read
+    ``.data`` of every parameter at every step). Its setter and docstring stay as they are."""
+    prop = vars(cls)[name]
+    setattr(cls, name, property(operator.attrgetter(slot), prop.fset, prop.fdel, prop.__doc__))
 
 
 @contextlib.contextmanager
