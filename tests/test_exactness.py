@@ -330,6 +330,57 @@ def test_a_number_assigned_to_data_is_a_float_so_every_door_is_the_plain_path(as
     assert_each_is_the_plain_paths_node(cases)
 
 
+class Tagged(Value):
+    """A subclass that adds a slot, as jit's Replayed does, and keeps Value's data."""
+
+    __slots__ = ("tag",)
+
+
+class ClaimsValue:
+    """Not a Value, but says Value is its class (as a mock made with spec=Value does), and has
+    a ``_data`` that is not its ``data``."""
+
+    def __init__(self, data: float) -> None:
+        self.data, self._data, self.grad = data, -data, 0.0
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        return Value
+
+
+def test_a_subclass_or_an_object_that_claims_value_gets_the_plain_paths_node():
+    # a door reads the slot of an operand whose type is Value (self, in a method, unasked);
+    # a subclass keeps data the slot, and an object whose __class__ says Value (which isinstance
+    # believes) goes to the plain path, which reads its data
+    x = Value(1.5)
+    for other in (Tagged(0.25), ClaimsValue(0.25)):
+        cases = [(fn, (x, other), partial(fn.operator, x, other)) for fn in (ADD, MUL, DIV)]
+        cases += [(DOT, (x, other, other, x), lambda o=other: Value.dot([x, o], [o, x]))]
+        cases += [(SUM, (other, x), lambda o=other: Value.sum([o, x]))]
+        if isinstance(other, Tagged):  # its methods are Value's doors
+            cases += [(fn, (other, x), partial(fn.operator, other, x)) for fn in (SUB, MUL)]
+            cases += [(TANH, (other,), other.tanh), (NEG, (other,), other.__neg__)]
+        assert_each_is_the_plain_paths_node(cases)
+        assert (x * other).data == 1.5 * 0.25 and Value.dot([other], [x]).data == 0.25 * 1.5
+
+
+def test_a_subclass_may_not_redefine_data_which_the_doors_read_from_its_slot():
+    # were data to mean something else in a subclass, x.tanh()'s door (which reads the slot)
+    # and apply's plain path (which reads data) would give two numbers
+    with pytest.raises(TypeError, match="Doubled redefines Value.data, which must stay the number"):
+
+        class Doubled(Value):
+            __slots__ = ()
+
+            @property
+            def data(self) -> float:  # type: ignore[override]
+                return 2 * self._data
+
+    with pytest.raises(TypeError, match="redefines Value.data"):
+        type("Grandchild", (Tagged,), {"__slots__": ("data",)})
+    assert Tagged(2.0).data == 2.0 and not hasattr(Tagged(2.0), "tag")
+
+
 def test_the_doors_leave_what_they_cannot_build_to_the_plain_path():
     x = Value(0.5)
     assert node_bits(apply(SUM)) == node_bits(plain_apply(SUM))  # an empty sum: a leaf, 0.0
@@ -391,8 +442,8 @@ def test_a_row_cannot_be_changed_under_its_door():
     assert (x * y).local_grads == (2.0, 1.5)
 
 
-def test_data_is_read_in_c_and_still_set_through_its_check():
-    # Value.data's getter is operator.attrgetter("_data") (fast_paths.read_in_c): the number
+def test_data_is_read_from_slot_and_still_set_through_its_check():
+    # Value.data's getter is operator.attrgetter("_data") (fast_paths.read_from_slot): the number
     # a node holds, the same as the definition's; the setter and the docstring are the same
     x = Value(2.5)
     getter = type(Value).__getattribute__(Value, "__dict__")["data"].fget

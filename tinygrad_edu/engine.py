@@ -118,8 +118,8 @@ class Value:
     @staticmethod
     def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
         """Σ w_i x_i as ONE node;  d/dw_i = x_i, d/dx_i = w_i"""
-        if type(ws) is list and type(xs) is list and len(ws) == len(xs):  # a neuron's: quick,
-            return DOORS[ops.DOT]((*ws, *xs))  # apply(ops.DOT, *ws, *xs) one call sooner (its door)
+        if type(ws) is list and type(xs) is list and len(ws) == len(xs):  # a neuron's: straight
+            return DOT_DOORS[2 * len(ws)]((*ws, *xs))  # to DOT's door for 2n operands
         return apply(ops.DOT, *checks.equal_length_lists(ws, xs, "Value.dot"))
 
     # Comparisons compare the data, so `if loss < 0.01:` and sorted(values) work; `==` stays
@@ -215,8 +215,8 @@ def new_node(
 
 _new_value = object.__new__
 DOORS = fast_paths.doors(ops.OPS, new_node, Value, build)
-# x * y is apply(ops.MUL, x, y): each operator above is its row's door, one call sooner (the
-# definition stays the meaning, as __wrapped__; tests/test_exactness.py pins the two bit for bit)
+DOT_DOORS = DOORS[ops.DOT]  # a fast_paths.NAryDoor: DOT_DOORS[count] is its door for count operands
+# each operator above becomes its row's door, one call sooner (its definition kept as __wrapped__)
 OPERATORS = {"__add__": ops.ADD, "__radd__": ops.ADD, "__sub__": ops.SUB, "__rsub__": ops.SUB,
              "__mul__": ops.MUL, "__rmul__": ops.MUL, "__truediv__": ops.DIV,
              "__rtruediv__": ops.DIV, "__rpow__": ops.POW, "__neg__": ops.NEG, "exp": ops.EXP,
@@ -227,7 +227,7 @@ for _name, _row in OPERATORS.items():
     if _door is not None:
         _door.__wrapped__ = getattr(Value, _name)  # type: ignore[attr-defined]
         setattr(Value, _name, _door)
-fast_paths.read_in_c(Value, "data", "_data")  # x.data: the same number, read without a call
+fast_paths.read_from_slot(Value, "data", "_data")  # x.data: the slot, read in C
 
 
 def interior_nodes_children_first(*roots: Value, stop: Collection[Value] = ()) -> list[Value]:

@@ -13,8 +13,8 @@ be sure (an operand that is not a Value or a finite number, a result or a deriva
 not finite) it hands the operands to the plain path, which builds the node or says what went
 wrong. Rows of any number of operands (sum, dot) get a door for each count of operands,
 written the first time it is seen, which computes the row's terms inline (dot's w_i * x_i)
-and adds them up with math.fsum, as the row's forward does; ``Value.sum`` and ``Value.dot``
-call it with their operands in one tuple.
+and adds them up with math.fsum, as the row's forward does; apply hands it the operands in
+one tuple (``Value.dot`` goes straight to the door for its count: :class:`NAryDoor`).
 
 How a rule is computed inline: the door is written by *tracing* the row's rules once, running
 them on stand-ins for numbers (:class:`Traced`) that write down each operation done to them,
@@ -179,25 +179,28 @@ def source(row: Op, reflected: bool = False, method: bool = False) -> str | None
     def number(i: int) -> str:
         return f"type(p{i}) is float or type(p{i}) is int"
 
+    def value(i: int) -> str:  # a Value, not a subclass (whose data may mean something else)
+        return f"type(p{i}) is Value"
+
     body: list[str] = []
     if n_operands == 1 and n_settings == 0:
         body += ["n0 = p0._data", *node([0], [])] if method else [
-            "if type(p0) is Value:", "    n0 = p0._data", *_indent(node([0], []), 1)]  # fmt: skip
+            f"if {value(0)}:", "    n0 = p0._data", *_indent(node([0], []), 1)]  # fmt: skip
     elif n_operands == 1:  # x ** c: an operand and a setting, never a child
-        body += [f"if type(p0) is Value and ({number(1)}):", "    n0 = p0._data"]
+        body += [f"if {value(0)} and ({number(1)}):", "    n0 = p0._data"]
         body += ["    n1 = float(p1)", *_indent(node([0], [1]), 1)]
     elif method and reflected:  # 2 * x: self is p1; p0 a number (anything else: the plain path)
         body += ["n1 = p1._data", f"if {number(0)}:", "    n0 = float(p0)"]
         body += _indent(node([1], [0]), 1)
     else:
-        value_first = ["n0 = p0._data", "if type(p1) is Value:", "    n1 = p1._data"]
+        value_first = ["n0 = p0._data", f"if {value(1)}:", "    n1 = p1._data"]
         value_first += [*_indent(node([0, 1], []), 1), f"elif {number(1)}:", "    n1 = float(p1)"]
         value_first += _indent(node([0], [1]), 1)
         if method:  # x * y: self is p0
             body += value_first
         else:
-            body += ["if type(p0) is Value:", *_indent(value_first, 1)]
-            body += [f"elif type(p1) is Value and ({number(0)}):", "    n0 = float(p0)"]
+            body += [f"if {value(0)}:", *_indent(value_first, 1)]
+            body += [f"elif {value(1)} and ({number(0)}):", "    n0 = float(p0)"]
             body += ["    n1 = p1._data", *_indent(node([1], [0]), 1)]
     signature = ", ".join(params[::-1] if reflected else params)
     return "\n".join([
@@ -253,9 +256,10 @@ def n_ary_source(row: Op, count: int) -> str:
     return "\n".join([
         "def door(args):",
         f"    # {row.name}'s door for {count} operands: {_describe(row)}",
+        "    t, V = type, Value  # locals: each is read once for each operand",
         "    try:",
         f"        {', '.join(f'p{i}' for i in range(count))}, = args",
-        f"        if {' and '.join(f'type(p{i}) is Value' for i in range(count))}:",
+        f"        if {' and '.join(f't(p{i}) is V' for i in range(count))}:",
         *(f"            n{i} = p{i}._data" for i in range(count)),
         f"            out = {forward}",
         f"            d = {local_grads}",
@@ -279,7 +283,7 @@ def door(
     the operands in one tuple), or None for a row that has none (see :func:`source` for
     ``reflected`` and ``method``)."""
     if row.arity is None:
-        return None if reflected or method else _n_ary(row, new_node, value_type, build)
+        return None if reflected or method else NAryDoor(row, new_node, value_type, build)
     text = source(row, reflected, method)
     if text is None:
         return None
@@ -316,8 +320,9 @@ def doors(
     new_node: Callable[..., Any],
     value_type: type[Node],
     build: Callable[[Op, tuple], Any],
-) -> dict[Op, Door]:
-    """The door of every row that has one."""
+) -> dict[Op, Any]:
+    """The door of every row that has one (a function; an :class:`NAryDoor` for a row of any
+    number of operands)."""
     made = {row: door(row, new_node, value_type, build) for row in rows}
     return {row: d for row, d in made.items() if d is not None}
 
@@ -325,59 +330,83 @@ def doors(
 UNROLLED = 64  # the most operands an n-ary door is written out for (beyond: a loop)
 
 
-def _n_ary(
-    row: Op, new_node: Callable[..., Any], value_type: type[Node], build: Callable[[Op, tuple], Any]
-) -> Door:
-    """The door of a row of any number of operands (sum, dot), ``door(args)``, the operands in
-    one tuple: for each count of operands up to UNROLLED, the first time it is seen, a door
-    written out for it (:func:`n_ary_source`); beyond, a loop over the operands."""
-    by_count: dict[int, Callable[[tuple], Any]] = {}
+class NAryDoor(dict[int, Door]):
+    """The door of a row of any number of operands (sum, dot): ``door(args)``, the operands in
+    one tuple, and ``door[count]``, its door for ``count`` operands: written out for that count
+    (:func:`n_ary_source`) the first time it is asked for, up to UNROLLED operands; beyond, a
+    loop over the operands. ``Value.dot`` asks ``door[count]`` itself: a call fewer per neuron."""
 
-    def n_ary(args: tuple) -> Any:
-        door = by_count.get(len(args))
-        if door is None:
-            door = by_count[len(args)] = door_for(len(args))
-        return door(args)
+    def __init__(
+        self,
+        row: Op,
+        new_node: Callable[..., Any],
+        value_type: type[Node],
+        build: Callable[[Op, tuple], Any],
+    ) -> None:
+        super().__init__()
+        self.row, self.new_node, self.value_type, self.build = row, new_node, value_type, build
 
-    def door_for(count: int) -> Callable[[tuple], Any]:
+    def __call__(self, args: tuple) -> Any:
+        return self[len(args)](args)
+
+    def __missing__(self, count: int) -> Door:
+        row = self.row
         if 0 < count <= UNROLLED and not count % row.parts:
             name = f"door of {row.name} for {count} operands"
-            return _compiled(n_ary_source(row, count), name, row, new_node, value_type, build)
-        return looped
+            source = n_ary_source(row, count)
+            door = _compiled(source, name, row, self.new_node, self.value_type, self.build)
+        else:
+            door = self.looped
+        self[count] = door
+        return door
 
-    forward, derivatives, parts = row.forward, row.derivatives, row.parts
-
-    def looped(args: tuple) -> Any:
+    def looped(self, args: tuple) -> Any:
+        row, value_type, build = self.row, self.value_type, self.build
         data = [a._data for a in args if type(a) is value_type]
-        if len(data) == len(args) and data and not len(data) % parts:
+        if len(data) == len(args) and data and not len(data) % row.parts:
             try:
-                out = forward(*data)
-                local_grads = derivatives(*data, out)
+                out = row.forward(*data)
+                local_grads = row.derivatives(*data, out)
             except _SURE_FAILS:
                 return build(row, args)  # the plain path says what went wrong
             # (a sum of derivatives is finite when each is, or overflows: the plain path decides)
             if -_INF < out < _INF and -_INF < sum(local_grads) < _INF:
-                return new_node(out, args, local_grads, row, args)
+                return self.new_node(out, args, local_grads, row, args)
         # a constant among the operands, none at all, or lists of unequal length
         return build(row, args)
-
-    return n_ary
 
 
 def _sure_texts(texts: object, k: int) -> bool:
     """Are texts k numbers at hand (operands' names) or finite constants?"""
     names = {f"n{i}" for i in range(k)} | {"out"}
-    return isinstance(texts, list) and len(texts) == k and all(
-        t in names or _is_constant(t) for t in texts
+    return (
+        isinstance(texts, list)
+        and len(texts) == k
+        and all(t in names or _is_constant(t) for t in texts)
     )
 
 
-def read_in_c(cls: type, name: str, slot: str) -> None:
-    """Give ``cls.name``, a property, its getter done in C by ``operator.attrgetter(slot)``:
-    the same number, read without a call of Python code (an optimizer and a jit replay read
-    ``.data`` of every parameter at every step). Its setter and docstring stay as they are."""
+def read_from_slot(cls: type, name: str, slot: str) -> None:
+    """Make ``cls.name``, a property, the number in the slot ``slot``, as the doors read it.
+
+    Its getter is done in C by ``operator.attrgetter(slot)``: the same number, read without a
+    call of Python code (an optimizer and a jit replay read ``.data`` of every parameter at
+    every step); its setter and docstring stay as they are. And a subclass may not redefine
+    it: a door reads the slot where the plain path reads ``name``, and the two would part.
+    """
     prop = vars(cls)[name]
     setattr(cls, name, property(operator.attrgetter(slot), prop.fset, prop.fdel, prop.__doc__))
+
+    def init_subclass(subclass: type, **kwargs: Any) -> None:
+        if name in vars(subclass):
+            raise TypeError(
+                f"{subclass.__name__} redefines {cls.__name__}.{name}, which must stay the number "
+                f"the ops compute with: they read it from the slot {slot!r} directly. Keep "
+                f"{name} as it is and give what you add another name."
+            )
+        super(cls, subclass).__init_subclass__(**kwargs)  # type: ignore[arg-type]
+
+    cls.__init_subclass__ = classmethod(init_subclass)  # type: ignore[assignment]
 
 
 @contextlib.contextmanager
