@@ -409,6 +409,19 @@ def test_a_rule_that_compares_with_equals_is_written_down_not_frozen():
         assert node_bits(door_of(spike)(x)) == node_bits(engine.build(spike, (x,)))
 
 
+def test_a_derivative_that_is_a_step_is_a_tuple_written_into_the_door():
+    # relu's (x > 0) * 1.0 has two values: its door holds both tuples and hands a node the one
+    # the rule computes (shared, not made anew), down to the sign of a zero: False * -2.0 is -0.0
+    down = Op("down", lambda x: x * 1.0, lambda x, out: ((x > 0.0) * -2.0,))
+    notch = Op("notch", lambda x: x * 1.0, lambda x, out: ((x > 1.0) * 3.0 - (x < -1.0) * 0.5,))
+    assert "((-2.0, ) if (n0 > (0.0)) else (-0.0, ))" in fast_paths.source(down)
+    for row in (down, notch, RELU, ABS):
+        for a in (-2.0, -1.0, -0.5, -0.0, 0.0, 0.5, 1.0, 2.0):
+            x = Value(a)
+            assert node_bits(door_of(row)(x)) == node_bits(engine.build(row, (x,))), (row, a)
+    assert Value(3.0).relu().local_grads is Value(4.0).relu().local_grads
+
+
 def test_a_rule_that_asks_the_type_of_a_number_is_called_as_it_is():
     # a stand-in is not a float: the branch it would take is not the branch a float takes
     def shaped(x):
