@@ -420,6 +420,12 @@ def test_a_derivative_that_is_a_step_is_a_tuple_written_into_the_door():
             x = Value(a)
             assert node_bits(door_of(row)(x)) == node_bits(engine.build(row, (x,))), (row, a)
     assert Value(3.0).relu().local_grads is Value(4.0).relu().local_grads
+    # two operands, each derivative a step: with a constant, the node keeps it in args
+    both = Op(
+        "both", lambda a, b: a + b, lambda a, b, out: ((a > 0.0) * 1.0, (b > 0.0) * 1.0), arity=2
+    )
+    for a, b in ((Value(1.5), 2.0), (-2.0, Value(0.5)), (Value(-1.0), Value(3.0))):
+        assert node_bits(door_of(both)(a, b)) == node_bits(engine.build(both, (a, b))), (a, b)
 
 
 def test_a_rule_that_asks_the_type_of_a_number_is_called_as_it_is():

@@ -156,18 +156,12 @@ def source(row: Op, reflected: bool = False, method: bool = False) -> str | None
     def node(kept: list[int], constants: list[int]) -> list[str]:
         """The lines that make the node whose children are the operands ``kept``."""
         lines, grads, checks = [f"out = {forward}"], [], ["-INF < out < INF"]
-        steps = _steps(derivative_texts, kept) if derivative_texts else None
-        if steps is not None:  # relu's: one of the tuples written into the door
-            checks += [f"-INF < n{i} < INF" for i in constants]
-            lines.append(f"if {' and '.join(checks)}:")
-            children = _tuple(f"p{i}" for i in kept)
-            return [*lines, f"    children = {children}",
-                    f"    return new_node(out, children, {steps}, row, children)"]  # fmt: skip
+        steps = _steps(derivative_texts, kept) if derivative_texts else None  # relu's: a tuple
         if derivative_texts is None:  # the rule is called, and each derivative checked
             lines.append(f"d = derivatives({', '.join(numbers)}, out)")
             grads = [f"d[{i}]" for i in range(n_operands)]
             checks += [f"-INF < d[{i}] < INF" for i in kept]
-        for i, text in enumerate(derivative_texts or ()):
+        for i, text in enumerate(derivative_texts if steps is None and derivative_texts else ()):
             if text in sure or _is_constant(text):
                 grads.append(text)  # finite as it stands: written in place
             else:  # computed even for a constant's, as the plain path computes it (it may fail)
@@ -176,7 +170,7 @@ def source(row: Op, reflected: bool = False, method: bool = False) -> str | None
                 checks += [f"-INF < d{i} < INF"] if i in kept else []
         checks += [f"-INF < n{i} < INF" for i in constants]
         children = _tuple(f"p{i}" for i in kept)
-        local_grads = _tuple(grads[i] for i in kept)
+        local_grads = steps or _tuple(grads[i] for i in kept)  # steps: written into the door
         lines.append(f"if {' and '.join(checks)}:")
         if constants:
             args = _tuple(f"n{i}" if i in constants else f"p{i}" for i in range(len(params)))
