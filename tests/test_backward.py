@@ -72,6 +72,31 @@ def test_backward_from_a_second_output_resets_the_shared_interior_nodes():
     assert x.grad == 6.0 + 30.0  # the leaf accumulated both
 
 
+def test_a_node_that_a_first_pass_gave_no_gradient_is_found_by_the_next():
+    # backward() marks each node found by setting its grad to a 0.0 made for that call; n, below
+    # a node whose gradient is 0, keeps the first call's 0.0. A 0.0 shared by every call would
+    # take n as found already in the second one, and a would get nothing
+    a = Value(1.5)
+    n = a * a
+    (((n + 1.0) * 0.0) + a).backward()  # n + 1 gets the gradient 0: n gets none at all
+    a.grad = 0.0
+    (n * 3.0).backward()
+    assert a.grad == 9.0  # d(3a^2)/da = 6a
+
+
+@given(expressions(max_steps=12))
+def test_backwards_order_is_the_topological_order_of_every_other_reader(expr):
+    # backward() finds its nodes by marking their grads, the others with a set: the same search
+    from tinygrad_edu.engine import interior_nodes_children_first, interior_nodes_zeroed
+
+    root = expr([Value(x) for x in expr.inputs])
+    want = interior_nodes_children_first(root)
+    for node in want:
+        node.grad = 1.0
+    assert interior_nodes_zeroed(root) == want
+    assert all(node.grad == 0.0 for node in want)
+
+
 def test_backward_on_a_leaf_accumulates_one():
     x = Value(5.0)
     x.backward()

@@ -213,14 +213,17 @@ def test_every_node_of_a_replayed_graph_has_every_attribute_of_its_eager_twin():
     """A replayed node is made by its own constructor, not engine.new_node (its graph is made
     when looked at, its backward() is the replay's): every slot of Value, as a picture, a second
     derivative or a user reads it, must be the eager node's, before and after backward()."""
+    # what a user reads of a Value: its slots and properties (data, label, row, args, op...)
+    attributes = [a for a in dir(Value) if a[0] != "_" and not callable(getattr(Value, a))]
+    assert {"data", "grad", "label", "children", "local_grads", "row", "args"} <= {*attributes}
 
     def f(x, y):
         return (x * y + 2.0).tanh().leaky_relu(0.1) * x  # a constant, a setting, a reused leaf
 
     def summary(v):
-        """Each slot of Value: numbers rounded to the replay's exactness, Values by their data."""
+        """Each attribute of Value: numbers rounded to the replay's exactness, Values by data."""
         seen = {}
-        for name in Value.__slots__:
+        for name in attributes:
             got = getattr(v, name)
             if isinstance(got, tuple):
                 got = tuple(round(a.data if isinstance(a, Value) else a, 12) for a in got)

@@ -106,6 +106,26 @@ def test_a_huge_int_is_refused_rather_than_rounded_to_inf():
 def test_label_must_be_a_string():
     with pytest.raises(TypeError, match="label"):
         Value(1.0, label=3)
+    y = Value(1.0) * 2.0
+    assert y.label == ""  # an op's node has none until given one
+    with pytest.raises(TypeError, match="label"):
+        y.label = 3  # type: ignore[assignment]
+    y.label = "y"
+    assert y.label == "y"
+
+
+def test_a_node_keeps_its_row_and_args_operands_first_then_settings():
+    from tinygrad_edu import ops
+
+    x = Value(0.5)
+    assert (x.row, x.args) == (None, ())
+    times_two, leaky = x * 2, x.leaky_relu(0.1)
+    assert (times_two.row, times_two.args) == (ops.MUL, (x, 2.0))
+    assert (leaky.row, leaky.args) == (ops.LEAKY_RELU, (x, 0.1))
+    square = x * x
+    assert (square.row, square.args) == (ops.MUL, (x, x))
+    assert square.args is square.children  # the same tuple: nothing kept twice
+    assert times_two.args is times_two.args  # kept, not made anew at each read
 
 
 @pytest.mark.parametrize(

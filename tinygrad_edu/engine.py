@@ -1,22 +1,17 @@
 """The Value: a scalar that remembers how it was computed, and backpropagation through it.
 
-Every op on Values makes a new Value, a node of a computation graph, which keeps
+Every op on Values makes a new Value, a node of a computation graph that keeps its
+``children`` (the Values it was computed from, in operand order) and its ``local_grads``
+(d node / d child for each, worked out while the numbers are at hand) by the op's row in the
+op table (``ops.py``: each op's forward rule beside its local derivatives). ``backward()`` walks
+the graph from the output back to the inputs and applies the chain rule to each edge:
+``child.grad += local_grad * node.grad``. ``grad(output, inputs, create_graph=True)`` sums the
+same products into a table, with the rules applied to Values: a gradient is itself a graph.
 
-- ``children``: the Values it was computed from, in operand order, and
-- ``local_grads``: d(node)/d(child) for each child, worked out while the numbers are at hand,
-
-from the op's row in the op table (``ops.py``: each op's forward rule beside its local
-derivatives). ``backward()`` then walks the graph from the output back to the inputs and
-applies the chain rule to each edge:  ``child.grad += local_grad * node.grad``.
-``grad(output, inputs, create_graph=True)`` sums the same products into a table instead, with
-the rules applied to Values, so that a gradient is itself a graph to differentiate again.
-
-Every node is made by ``apply(row, *args)``, and built by ``new_node``: the one door and the one
-constructor. A Value always holds a finite float: an op whose result or local derivative would
-be NaN or infinite raises (ValueError, ZeroDivisionError or OverflowError, naming the op and its
-operands) before any node is made. Those checks live in ``checks.py``, the doors that make
-apply fast in ``fast_paths.py``, the error for a gradient too large for a float in
-``overflow.py``; each place that hands over to one says so.
+Every node is made by ``apply(row, *args)`` and built by ``new_node``: one door, one constructor.
+A Value always holds a finite float: an op whose result or local derivative would not be one
+raises an error naming the op and its operands before any node is made (``checks.py``); the
+doors that make apply fast are in ``fast_paths.py``, a gradient's overflow in ``overflow.py``.
 """
 
 from __future__ import annotations
@@ -40,21 +35,22 @@ class Value:
     7.0
 
     Besides ``children`` and ``local_grads``, a node keeps ``row``, the op table's row that made
-    it (None for a leaf), and ``args``, every operand in order (numbers too) then the op's
-    settings: all that a picture, a second derivative or a replay needs.
+    it (None for a leaf), and ``args``, its operands in order (numbers too) then the op's
+    settings: what a picture, a second derivative or a replay needs.
     """
 
-    __slots__ = ("_data", "grad", "label", "children", "local_grads", "row", "args")
+    # row and args in one slot (the row alone when the args are the children, else (row, args))
+    # and _label unset on an op's node: 80 bytes, not 96, less for the garbage collector to visit
+    __slots__ = ("_data", "grad", "_label", "children", "local_grads", "_recipe")
     __array_ufunc__ = None  # a numpy scalar on the left of an operator defers to Value
 
     def __init__(self, data: Number, label: str = "") -> None:
         self._data = checks.finite_float(data, "Value data")
         self.grad = 0.0
-        self.label = checks.checked_label(label)
+        self.label = label
         self.children: tuple[Value, ...] = ()
         self.local_grads: tuple[float, ...] = ()
-        self.row: ops.Op | None = None
-        self.args: tuple = ()
+        self._recipe: ops.Op | tuple | None = None  # a leaf's
 
     @property
     def data(self) -> float:
@@ -66,14 +62,34 @@ class Value:
         self._data = x if type(x) is float else checks.real_float(x, "Value data")
 
     @property
+    def label(self) -> str:
+        """The node's name in pictures, "" if it has none (an op's node leaves it unset)."""
+        try:
+            return self._label
+        except AttributeError:
+            return ""
+
+    @label.setter
+    def label(self, label: str) -> None:
+        self._label = checks.checked_label(label)
+
+    @property
+    def row(self) -> ops.Op | None:
+        """The op table's row that made this node (None for a leaf)."""
+        return r[0] if isinstance(r := self._recipe, tuple) else r
+
+    @property
+    def args(self) -> tuple:
+        """The op's operands in order (numbers too), then its settings."""
+        return r[1] if isinstance(r := self._recipe, tuple) else self.children
+
+    @property
     def op(self) -> str:
         """The op's name as a graph shows it: "+", "tanh", "**2" ("" for a leaf)."""
         row = self.row
-        if row is None:
-            return ""
-        if row.symbol is not None and row.settings:  # x ** 2: the exponent is part of the op
+        if row is not None and row.symbol is not None and row.settings:  # x ** 2: the exponent
             return f"{row.symbol}{self.args[1]:g}"
-        return row.name
+        return "" if row is None else row.name
 
     def __repr__(self) -> str:
         extra = f", label={self.label!r}" if self.label else ""
@@ -84,7 +100,7 @@ class Value:
         """The plain float, as ``torch.Tensor.item()`` gives it."""
         return self.data
 
-    # Each op applies its row of the table (and runs as its row's door: OPERATORS, below).
+    # Each op applies its row of the table (and runs as its row's door: DOORS, below).
     # fmt: off
     def __add__(self, other: Operand) -> Value: return apply(ops.ADD, self, other)
     def __radd__(self, other: Number) -> Value: return apply(ops.ADD, other, self)
@@ -108,6 +124,11 @@ class Value:
     def sqrt(self) -> Value: return apply(ops.SQRT, self)
     def abs(self) -> Value: return apply(ops.ABS, self)
     __abs__ = abs
+    # comparisons compare the data (`if loss < 0.01:`); `==` stays identity (Values in sets)
+    def __lt__(self, other: Operand) -> bool: return self.data < _number(other)
+    def __le__(self, other: Operand) -> bool: return self.data <= _number(other)
+    def __gt__(self, other: Operand) -> bool: return self.data > _number(other)
+    def __ge__(self, other: Operand) -> bool: return self.data >= _number(other)
     # fmt: on
 
     @staticmethod
@@ -119,37 +140,22 @@ class Value:
     def dot(ws: Sequence[Operand], xs: Sequence[Operand]) -> Value:
         """Σ w_i x_i as ONE node;  d/dw_i = x_i, d/dx_i = w_i"""
         if type(ws) is list and type(xs) is list and len(ws) == len(xs):  # a neuron's: straight
-            return DOT_DOORS[2 * len(ws)]((*ws, *xs))  # to DOT's door for 2n operands
+            return DOORS[ops.DOT][2 * len(ws)]((*ws, *xs))  # to DOT's door for 2n operands
         return apply(ops.DOT, *checks.equal_length_lists(ws, xs, "Value.dot"))
 
-    # Comparisons compare the data, so `if loss < 0.01:` and sorted(values) work; `==` stays
-    # identity, so that Values can be kept in sets and dicts.
-    # fmt: off
-    def __lt__(self, other: Operand) -> bool: return self.data < _number(other)
-    def __le__(self, other: Operand) -> bool: return self.data <= _number(other)
-    def __gt__(self, other: Operand) -> bool: return self.data > _number(other)
-    def __ge__(self, other: Operand) -> bool: return self.data >= _number(other)
-    # fmt: on
-
     def backward(self) -> None:
-        """Fill in d(self)/d(node) as ``node.grad`` for every node of this graph.
-
-        As in PyTorch, the interior nodes' grads are reset and recomputed on each call, and the
-        leaves' (inputs, parameters) ACCUMULATE: a training loop calls ``zero_grad()`` before
-        each ``backward()``.
-        """
+        """Fill in d(self)/d(node) as ``node.grad`` for every node of this graph. As in PyTorch,
+        the interior nodes' grads are reset on each call, and the leaves' (inputs, parameters)
+        ACCUMULATE: a training loop calls ``zero_grad()`` before each ``backward()``."""
         with fast_paths.cyclic_gc_paused():  # speed only: a graph has no cycles to collect
-            order = interior_nodes_children_first(self)
-            for node in order:
-                node.grad = 0.0
+            order = interior_nodes_zeroed(self)
             self.grad += 1.0
             with overflow.gradients_checked(self, order, "backward()"):  # overflow: an error
                 for node in reversed(order):  # each node before its children: grad complete
                     grad = node.grad
                     if not grad:
                         continue  # a zero gradient passes nothing on
-                    # the chain rule on each edge, child.grad += local_grad * grad: written out
-                    # for two children and one (most nodes), where zip would cost more than it
+                    # child.grad += local_grad * grad, each edge; 2 and 1 children written out
                     children = node.children
                     if len(children) == 2:
                         a, b = children
@@ -168,15 +174,11 @@ def _number(x: Operand) -> float:
 
 
 def apply(row: ops.Op, *args: Operand) -> Value:
-    """The node ``row(*args)``, from that row of the op table: the operands' numbers in, the
-    value and the local derivatives out. Every node an op makes is made here: Value's operators
-    and methods, Value.sum, Value.dot and ``@op``'s ops all come through apply, which builds each
-    node with ``new_node``. (jit's replays hand out another kind, a view of the replay's numbers
-    whose graph is made when something looks at it: ``jit/call.py``.)
-
-    A plain number among the operands is a constant: it shapes the result but is no child
-    (``x * 2`` has the one child x). With no Value among the operands the result is a leaf.
-    """
+    """The node ``row(*args)`` by that row of the op table: the operands' numbers in, the value
+    and local derivatives out. Every op's node is made here (Value's operators and methods, sum,
+    dot, ``@op``'s ops) and built by ``new_node``; jit's replays hand out views of their numbers
+    instead (``jit/call.py``). A plain number among the operands is a constant, no child
+    (``x * 2`` has the one child x); with no Value among the operands the result is a leaf."""
     door = DOORS.get(row)  # the same node, made faster: the row's door (fast_paths.py)
     if door is None or row.arity is not None and len(args) != row.arity + len(row.settings):
         return build(row, args)  # (which names a wrong count of operands)
@@ -198,46 +200,30 @@ def build(row: ops.Op, args: tuple) -> Value:
     return new_node(out, children, kept_grads, row, args)
 
 
-def new_node(
-    data: float, children: tuple[Value, ...], local_grads: tuple, row: ops.Op, args: tuple
-) -> Value:
+def new_node(data: float, children: tuple, local_grads: tuple, row: ops.Op, args: tuple) -> Value:
     """The one constructor of an interior node, its numbers already checked finite."""
     node = _new_value(Value)
     node._data = data
     node.grad = 0.0
-    node.label = ""
     node.children = children
     node.local_grads = local_grads
-    node.row = row
-    node.args = args
+    node._recipe = row if args is children else (row, args)
     return node
 
 
 _new_value = object.__new__
-DOORS = fast_paths.doors(ops.OPS, new_node, Value, build)
-DOT_DOORS = DOORS[ops.DOT]  # a fast_paths.NAryDoor: DOT_DOORS[count] is its door for count operands
-# each operator above becomes its row's door, one call sooner (its definition kept as __wrapped__)
-OPERATORS = {"__add__": ops.ADD, "__radd__": ops.ADD, "__sub__": ops.SUB, "__rsub__": ops.SUB,
-             "__mul__": ops.MUL, "__rmul__": ops.MUL, "__truediv__": ops.DIV,
-             "__rtruediv__": ops.DIV, "__rpow__": ops.POW, "__neg__": ops.NEG, "exp": ops.EXP,
-             "log": ops.LOG, "tanh": ops.TANH, "sigmoid": ops.SIGMOID, "relu": ops.RELU,
-             "sqrt": ops.SQRT, "abs": ops.ABS, "__abs__": ops.ABS}  # fmt: skip
-for _name, _row in OPERATORS.items():
-    _door = fast_paths.door(_row, new_node, Value, build, _name.startswith("__r"), method=True)
-    if _door is not None:
-        _door.__wrapped__ = getattr(Value, _name)  # type: ignore[attr-defined]
-        setattr(Value, _name, _door)
-fast_paths.read_from_slot(Value, "data", "_data")  # x.data: the slot, read in C
+# each row's door (fast_paths.py), which makes the same node faster; Value's operators above
+# become their rows' doors, one call sooner, and x.data reads the slot in C
+DOORS = fast_paths.install(Value, new_node, build)
 
 
 def interior_nodes_children_first(*roots: Value, stop: Collection[Value] = ()) -> list[Value]:
     """The non-leaf nodes of the roots' graph in topological order: each after its children.
 
-    A depth-first search with its own stack (a million-deep graph needs no recursion) that
-    explores a node's children last to first; a node waits under a ``None`` marker until its
-    children are placed. Leaves are left out: they pass nothing on; so are the nodes of ``stop``
-    (jit's: Values computed before the call) and what lies below them.
-    """
+    A depth-first search with its own stack (a million-deep graph needs no recursion) exploring
+    a node's children last to first; a node waits under a ``None`` marker until its children are
+    placed. Leaves are left out (they pass nothing on), and so are the nodes of ``stop`` (jit's:
+    Values computed before the call) and what lies below them."""
     order: list[Value] = []
     visited: set[Value] = {*stop}
     stack: list[Value | None] = [r for r in reversed(roots) if r.children and r not in visited]
@@ -255,16 +241,35 @@ def interior_nodes_children_first(*roots: Value, stop: Collection[Value] = ()) -
     return order
 
 
+def interior_nodes_zeroed(root: Value) -> list[Value]:
+    """``interior_nodes_children_first(root)`` for backward(): each grad reset when found to a new
+    float ``zero``, whose identity marks it found (a set misses the cache: a third slower)."""
+    zero = float(0)
+    order: list[Value] = []
+    stack: list[Value | None] = [root] if root.children else []
+    while stack:
+        node = stack.pop()
+        if node is None:
+            order.append(stack.pop())  # type: ignore[arg-type]  # under a marker: a node
+        elif node.grad is not zero:
+            node.grad = zero
+            stack.append(node)
+            stack.append(None)
+            for child in node.children:
+                if child.children and child.grad is not zero:
+                    stack.append(child)
+    return order
+
+
 def grad(
     output: Value, inputs: Sequence[Value], create_graph: bool = False, allow_unused: bool = False
 ) -> list[Value]:
     """d output / d input for each of ``inputs``, leaving every ``.grad`` untouched.
 
     backward()'s chain rule, summed into a table instead of into the grads. With
-    ``create_graph=True`` the local derivatives are recomputed as Values (each row's rule
-    applied to Values), so each result is a Value whose graph reaches the inputs: it can be
-    differentiated again, to any order. An input that the output does not depend on is an
-    error, as in PyTorch, unless ``allow_unused=True``, which gives it the derivative 0.
+    ``create_graph=True`` the local derivatives are the rows' rules applied to Values, so each
+    result is a Value whose graph reaches the inputs, to differentiate again. An input that the
+    output does not depend on is an error, as in PyTorch, unless ``allow_unused=True`` (then 0).
     """
     inputs = checks.grad_inputs(output, inputs, Value)
     order = interior_nodes_children_first(output)
@@ -274,10 +279,7 @@ def grad(
             upstream = grads.get(node, 0.0)
             if not isinstance(upstream, Value) and not upstream:
                 continue  # a zero gradient passes nothing on
-            if create_graph:
-                local_grads = local_grads_as_values(node)
-            else:
-                local_grads = node.local_grads
+            local_grads = local_grads_as_values(node) if create_graph else node.local_grads
             for child, local_grad in zip(node.children, local_grads):
                 term = product(local_grad, upstream)
                 grads[child] = grads[child] + term if child in grads else term
@@ -286,10 +288,9 @@ def grad(
 
 
 def local_grads_as_values(node: Value) -> tuple:
-    """node's local derivatives as Values, for gradients of gradients: its row's rule applied
-    to its operands (Values and constants), its settings and the node itself as ``out``,
-    keeping one derivative per child (a node of jit's replays, a subclass, has plain Values
-    among its children)."""
+    """node's local derivatives as Values, for gradients of gradients: its row's rule applied to
+    its operands, settings and the node itself as ``out``, one derivative kept per child (a node
+    of jit's replays, a subclass, has plain Values among its children)."""
     args = node.args
     assert node.row is not None  # an interior node: made by an op
     local_grads = node.row.derivatives(*args, node)

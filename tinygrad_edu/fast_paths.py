@@ -419,6 +419,29 @@ def _sure_texts(texts: object, k: int) -> bool:
     )
 
 
+# Value's methods that become their rows' doors (each keeps its definition as __wrapped__)
+OPERATORS = {"__add__": ops.ADD, "__radd__": ops.ADD, "__sub__": ops.SUB, "__rsub__": ops.SUB,
+             "__mul__": ops.MUL, "__rmul__": ops.MUL, "__truediv__": ops.DIV,
+             "__rtruediv__": ops.DIV, "__rpow__": ops.POW, "__neg__": ops.NEG, "exp": ops.EXP,
+             "log": ops.LOG, "tanh": ops.TANH, "sigmoid": ops.SIGMOID, "relu": ops.RELU,
+             "sqrt": ops.SQRT, "abs": ops.ABS, "__abs__": ops.ABS}  # fmt: skip
+
+
+def install(
+    value_type: type[Node], new_node: Callable[..., Any], build: Callable[[Op, tuple], Any]
+) -> dict[Op, Any]:
+    """The door of every row of the op table (:func:`doors`), with Value's ``OPERATORS`` made
+    their rows' doors, one call sooner than their ``apply(row, ...)``, and ``Value.data`` read
+    from its slot in C (:func:`read_from_slot`)."""
+    for name, row in OPERATORS.items():
+        made = door(row, new_node, value_type, build, name.startswith("__r"), method=True)
+        if made is not None:
+            made.__wrapped__ = getattr(value_type, name)  # type: ignore[attr-defined]
+            setattr(value_type, name, made)
+    read_from_slot(value_type, "data", "_data")
+    return doors(ops.OPS, new_node, value_type, build)
+
+
 def read_from_slot(cls: type, name: str, slot: str) -> None:
     """Make ``cls.name``, a property, the number in the slot ``slot``, as the doors read it.
 

@@ -219,11 +219,11 @@ class Replayed(Value):
     # Value's row, args, children and local_grads, read from the program: read-only here, where
     # mypy expects the attributes a Value sets (new_node sets them once; no one sets them after)
     @property
-    def row(self) -> Op:  # type: ignore[override]
+    def row(self) -> Op:
         return self._call.program.row_at(self._slot)
 
     @property
-    def args(self) -> tuple:  # type: ignore[override]
+    def args(self) -> tuple:
         return self._parts()[0]
 
     @property
