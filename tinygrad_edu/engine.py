@@ -207,7 +207,7 @@ def new_node(data: float, children: tuple, local_grads: tuple, row: ops.Op, args
     node.grad = 0.0
     node.children = children
     node.local_grads = local_grads
-    node._recipe = row if args is children else (row, args)
+    node._recipe = row if args is children or args == children else (row, args)
     return node
 
 
